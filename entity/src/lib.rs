@@ -1,0 +1,11 @@
+//! SeaORM entities: one module per table of newsroom's database.
+//!
+//! These types mirror the tables the migrations create and nothing more. They
+//! know nothing about GraphQL or HTTP: the server wraps them in its own API
+//! types, so the database's shape never becomes the API's shape by accident.
+
+pub mod article;
+pub mod article_tag;
+pub mod category;
+pub mod comment;
+pub mod tag;

@@ -1,0 +1,19 @@
+//! newsroom's schema migrations, for SQLite and PostgreSQL alike.
+//!
+//! One file per change, in order; a migration that has been released is never
+//! edited again, only followed by a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_content_tables;
+
+/// Runs every migration in order; the server calls it at start and from
+/// `newsroom migrate`.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_create_content_tables::Migration)]
+    }
+}

@@ -1,0 +1,299 @@
+//! Articles as readers see them: only published ones whose time has come,
+//! listed by keyset pagination in every order the API offers, plus the
+//! related-news teasers under an article.
+
+use chrono::{DateTime, Utc};
+use entity::{
+    article::{self, ArticleStatus},
+    article_tag, tag,
+};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
+    sea_query::{Expr, ExprTrait, Query},
+};
+use uuid::Uuid;
+
+use super::{Page, cursor::Cursor, time_from_micros};
+use crate::error::{AppError, AppResult};
+
+/// The orders a list of articles can come in; each ends in the id, so ties in
+/// the sort key still have one fixed order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleOrder {
+    /// Latest publication first.
+    Newest,
+    /// Earliest publication first.
+    Oldest,
+    /// Most views first.
+    MostViewed,
+    /// Most approved comments first.
+    MostCommented,
+}
+
+impl ArticleOrder {
+    /// The tag that marks this order's cursors.
+    fn cursor_list(self) -> char {
+        match self {
+            Self::Newest => 'n',
+            Self::Oldest => 'o',
+            Self::MostViewed => 'v',
+            Self::MostCommented => 'c',
+        }
+    }
+
+    /// Where `article` stands in this order, as a cursor.
+    pub fn cursor_of(self, article: &article::Model) -> Cursor {
+        let key = match self {
+            Self::Newest | Self::Oldest => article
+                .published_at
+                .map(|time| time.timestamp_micros())
+                .unwrap_or_default(),
+            Self::MostViewed => article.view_count,
+            Self::MostCommented => i64::from(article.comment_count),
+        };
+        Cursor {
+            list: self.cursor_list(),
+            key,
+            id: article.id,
+        }
+    }
+
+    /// Reads a client's `after` for this order.
+    pub fn parse_cursor(self, text: &str) -> AppResult<Cursor> {
+        Cursor::decode(text, self.cursor_list())
+            .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+    }
+
+    /// Rows strictly after `cursor` in this order.
+    fn after(self, cursor: &Cursor) -> AppResult<Condition> {
+        let id = article::Column::Id;
+        Ok(match self {
+            Self::Newest => {
+                let time = time_from_micros(cursor.key)?;
+                let key = article::Column::PublishedAt;
+                Condition::any()
+                    .add(key.lt(time))
+                    .add(key.eq(time).and(id.lt(cursor.id)))
+            }
+            Self::Oldest => {
+                let time = time_from_micros(cursor.key)?;
+                let key = article::Column::PublishedAt;
+                Condition::any()
+                    .add(key.gt(time))
+                    .add(key.eq(time).and(id.gt(cursor.id)))
+            }
+            Self::MostViewed => {
+                let key = article::Column::ViewCount;
+                Condition::any()
+                    .add(key.lt(cursor.key))
+                    .add(key.eq(cursor.key).and(id.lt(cursor.id)))
+            }
+            Self::MostCommented => {
+                let key = article::Column::CommentCount;
+                Condition::any()
+                    .add(key.lt(cursor.key))
+                    .add(key.eq(cursor.key).and(id.lt(cursor.id)))
+            }
+        })
+    }
+
+    fn sort(self, select: sea_orm::Select<article::Entity>) -> sea_orm::Select<article::Entity> {
+        match self {
+            Self::Newest => select
+                .order_by_desc(article::Column::PublishedAt)
+                .order_by_desc(article::Column::Id),
+            Self::Oldest => select
+                .order_by_asc(article::Column::PublishedAt)
+                .order_by_asc(article::Column::Id),
+            Self::MostViewed => select
+                .order_by_desc(article::Column::ViewCount)
+                .order_by_desc(article::Column::Id),
+            Self::MostCommented => select
+                .order_by_desc(article::Column::CommentCount)
+                .order_by_desc(article::Column::Id),
+        }
+    }
+}
+
+/// Which articles a list holds.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    /// Only articles filed in one of these sections (a section and its
+    /// sub-sections); `Some(vec![])` matches nothing.
+    pub category_ids: Option<Vec<Uuid>>,
+    /// Only articles carrying the tag with this slug.
+    pub tag_slug: Option<String>,
+}
+
+impl ArticleFilter {
+    fn condition(&self, now: DateTime<Utc>) -> Condition {
+        let mut condition = Condition::all().add(visible(now));
+        if let Some(ids) = &self.category_ids {
+            condition = condition.add(article::Column::CategoryId.is_in(ids.iter().copied()));
+        }
+        if let Some(slug) = &self.tag_slug {
+            let tagged = Query::select()
+                .column((article_tag::Entity, article_tag::Column::ArticleId))
+                .from(article_tag::Entity)
+                .inner_join(
+                    tag::Entity,
+                    Expr::col((tag::Entity, tag::Column::Id))
+                        .equals((article_tag::Entity, article_tag::Column::TagId)),
+                )
+                .and_where(Expr::col((tag::Entity, tag::Column::Slug)).eq(slug.as_str()))
+                .to_owned();
+            condition = condition.add(article::Column::Id.in_subquery(tagged));
+        }
+        condition
+    }
+}
+
+/// What readers may see at `now`: published, and not scheduled for later.
+pub fn visible(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(article::Column::Status.eq(ArticleStatus::Published))
+        .add(article::Column::PublishedAt.lte(now))
+}
+
+/// The public article with this id, if there is one.
+pub async fn find_visible_by_id(
+    db: &DatabaseConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<article::Model>> {
+    Ok(article::Entity::find_by_id(id)
+        .filter(visible(now))
+        .one(db)
+        .await?)
+}
+
+/// The public article with this slug, if there is one.
+pub async fn find_visible_by_slug(
+    db: &DatabaseConnection,
+    slug: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<article::Model>> {
+    Ok(article::Entity::find()
+        .filter(article::Column::Slug.eq(slug))
+        .filter(visible(now))
+        .one(db)
+        .await?)
+}
+
+/// One page of public articles matching `filter`, in `order`, after `after`.
+pub async fn list(
+    db: &DatabaseConnection,
+    filter: &ArticleFilter,
+    order: ArticleOrder,
+    size: u64,
+    after: Option<&Cursor>,
+    now: DateTime<Utc>,
+) -> AppResult<Page<article::Model>> {
+    if size == 0 {
+        return Ok(Page {
+            items: Vec::new(),
+            has_next_page: false,
+        });
+    }
+    let mut select = article::Entity::find().filter(filter.condition(now));
+    if let Some(cursor) = after {
+        select = select.filter(order.after(cursor)?);
+    }
+    let rows = order.sort(select).limit(size + 1).all(db).await?;
+    Ok(Page::from_overfetch(rows, size))
+}
+
+/// How many public articles match `filter`.
+pub async fn count(
+    db: &DatabaseConnection,
+    filter: &ArticleFilter,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    Ok(article::Entity::find()
+        .filter(filter.condition(now))
+        .count(db)
+        .await?)
+}
+
+/// Up to `limit` other public articles, most related first: those sharing
+/// the most tags, then those in the same section, then the most recent.
+/// Never the article itself, never twice the same.
+pub async fn related(
+    db: &DatabaseConnection,
+    article: &article::Model,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<article::Model>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let shared_tags: Vec<Uuid> = article::Entity::find()
+        .select_only()
+        .column(article::Column::Id)
+        .join(JoinType::InnerJoin, article::Relation::ArticleTag.def())
+        .filter(
+            article_tag::Column::TagId.in_subquery(
+                Query::select()
+                    .column(article_tag::Column::TagId)
+                    .from(article_tag::Entity)
+                    .and_where(Expr::col(article_tag::Column::ArticleId).eq(article.id))
+                    .to_owned(),
+            ),
+        )
+        .filter(article::Column::Id.ne(article.id))
+        .filter(visible(now))
+        .group_by(article::Column::Id)
+        .group_by(article::Column::CategoryId)
+        .group_by(article::Column::PublishedAt)
+        .order_by_desc(Expr::col((article_tag::Entity, article_tag::Column::TagId)).count())
+        .order_by_desc(
+            Expr::col((article::Entity, article::Column::CategoryId)).eq(article.category_id),
+        )
+        .order_by_desc(article::Column::PublishedAt)
+        .order_by_desc(article::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+
+    let mut picked = by_ids_in_order(db, &shared_tags).await?;
+    let mut exclude: Vec<Uuid> = shared_tags;
+    exclude.push(article.id);
+
+    for same_section in [true, false] {
+        let missing = limit.saturating_sub(picked.len() as u64);
+        if missing == 0 {
+            break;
+        }
+        let mut select = article::Entity::find()
+            .filter(visible(now))
+            .filter(article::Column::Id.is_not_in(exclude.iter().copied()));
+        if same_section {
+            select = select.filter(article::Column::CategoryId.eq(article.category_id));
+        }
+        let more = ArticleOrder::Newest
+            .sort(select)
+            .limit(missing)
+            .all(db)
+            .await?;
+        exclude.extend(more.iter().map(|a| a.id));
+        picked.extend(more);
+    }
+    Ok(picked)
+}
+
+/// Loads articles by id, in the order of `ids`.
+async fn by_ids_in_order(db: &DatabaseConnection, ids: &[Uuid]) -> AppResult<Vec<article::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = article::Entity::find()
+        .filter(article::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.iter().find(|row| row.id == *id).cloned())
+        .collect())
+}

@@ -1,0 +1,184 @@
+//! Article bodies: HTML made safe on the way in, the plain text kept beside it,
+//! and the excerpts cut from that text for teasers.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+/// How many characters a teaser's excerpt holds at most, the ellipsis included.
+pub const EXCERPT_LENGTH: usize = 120;
+
+/// Makes an editor's HTML safe to render: no script, no event handler, no
+/// `javascript:` link survives; links get `rel="noopener noreferrer"`.
+pub fn sanitize_html(html: &str) -> String {
+    ammonia::clean(html)
+}
+
+/// Elements after which text continues on a new line, so that words from two
+/// paragraphs never run together in the plain text.
+const BLOCK_ELEMENTS: &[&str] = &[
+    "p",
+    "br",
+    "div",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "tr",
+    "figcaption",
+    "hr",
+];
+
+/// The readable text of sanitised HTML: tags dropped, entities decoded, one
+/// line per block, runs of spaces folded.
+pub fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        text.push_str(&rest[..start]);
+        let tag_and_after = &rest[start..];
+        let end = tag_end(tag_and_after);
+        let tag = &tag_and_after[..end];
+        if is_block_tag(tag) {
+            text.push('\n');
+        }
+        rest = &tag_and_after[end..];
+    }
+    text.push_str(rest);
+    let decoded = html_escape::decode_html_entities(&text);
+    decoded
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The length of the tag that opens `html` (which starts with `<`), quotes
+/// in attribute values respected; the whole rest when the tag never closes.
+fn tag_end(html: &str) -> usize {
+    let mut quote: Option<char> = None;
+    for (index, character) in html.char_indices() {
+        match (quote, character) {
+            (Some(open), c) if c == open => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(character),
+            (None, '>') => return index + 1,
+            (None, _) => {}
+        }
+    }
+    html.len()
+}
+
+fn is_block_tag(tag: &str) -> bool {
+    let name: String = tag
+        .trim_start_matches('<')
+        .trim_start_matches('/')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    BLOCK_ELEMENTS.contains(&name.as_str())
+}
+
+/// A teaser cut from plain text: at most `max_chars` characters including
+/// the closing `…`, never splitting a grapheme; Latin words are not cut in
+/// half when a space lies close enough before the cut.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.chars().count() <= max_chars {
+        return folded;
+    }
+    let budget = max_chars.saturating_sub(1);
+    let mut cut = 0;
+    let mut used = 0;
+    for (index, grapheme) in folded.grapheme_indices(true) {
+        let width = grapheme.chars().count();
+        if used + width > budget {
+            break;
+        }
+        used += width;
+        cut = index + grapheme.len();
+    }
+    let mut head = &folded[..cut];
+    let next = folded[cut..].chars().next();
+    let ends_mid_word =
+        head.chars().last().is_some_and(is_word_char) && next.is_some_and(is_word_char);
+    if ends_mid_word
+        && let Some(space) = head.rfind(' ')
+        && head[space..].chars().count() <= 20
+    {
+        head = &head[..space];
+    }
+    let head = head.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；' | ':' | '：')
+    });
+    format!("{head}…")
+}
+
+/// Letters and digits of scripts that separate words with spaces.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
+        | 0xAC00..=0xD7AF | 0x20000..=0x2FA1F)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitising_removes_scripts_handlers_and_javascript_links() {
+        let dirty = r#"<p onclick="steal()">Hi<script>alert(1)</script><a href="javascript:alert(1)">x</a><img src=x onerror=alert(1)></p>"#;
+        let clean = sanitize_html(dirty);
+        assert!(!clean.contains("script"), "{clean}");
+        assert!(!clean.contains("onclick"), "{clean}");
+        assert!(!clean.contains("onerror"), "{clean}");
+        assert!(!clean.contains("javascript:"), "{clean}");
+        assert!(clean.contains("Hi"));
+    }
+
+    #[test]
+    fn plain_text_drops_tags_decodes_entities_and_keeps_paragraphs_apart() {
+        let html = "<p>科技 &amp; <strong>AI</strong></p><p title=\"a>b\">第二段</p>";
+        assert_eq!(plain_text(html), "科技 & AI\n第二段");
+    }
+
+    #[test]
+    fn short_text_is_not_cut() {
+        assert_eq!(excerpt("  短文本  only ", 120), "短文本 only");
+    }
+
+    #[test]
+    fn chinese_text_is_cut_at_the_limit_with_an_ellipsis() {
+        let text = "人工智能".repeat(50);
+        let cut = excerpt(&text, 120);
+        assert_eq!(cut.chars().count(), 120);
+        assert!(cut.ends_with('…'));
+        assert!(cut.starts_with("人工智能人工智能"));
+    }
+
+    #[test]
+    fn graphemes_are_never_split() {
+        // Each family emoji is one grapheme of several chars.
+        let text = "👨‍👩‍👧".repeat(60);
+        let cut = excerpt(&text, 20);
+        let body = cut.trim_end_matches('…');
+        assert!(body.graphemes(true).all(|g| g == "👨‍👩‍👧"));
+        assert!(cut.chars().count() <= 20);
+    }
+
+    #[test]
+    fn english_words_are_not_cut_in_half() {
+        let text = "The quick brown fox jumps over the lazy dog ".repeat(10);
+        let cut = excerpt(&text, 30);
+        assert_eq!(cut, "The quick brown fox jumps…");
+    }
+}

@@ -1,0 +1,275 @@
+//! Readers' comments: a new one is checked field by field before anything is
+//! stored, and only approved ones are ever listed publicly.
+
+use chrono::{DateTime, Utc};
+use entity::{
+    article,
+    comment::{self, CommentStatus},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use super::{Page, article::visible, cursor::Cursor, time_from_micros};
+use crate::{
+    config::CommentPolicy,
+    error::{AppError, AppResult},
+};
+
+/// The longest name a commenter may give, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// The longest message, in characters.
+pub const MAX_BODY_CHARS: usize = 5_000;
+/// The longest email address (RFC 5321's limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// A comment that has passed every check and may be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewComment {
+    /// The article commented on.
+    pub article_id: Uuid,
+    /// The commenter's name, trimmed.
+    pub author_name: String,
+    /// The commenter's email, trimmed.
+    pub author_email: String,
+    /// The message, trimmed, with line breaks as `\n`.
+    pub body: String,
+}
+
+impl NewComment {
+    /// Checks a reader's form; the first broken rule comes back as
+    /// `BAD_USER_INPUT` naming its field.
+    pub fn parse(article_id: &str, name: &str, email: &str, body: &str) -> AppResult<Self> {
+        let article_id = Uuid::try_parse(article_id.trim())
+            .map_err(|_| AppError::bad_input("articleId", "`articleId` is not a valid ID"))?;
+
+        let author_name = name.trim();
+        check_length("authorName", "Your name", author_name, MAX_NAME_CHARS)?;
+        if author_name.chars().any(char::is_control) {
+            return Err(AppError::bad_input(
+                "authorName",
+                "Your name may not contain control characters",
+            ));
+        }
+
+        let author_email = email.trim();
+        if author_email.chars().count() > MAX_EMAIL_CHARS
+            || author_email
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+            || !email_address::EmailAddress::is_valid(author_email)
+        {
+            return Err(AppError::bad_input(
+                "authorEmail",
+                "Please give a valid email address, like name@example.com",
+            ));
+        }
+
+        let normalized = body.replace("\r\n", "\n").replace('\r', "\n");
+        let body = normalized.trim();
+        check_length("body", "Your message", body, MAX_BODY_CHARS)?;
+        if body
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(AppError::bad_input(
+                "body",
+                "Your message may not contain control characters",
+            ));
+        }
+
+        Ok(Self {
+            article_id,
+            author_name: author_name.to_owned(),
+            author_email: author_email.to_owned(),
+            body: body.to_owned(),
+        })
+    }
+}
+
+fn check_length(field: &'static str, label: &str, value: &str, max: usize) -> AppResult<()> {
+    let length = value.chars().count();
+    if length == 0 {
+        return Err(AppError::bad_input(
+            field,
+            format!("{label} may not be empty"),
+        ));
+    }
+    if length > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("{label} is {length} characters long; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// Stores a checked comment under a public article: pending, or approved
+/// at once (counted on the article in the same transaction) when the policy
+/// says so. An unknown or unpublished article is `NOT_FOUND`.
+pub async fn add(
+    db: &DatabaseConnection,
+    policy: CommentPolicy,
+    new: NewComment,
+    client_fingerprint: Option<String>,
+    now: DateTime<Utc>,
+) -> AppResult<comment::Model> {
+    let status = match policy {
+        CommentPolicy::Moderate => CommentStatus::Pending,
+        CommentPolicy::Publish => CommentStatus::Approved,
+    };
+    let txn = db.begin().await?;
+    let exists = article::Entity::find_by_id(new.article_id)
+        .filter(visible(now))
+        .select_only()
+        .column(article::Column::Id)
+        .into_tuple::<Uuid>()
+        .one(&txn)
+        .await?;
+    if exists.is_none() {
+        return Err(AppError::NotFound(
+            "No published article has this id".to_owned(),
+        ));
+    }
+    let stored = comment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        article_id: Set(new.article_id),
+        author_name: Set(new.author_name),
+        author_email: Set(new.author_email),
+        body: Set(new.body),
+        status: Set(status),
+        created_at: Set(now),
+        client_fingerprint: Set(client_fingerprint),
+    }
+    .insert(&txn)
+    .await?;
+    if status == CommentStatus::Approved {
+        article::Entity::update_many()
+            .col_expr(
+                article::Column::CommentCount,
+                Expr::col(article::Column::CommentCount).add(1),
+            )
+            .filter(article::Column::Id.eq(new.article_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// The cursor tag of an article's public comment list.
+const COMMENT_LIST: char = 'm';
+
+/// Where `comment` stands in its article's list, as a cursor.
+pub fn cursor_of(comment: &comment::Model) -> Cursor {
+    Cursor {
+        list: COMMENT_LIST,
+        key: comment.created_at.timestamp_micros(),
+        id: comment.id,
+    }
+}
+
+/// Reads a client's `after` for a comment list.
+pub fn parse_cursor(text: &str) -> AppResult<Cursor> {
+    Cursor::decode(text, COMMENT_LIST)
+        .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+}
+
+/// One page of an article's approved comments, newest first.
+pub async fn list_approved(
+    db: &DatabaseConnection,
+    article_id: Uuid,
+    size: u64,
+    after: Option<&Cursor>,
+) -> AppResult<Page<comment::Model>> {
+    if size == 0 {
+        return Ok(Page {
+            items: Vec::new(),
+            has_next_page: false,
+        });
+    }
+    let mut select = comment::Entity::find()
+        .filter(comment::Column::ArticleId.eq(article_id))
+        .filter(comment::Column::Status.eq(CommentStatus::Approved));
+    if let Some(cursor) = after {
+        let time = time_from_micros(cursor.key)?;
+        select = select.filter(
+            Condition::any()
+                .add(comment::Column::CreatedAt.lt(time))
+                .add(
+                    comment::Column::CreatedAt
+                        .eq(time)
+                        .and(comment::Column::Id.lt(cursor.id)),
+                ),
+        );
+    }
+    let rows = select
+        .order_by_desc(comment::Column::CreatedAt)
+        .order_by_desc(comment::Column::Id)
+        .limit(size + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_overfetch(rows, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0190a0b0-0000-7000-8000-000000000000";
+
+    fn field_of(result: AppResult<NewComment>) -> Option<&'static str> {
+        match result {
+            Err(AppError::BadInput { field, .. }) => Some(field),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_good_comment_is_trimmed_and_accepted() {
+        let comment = NewComment::parse(ID, "  李雷 ", " li@example.com ", " 写得好！\r\nGreat. ");
+        let comment = comment.ok();
+        assert_eq!(
+            comment.map(|c| (c.author_name, c.author_email, c.body)),
+            Some((
+                "李雷".to_owned(),
+                "li@example.com".to_owned(),
+                "写得好！\nGreat.".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn each_broken_rule_names_its_field() {
+        let long_name = "名".repeat(65);
+        let long_body = "字".repeat(5_001);
+        let cases = [
+            ("not-an-id", "a", "a@example.com", "b", "articleId"),
+            (ID, "   ", "a@example.com", "b", "authorName"),
+            (ID, &long_name, "a@example.com", "b", "authorName"),
+            (ID, "a\u{7}b", "a@example.com", "b", "authorName"),
+            (ID, "a", "not an email", "b", "authorEmail"),
+            (ID, "a", "a@", "b", "authorEmail"),
+            (ID, "a", "a@example.com", " \n ", "body"),
+            (ID, "a", "a@example.com", &long_body, "body"),
+            (ID, "a", "a@example.com", "nul\u{0}byte", "body"),
+        ];
+        for (id, name, email, body, field) in cases {
+            assert_eq!(
+                field_of(NewComment::parse(id, name, email, body)),
+                Some(field),
+                "{name:?} {email:?} {body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_limits_themselves_are_allowed() {
+        let name = "名".repeat(64);
+        let body = "字".repeat(5_000);
+        assert!(NewComment::parse(ID, &name, "a@example.com", &body).is_ok());
+    }
+}

@@ -1,0 +1,97 @@
+//! The domain: plain async functions over the database that the GraphQL layer
+//! calls. Nothing here knows about GraphQL or HTTP.
+//!
+//! - [`category`]: the section tree (ancestors, children, descendants).
+//! - [`article`]: what readers may see, lists in every order, related teasers.
+//! - [`tag`]: labels and which articles carry them.
+//! - [`comment`]: readers' comments, validated on the way in.
+//! - [`view_counter`]: counting page views exactly under concurrency.
+//! - [`body`], [`cursor`]: pure logic for HTML, excerpts and cursors.
+//! - [`demo`]: the bilingual demo site loaded into an empty database.
+
+pub mod article;
+pub mod body;
+pub mod category;
+pub mod comment;
+pub mod cursor;
+pub mod demo;
+pub mod tag;
+pub mod view_counter;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use crate::error::{AppError, AppResult};
+
+/// The most items one page of any list may hold.
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// The current time cut to microseconds, the precision both databases keep,
+/// so that a time read back equals the time written (cursors rely on it).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// One page of a list, plus whether more follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items, in the list's order.
+    pub items: Vec<T>,
+    /// Whether at least one more item follows the last.
+    pub has_next_page: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `size + 1` fetched rows: the extra row only
+    /// tells that a next page exists.
+    pub fn from_overfetch(mut rows: Vec<T>, size: u64) -> Self {
+        let has_next_page = rows.len() as u64 > size;
+        rows.truncate(size as usize);
+        Self {
+            items: rows,
+            has_next_page,
+        }
+    }
+}
+
+/// Checks a client's `first` argument: 0 to [`MAX_PAGE_SIZE`]; more is an
+/// error rather than a silent cut.
+pub fn page_size(first: i32) -> AppResult<u64> {
+    if !(0..=MAX_PAGE_SIZE).contains(&first) {
+        return Err(AppError::bad_input(
+            "first",
+            format!("`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"),
+        ));
+    }
+    Ok(first as u64)
+}
+
+/// A time from the microseconds stored in a cursor.
+pub fn time_from_micros(micros: i64) -> AppResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| AppError::bad_input("after", "the cursor is not valid for this list"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes_over_the_limit_or_negative_are_refused() {
+        assert_eq!(page_size(0).ok(), Some(0));
+        assert_eq!(page_size(100).ok(), Some(100));
+        assert!(matches!(
+            page_size(101),
+            Err(AppError::BadInput { field: "first", .. })
+        ));
+        assert!(page_size(-1).is_err());
+    }
+
+    #[test]
+    fn an_overfetched_row_means_a_next_page() {
+        let page = Page::from_overfetch(vec![1, 2, 3], 2);
+        assert_eq!(page.items, vec![1, 2]);
+        assert!(page.has_next_page);
+        let last = Page::from_overfetch(vec![1, 2], 2);
+        assert!(!last.has_next_page);
+    }
+}

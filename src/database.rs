@@ -1,0 +1,81 @@
+//! Opening the database: SQLite (the embedded default) or PostgreSQL, with the
+//! settings each needs to take concurrent writers, and running migrations.
+
+use std::{path::Path, time::Duration};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::{config::Config, error::AppResult};
+
+/// How long a SQLite writer waits for another to finish before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Connects to the configured database; for a SQLite file, creates the file
+/// and its folder when missing and switches it to WAL mode so that readers
+/// never block the writer.
+pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
+    let url = config.database_url.as_str();
+    if let Some(path) = sqlite_file_path(url) {
+        if let Some(parent) = Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                crate::error::AppError::Internal(format!(
+                    "cannot create the database folder {}: {error}",
+                    parent.display()
+                ))
+            })?;
+        }
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(config.db_max_connections)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|options| {
+            options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
+    Ok(Database::connect(options).await?)
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// The file behind a SQLite URL, or `None` for other databases and for an
+/// in-memory SQLite.
+fn sqlite_file_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file_path;
+
+    #[test]
+    fn finds_the_file_behind_a_sqlite_url() {
+        assert_eq!(
+            sqlite_file_path("sqlite://data/newsroom.db?mode=rwc"),
+            Some("data/newsroom.db")
+        );
+        assert_eq!(sqlite_file_path("sqlite:/tmp/x.db"), Some("/tmp/x.db"));
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_file_path("postgres://postgres@localhost/test"), None);
+    }
+}

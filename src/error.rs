@@ -1,0 +1,94 @@
+//! The one error type of the domain and the API, and how each variant reaches
+//! a client: as a GraphQL error whose `extensions.code` says what went wrong.
+//!
+//! Internal faults (the database, a bug) are logged in full here and sent to
+//! the client as a bare "internal server error", so no SQL, path or driver
+//! message ever leaks.
+
+use async_graphql::ErrorExtensions;
+
+/// Everything that can go wrong while serving a request.
+///
+/// It deliberately does not implement `Display`: async-graphql turns any
+/// `Display` error into a GraphQL error with its text and no code, so a
+/// database message could reach a client through a stray `?`. Conversion goes
+/// through [`ErrorExtensions`] instead, which sets the code and hides internals.
+#[derive(Debug)]
+pub enum AppError {
+    /// The client sent a value that breaks a rule → `BAD_USER_INPUT`, with
+    /// `extensions.field` naming the input field.
+    BadInput {
+        /// The offending input field, as the client named it (`authorEmail`).
+        field: &'static str,
+        /// What is wrong and how to mend it.
+        message: String,
+    },
+    /// What the client asked for does not exist or is not public → `NOT_FOUND`.
+    NotFound(String),
+    /// The database failed → `INTERNAL_SERVER_ERROR`; the detail is logged only.
+    Database(sea_orm::DbErr),
+    /// Anything else that is the server's fault → `INTERNAL_SERVER_ERROR`.
+    Internal(String),
+}
+
+/// Shorthand for results in the domain layer.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// A `BAD_USER_INPUT` error for `field`.
+    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The message for the log: the whole story, internals included.
+    pub fn log_message(&self) -> String {
+        match self {
+            Self::BadInput { field, message } => format!("bad input in {field}: {message}"),
+            Self::NotFound(message) => format!("not found: {message}"),
+            Self::Database(error) => format!("database error: {error}"),
+            Self::Internal(message) => format!("internal error: {message}"),
+        }
+    }
+
+    /// The `extensions.code` a client sees for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        let message = match self {
+            Self::BadInput { message, .. } | Self::NotFound(message) => message.clone(),
+            Self::Database(_) | Self::Internal(_) => {
+                tracing::error!(error = %self.log_message(), "request failed on a server fault");
+                "internal server error".to_owned()
+            }
+        };
+        async_graphql::Error::new(message).extend_with(|_, extensions| {
+            extensions.set("code", self.code());
+            if let Self::BadInput { field, .. } = self {
+                extensions.set("field", *field);
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        error.extend()
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Database(error)
+    }
+}

@@ -1,0 +1,328 @@
+//! Articles in the API: the `Article` type, the `article` and `articles`
+//! queries, the list orders and filters, and the article connection.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime as ChronoDateTime, Utc};
+use entity::article as article_entity;
+
+use super::{
+    category::Category,
+    comment::CommentConnection,
+    connection::{PageInfo, parse_id},
+    context::scope,
+    scalars::DateTime,
+    tag::{Tag, TagsByArticle},
+};
+use crate::{
+    content::{
+        self,
+        article::{ArticleFilter as DomainFilter, ArticleOrder as DomainOrder},
+        body::{EXCERPT_LENGTH, excerpt},
+    },
+    error::AppError,
+};
+
+/// A published news article.
+pub struct Article(pub article_entity::Model);
+
+/// An article's cover image.
+#[derive(SimpleObject)]
+pub struct CoverImage {
+    /// The image's address.
+    url: String,
+    /// Text for readers who cannot see the image; the headline when the
+    /// editor gave none.
+    alt: String,
+}
+
+#[Object]
+impl Article {
+    /// The article's unique id (a UUID v7).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The unique, URL-safe name to route by.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// The headline.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// The editor's summary, or else the body's first ~120 characters, cut
+    /// cleanly and ending in `…` when cut.
+    async fn summary(&self) -> String {
+        match &self.0.summary {
+            Some(summary) if !summary.trim().is_empty() => summary.clone(),
+            _ => excerpt(&self.0.body_text, EXCERPT_LENGTH),
+        }
+    }
+
+    /// The body as HTML, sanitised on the way in: safe to render as it is.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    /// The body as plain text, one paragraph per line.
+    async fn body_text(&self) -> &str {
+        &self.0.body_text
+    }
+
+    /// The byline.
+    async fn author(&self) -> &str {
+        &self.0.author
+    }
+
+    /// Where the story came from, when not the site's own.
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+
+    /// The cover image, if the article has one.
+    async fn cover_image(&self) -> Option<CoverImage> {
+        let url = self.0.cover_image_url.clone()?;
+        let alt = match &self.0.cover_image_alt {
+            Some(alt) if !alt.trim().is_empty() => alt.clone(),
+            _ => self.0.title.clone(),
+        };
+        Some(CoverImage { url, alt })
+    }
+
+    /// When the article was published.
+    async fn published_at(&self) -> Option<DateTime> {
+        self.0.published_at.map(DateTime)
+    }
+
+    /// When the article was last changed.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+
+    /// How many times readers have viewed the article, including a view
+    /// recorded a moment ago.
+    async fn view_count(&self) -> i64 {
+        self.0.view_count
+    }
+
+    /// How many approved comments the article has.
+    async fn comment_count(&self) -> i32 {
+        self.0.comment_count
+    }
+
+    /// The section the article is filed in.
+    async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
+        let (state, request) = scope(ctx)?;
+        let tree = request.categories(state).await?;
+        Ok(tree.get(self.0.category_id).cloned().map(Category))
+    }
+
+    /// The article's tags, by name.
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
+        let loader = ctx.data::<async_graphql::dataloader::DataLoader<TagsByArticle>>()?;
+        let tags = loader
+            .load_one(self.0.id)
+            .await
+            .map_err(|error| AppError::Internal(error.log_message()))?;
+        Ok(tags.unwrap_or_default().into_iter().map(Tag).collect())
+    }
+
+    /// Up to `first` other published articles, the most related first: those
+    /// sharing the most tags, then those in the same section, then the newest.
+    async fn related(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5)] first: i32,
+    ) -> async_graphql::Result<Vec<Article>> {
+        let (state, request) = scope(ctx)?;
+        let size = content::page_size(first)?;
+        let related = content::article::related(&state.db, &self.0, size, request.now).await?;
+        Ok(related.into_iter().map(Article).collect())
+    }
+
+    /// The approved comments, newest first.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<CommentConnection> {
+        let (state, _) = scope(ctx)?;
+        let size = content::page_size(first)?;
+        let after = after
+            .as_deref()
+            .map(content::comment::parse_cursor)
+            .transpose()?;
+        let page =
+            content::comment::list_approved(&state.db, self.0.id, size, after.as_ref()).await?;
+        Ok(CommentConnection::new(page, self.0.comment_count))
+    }
+}
+
+/// The orders a list of articles can come in.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum ArticleOrder {
+    /// Latest publication first.
+    #[default]
+    Newest,
+    /// Earliest publication first.
+    Oldest,
+    /// Most viewed first.
+    MostViewed,
+    /// Most commented first.
+    MostCommented,
+}
+
+impl From<ArticleOrder> for DomainOrder {
+    fn from(order: ArticleOrder) -> Self {
+        match order {
+            ArticleOrder::Newest => Self::Newest,
+            ArticleOrder::Oldest => Self::Oldest,
+            ArticleOrder::MostViewed => Self::MostViewed,
+            ArticleOrder::MostCommented => Self::MostCommented,
+        }
+    }
+}
+
+/// Which articles a list holds; every field given must match.
+#[derive(InputObject, Default)]
+pub struct ArticleFilter {
+    /// Only articles in the section with this slug or any of its sub-sections.
+    pub category: Option<String>,
+    /// Only articles carrying the tag with this slug.
+    pub tag: Option<String>,
+}
+
+/// A page of articles.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ArticleConnection {
+    /// The articles on this page, each with its cursor.
+    edges: Vec<ArticleEdge>,
+    /// Where this page stands in the list.
+    page_info: PageInfo,
+    #[graphql(skip)]
+    filter: DomainFilter,
+    #[graphql(skip)]
+    now: ChronoDateTime<Utc>,
+}
+
+/// One article in a list, with the cursor that points just after it.
+#[derive(SimpleObject)]
+pub struct ArticleEdge {
+    /// Pass as `after` to continue the list after this article.
+    cursor: String,
+    /// The article.
+    node: Article,
+}
+
+#[ComplexObject]
+impl ArticleConnection {
+    /// How many articles the whole list holds, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let (state, _) = scope(ctx)?;
+        Ok(content::article::count(&state.db, &self.filter, self.now).await?)
+    }
+}
+
+impl ArticleConnection {
+    /// Loads one page of the list that `filter` and `order` describe.
+    pub async fn load(
+        ctx: &Context<'_>,
+        filter: DomainFilter,
+        order: ArticleOrder,
+        first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Self> {
+        let (state, request) = scope(ctx)?;
+        let order = DomainOrder::from(order);
+        let size = content::page_size(first)?;
+        let after = after
+            .as_deref()
+            .map(|a| order.parse_cursor(a))
+            .transpose()?;
+        let page =
+            content::article::list(&state.db, &filter, order, size, after.as_ref(), request.now)
+                .await?;
+        let edges: Vec<ArticleEdge> = page
+            .items
+            .into_iter()
+            .map(|article| ArticleEdge {
+                cursor: order.cursor_of(&article).encode(),
+                node: Article(article),
+            })
+            .collect();
+        let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
+        Ok(Self {
+            edges,
+            page_info: PageInfo::forward(&cursors, page.has_next_page),
+            filter,
+            now: request.now,
+        })
+    }
+}
+
+/// Queries about articles.
+#[derive(Default)]
+pub struct ArticleQuery;
+
+#[Object]
+impl ArticleQuery {
+    /// One published article, by `id` or by `slug` (give exactly one);
+    /// `null` when there is none, or it is not public.
+    async fn article(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> async_graphql::Result<Option<Article>> {
+        let (state, request) = scope(ctx)?;
+        let found = match (id, slug) {
+            (Some(id), None) => {
+                let id = parse_id(&id, "id")?;
+                content::article::find_visible_by_id(&state.db, id, request.now).await?
+            }
+            (None, Some(slug)) => {
+                content::article::find_visible_by_slug(&state.db, &slug, request.now).await?
+            }
+            _ => {
+                return Err(
+                    AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
+                );
+            }
+        };
+        Ok(found.map(Article))
+    }
+
+    /// Published articles, newest first unless `orderBy` says otherwise,
+    /// optionally narrowed by section or tag. `first` is at most 100.
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        filter: Option<ArticleFilter>,
+        #[graphql(default)] order_by: ArticleOrder,
+    ) -> async_graphql::Result<ArticleConnection> {
+        let (state, request) = scope(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let category_ids = match &filter.category {
+            Some(slug) => {
+                let tree = request.categories(state).await?;
+                Some(
+                    tree.by_slug(slug)
+                        .map(|category| tree.with_descendants(category.id))
+                        .unwrap_or_default(),
+                )
+            }
+            None => None,
+        };
+        let domain = DomainFilter {
+            category_ids,
+            tag_slug: filter.tag,
+        };
+        ArticleConnection::load(ctx, domain, order_by, first, after).await
+    }
+}

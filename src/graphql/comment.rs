@@ -1,0 +1,162 @@
+//! Comments in the API: the `Comment` type, an article's comment connection,
+//! and the `addComment` mutation behind the form under every article.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use entity::comment::{self as comment_entity, CommentStatus as DbStatus};
+
+use super::{connection::PageInfo, context::scope, scalars::DateTime};
+use crate::content::{self, Page, comment::NewComment};
+
+/// A reader's comment. The commenter's email is never readable here.
+pub struct Comment(pub comment_entity::Model);
+
+#[Object]
+impl Comment {
+    /// The comment's unique id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The name the commenter gave.
+    async fn author_name(&self) -> &str {
+        &self.0.author_name
+    }
+
+    /// The message as plain text; render it escaped.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    /// When the comment was sent.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// Where the comment stands in moderation; public lists hold approved
+    /// comments only.
+    async fn status(&self) -> CommentStatus {
+        self.0.status.into()
+    }
+}
+
+/// Where a comment stands in moderation.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum CommentStatus {
+    /// Waiting for a moderator; not public yet.
+    Pending,
+    /// Public.
+    Approved,
+    /// Refused by a moderator.
+    Rejected,
+    /// Refused as spam.
+    Spam,
+}
+
+impl From<DbStatus> for CommentStatus {
+    fn from(status: DbStatus) -> Self {
+        match status {
+            DbStatus::Pending => Self::Pending,
+            DbStatus::Approved => Self::Approved,
+            DbStatus::Rejected => Self::Rejected,
+            DbStatus::Spam => Self::Spam,
+        }
+    }
+}
+
+/// A page of an article's approved comments.
+#[derive(SimpleObject)]
+pub struct CommentConnection {
+    /// How many approved comments the article has, across all pages.
+    total_count: i32,
+    /// Where this page stands in the list.
+    page_info: PageInfo,
+    /// The comments on this page, each with its cursor.
+    edges: Vec<CommentEdge>,
+}
+
+/// One comment in a list, with the cursor that points just after it.
+#[derive(SimpleObject)]
+pub struct CommentEdge {
+    /// Pass as `after` to continue the list after this comment.
+    cursor: String,
+    /// The comment.
+    node: Comment,
+}
+
+impl CommentConnection {
+    /// A connection over one page of comments of an article that has
+    /// `total_count` approved comments.
+    pub fn new(page: Page<comment_entity::Model>, total_count: i32) -> Self {
+        let edges: Vec<CommentEdge> = page
+            .items
+            .into_iter()
+            .map(|comment| CommentEdge {
+                cursor: content::comment::cursor_of(&comment).encode(),
+                node: Comment(comment),
+            })
+            .collect();
+        let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
+        Self {
+            total_count,
+            page_info: PageInfo::forward(&cursors, page.has_next_page),
+            edges,
+        }
+    }
+}
+
+/// A reader's comment, as the form under an article sends it.
+#[derive(InputObject)]
+pub struct AddCommentInput {
+    /// The article commented on.
+    article_id: ID,
+    /// The commenter's name: 1 to 64 characters.
+    author_name: String,
+    /// The commenter's email: never shown publicly.
+    author_email: String,
+    /// The message, as plain text: 1 to 5,000 characters.
+    body: String,
+}
+
+/// What `addComment` returns.
+#[derive(SimpleObject)]
+pub struct AddCommentPayload {
+    /// The stored comment; `PENDING` until a moderator approves it, unless
+    /// the site publishes comments at once.
+    comment: Comment,
+}
+
+/// Mutations readers send about comments.
+#[derive(Default)]
+pub struct CommentMutation;
+
+#[Object]
+impl CommentMutation {
+    /// Leaves a comment under a published article. Each invalid field is a
+    /// `BAD_USER_INPUT` error naming it in `extensions.field`; an unknown or
+    /// unpublished article is `NOT_FOUND`. Nothing is stored on any error.
+    async fn add_comment(
+        &self,
+        ctx: &Context<'_>,
+        input: AddCommentInput,
+    ) -> async_graphql::Result<AddCommentPayload> {
+        let (state, request) = scope(ctx)?;
+        let new = NewComment::parse(
+            input.article_id.as_str(),
+            &input.author_name,
+            &input.author_email,
+            &input.body,
+        )?;
+        let fingerprint = request.client.map(|ip| state.client_fingerprint(ip));
+        let stored = content::comment::add(
+            &state.db,
+            state.comment_policy,
+            new,
+            fingerprint,
+            request.now,
+        )
+        .await?;
+        Ok(AddCommentPayload {
+            comment: Comment(stored),
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! The GraphQL API: one file per domain (object, queries, mutations, inputs),
+//! assembled into one schema here. It knows nothing about HTTP: the HTTP layer
+//! hands it a request and the client's address.
+
+mod article;
+mod category;
+mod comment;
+mod connection;
+mod context;
+mod scalars;
+mod tag;
+mod view;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, dataloader::DataLoader};
+
+pub use context::RequestContext;
+
+use crate::state::AppState;
+
+/// Every query of the API.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    article::ArticleQuery,
+    category::CategoryQuery,
+    tag::TagQuery,
+);
+
+/// Every mutation of the API.
+#[derive(MergedObject, Default)]
+pub struct Mutation(view::ViewMutation, comment::CommentMutation);
+
+/// The assembled schema type.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema over the shared state.
+pub fn build_schema(state: AppState) -> AppSchema {
+    let tags = DataLoader::new(tag::TagsByArticle::new(state.db.clone()), tokio::spawn);
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(tags)
+        .data(state)
+        .finish()
+}
+
+/// The schema without any state, for printing the SDL.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Runs one GraphQL request for a client. Errors raised before any resolver
+/// ran (syntax, validation, variable types) get `BAD_USER_INPUT`, so every
+/// error a client can cause carries a code.
+pub async fn execute(
+    schema: &AppSchema,
+    request: async_graphql::Request,
+    context: RequestContext,
+) -> async_graphql::Response {
+    let mut response = schema.execute(request.data(context)).await;
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
+}

@@ -1,0 +1,30 @@
+//! Scalars with the wire formats the contract fixes.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::{SecondsFormat, Utc};
+
+/// A moment in time: RFC 3339 in UTC, like `2026-05-08T09:30:00Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let Value::String(text) = &value else {
+            return Err(InputValueError::expected_type(value));
+        };
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|time| Self(time.with_timezone(&Utc)))
+            .map_err(|_| InputValueError::custom("expected an RFC 3339 time"))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+impl From<chrono::DateTime<Utc>> for DateTime {
+    fn from(time: chrono::DateTime<Utc>) -> Self {
+        Self(time)
+    }
+}

@@ -1,0 +1,101 @@
+//! Tags in the API: the `Tag` type, the `tags` and `tag` queries, and the
+//! loader that fetches the tags of many articles in one query.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{Context, ID, Object, dataloader::Loader};
+use entity::tag as tag_entity;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::{
+    article::{ArticleConnection, ArticleOrder},
+    context::scope,
+};
+use crate::{
+    content::{self, article::ArticleFilter},
+    error::AppError,
+};
+
+/// A label that groups articles across sections.
+pub struct Tag(pub tag_entity::Model);
+
+#[Object]
+impl Tag {
+    /// The tag's unique id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The unique, URL-safe name to route by.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// The display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Published articles carrying this tag, newest first unless `orderBy`
+    /// says otherwise. `first` is at most 100.
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        #[graphql(default)] order_by: ArticleOrder,
+    ) -> async_graphql::Result<ArticleConnection> {
+        let filter = ArticleFilter {
+            category_ids: None,
+            tag_slug: Some(self.0.slug.clone()),
+        };
+        ArticleConnection::load(ctx, filter, order_by, first, after).await
+    }
+}
+
+/// Queries about tags.
+#[derive(Default)]
+pub struct TagQuery;
+
+#[Object]
+impl TagQuery {
+    /// Every tag, by name.
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
+        let (state, _) = scope(ctx)?;
+        Ok(content::tag::all(&state.db)
+            .await?
+            .into_iter()
+            .map(Tag)
+            .collect())
+    }
+
+    /// The tag with this slug; `null` when there is none.
+    async fn tag(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Tag>> {
+        let (state, _) = scope(ctx)?;
+        Ok(content::tag::find_by_slug(&state.db, &slug).await?.map(Tag))
+    }
+}
+
+/// Loads the tags of many articles at once: one query per batch.
+pub struct TagsByArticle {
+    db: DatabaseConnection,
+}
+
+impl TagsByArticle {
+    /// A loader over `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<Uuid> for TagsByArticle {
+    type Value = Vec<tag_entity::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        content::tag::of_articles(&self.db, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}

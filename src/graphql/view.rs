@@ -1,0 +1,38 @@
+//! The `recordView` mutation that every article page sends once.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+
+use super::{connection::parse_id, context::scope};
+use crate::content;
+
+/// An article's view count after a view was recorded.
+#[derive(SimpleObject)]
+pub struct ViewCount {
+    /// The article viewed.
+    article_id: ID,
+    /// Its total views, this one included.
+    view_count: i64,
+}
+
+/// Mutations about page views.
+#[derive(Default)]
+pub struct ViewMutation;
+
+#[Object]
+impl ViewMutation {
+    /// Counts one view of a published article and returns the new total; an
+    /// unknown or unpublished article is `NOT_FOUND`.
+    async fn record_view(
+        &self,
+        ctx: &Context<'_>,
+        article_id: ID,
+    ) -> async_graphql::Result<ViewCount> {
+        let (state, request) = scope(ctx)?;
+        let id = parse_id(&article_id, "articleId")?;
+        let view_count = content::view_counter::record_view(&state.db, id, request.now).await?;
+        Ok(ViewCount {
+            article_id: ID(id.to_string()),
+            view_count,
+        })
+    }
+}

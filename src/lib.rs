@@ -1,0 +1,38 @@
+//! newsroom: a headless content API for news sites.
+//!
+//! How the crate is laid out, from the outside in:
+//!
+//! - [`config`]: every setting, from flags and environment variables.
+//! - [`database`]: connecting to SQLite or PostgreSQL and migrating.
+//! - [`content`]: the domain — articles, sections, tags, comments and view
+//!   counts as plain async functions over the database.
+//! - [`graphql`]: the API — types, queries and mutations over the domain.
+//! - [`http`]: the axum router that carries GraphQL and serves GraphiQL.
+//! - [`error`]: the one error type, and what each variant shows a client.
+//! - [`state`]: what every request shares.
+//!
+//! [`prepare`] ties them together for `main` and for the tests, which start
+//! the same server on port 0.
+
+pub mod config;
+pub mod content;
+pub mod database;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+
+use config::Config;
+use error::AppResult;
+use state::AppState;
+
+/// Connects to the configured database, brings its schema up to date and,
+/// unless turned off, loads the demo content into an empty database.
+pub async fn prepare(config: &Config) -> AppResult<AppState> {
+    let db = database::connect(config).await?;
+    database::migrate(&db).await?;
+    if !config.no_demo && content::demo::load_if_empty(&db).await? {
+        tracing::info!("loaded the demo content into the empty database");
+    }
+    Ok(AppState::new(db, config))
+}

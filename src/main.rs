@@ -1,0 +1,88 @@
+//! The `newsroom` binary: reads the configuration, sets up logging, and
+//! serves the API, runs the migrations, or prints the schema.
+
+use clap::Parser;
+use newsroom::{
+    config::{Cli, Command},
+    database, graphql, http,
+};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_new(&cli.config.log).unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+        }
+        Command::Migrate => {
+            let db = database::connect(&config)
+                .await
+                .map_err(|error| error.log_message())?;
+            database::migrate(&db)
+                .await
+                .map_err(|error| error.log_message())?;
+            tracing::info!("the database schema is up to date");
+        }
+        Command::Serve => {
+            let state = newsroom::prepare(&config)
+                .await
+                .map_err(|error| error.log_message())?;
+            let schema = graphql::build_schema(state);
+            let listener = TcpListener::bind(config.listen)
+                .await
+                .map_err(|error| format!("cannot listen on {}: {error}", config.listen))?;
+            let address = listener
+                .local_addr()
+                .map_err(|error| format!("cannot read the listening address: {error}"))?;
+            tracing::info!("newsroom is serving GraphQL and GraphiQL at http://{address}/graphql");
+            http::serve(listener, http::router(schema), shutdown_signal())
+                .await
+                .map_err(|error| format!("the server stopped on an error: {error}"))?;
+            tracing::info!("newsroom stopped");
+        }
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

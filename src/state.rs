@@ -1,0 +1,47 @@
+//! What every request shares: the database and the settings resolvers need.
+
+use sea_orm::DatabaseConnection;
+use sha2::{Digest, Sha256};
+
+use crate::config::{CommentPolicy, Config};
+
+/// The server's shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool; cheap to clone, held by value.
+    pub db: DatabaseConnection,
+    /// Whether a new comment waits for a moderator or is published at once.
+    pub comment_policy: CommentPolicy,
+    /// Mixed into the hash of a commenter's address so it cannot be reversed.
+    fingerprint_secret: String,
+}
+
+impl AppState {
+    /// State for a connected database under `config`.
+    pub fn new(db: DatabaseConnection, config: &Config) -> Self {
+        let fingerprint_secret = config
+            .fingerprint_secret
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Self {
+            db,
+            comment_policy: config.comment_policy,
+            fingerprint_secret,
+        }
+    }
+
+    /// A keyed hash of a client's address, stored with its comments so that a
+    /// moderator can see which came from one sender without the raw IP ever
+    /// being kept.
+    pub fn client_fingerprint(&self, client: std::net::IpAddr) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.fingerprint_secret.as_bytes());
+        hasher.update([0]);
+        hasher.update(client.to_string().as_bytes());
+        let digest = hasher.finalize();
+        digest[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
