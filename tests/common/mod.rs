@@ -1,0 +1,378 @@
+//! The test harness: every test gets its own server on port 0 over its own
+//! fresh database — a SQLite file in a temporary folder by default, or a new
+//! PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server —
+//! and talks to it over HTTP as a client would.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test binary uses part of the harness
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{
+    article::{self, ArticleStatus},
+    article_tag, category,
+    comment::{self, CommentStatus},
+    tag,
+};
+use newsroom::config::{CommentPolicy, Config};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, sync::oneshot};
+use uuid::Uuid;
+
+/// A running newsroom and a way to talk to it.
+pub struct TestApp {
+    /// Where the server listens.
+    pub address: SocketAddr,
+    /// A direct connection to the server's database, for arranging data and
+    /// checking what was stored.
+    pub db: DatabaseConnection,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    _folder: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// How to start a test server.
+pub struct Options {
+    /// Load the demo site into the new database.
+    pub demo: bool,
+    /// What happens to new comments.
+    pub comment_policy: CommentPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            demo: true,
+            comment_policy: CommentPolicy::Moderate,
+        }
+    }
+}
+
+impl TestApp {
+    /// A server over a fresh database with the demo site.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// A server over a fresh, empty database.
+    pub async fn spawn_empty() -> Self {
+        Self::spawn_with(Options {
+            demo: false,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// A server started with `options`.
+    pub async fn spawn_with(options: Options) -> Self {
+        let folder = tempfile::tempdir().unwrap();
+        let database_url = fresh_database_url(&folder.path().join("newsroom.db")).await;
+        let mut config = Config::for_database(database_url);
+        config.no_demo = !options.demo;
+        config.comment_policy = options.comment_policy;
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.db_max_connections = 8;
+
+        let state = newsroom::prepare(&config).await.unwrap();
+        let db = state.db.clone();
+        let schema = newsroom::graphql::build_schema(state);
+        let listener = TcpListener::bind(config.listen).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(newsroom::http::serve(
+            listener,
+            newsroom::http::router(schema),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            address,
+            db,
+            client: reqwest::Client::new(),
+            _folder: folder,
+            stop: Some(stop),
+        }
+    }
+
+    /// The GraphQL endpoint's address.
+    pub fn graphql_url(&self) -> String {
+        format!("http://{}/graphql", self.address)
+    }
+
+    /// POSTs a GraphQL request and returns the JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.post_json(json!({ "query": query, "variables": variables }))
+            .await
+    }
+
+    /// POSTs any JSON body to /graphql and returns the JSON response.
+    pub async fn post_json(&self, body: Value) -> Value {
+        let response = self
+            .client
+            .post(self.graphql_url())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// Sends operation `name` from the contract document `file`, unchanged.
+    pub async fn contract(&self, file: &str, name: &str, variables: Value) -> Value {
+        let body = json!({
+            "query": contract_document(file),
+            "operationName": name,
+            "variables": variables,
+        });
+        self.post_json(body).await
+    }
+
+    /// Sends a contract operation and returns its `data`, failing the test on
+    /// any error.
+    pub async fn contract_data(&self, file: &str, name: &str, variables: Value) -> Value {
+        let response = self.contract(file, name, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "{name} failed: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// The id of the demo article with `slug` (whatever its status).
+    pub async fn article_id(&self, slug: &str) -> Uuid {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        article::Entity::find()
+            .filter(article::Column::Slug.eq(slug))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no article {slug}"))
+            .id
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The text of a contract document, from the copy under tests/contract.
+pub fn contract_document(file: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/contract")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A database URL no other test uses: a SQLite file at `sqlite_file`, or a
+/// new database on the PostgreSQL server `DATABASE_URL` names. When it names
+/// one that cannot be reached, the test fails; it never falls back.
+async fn fresh_database_url(sqlite_file: &std::path::Path) -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let admin = Database::connect(&url)
+                .await
+                .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at DATABASE_URL: {error}"));
+            let name = format!("nr_test_{}", Uuid::now_v7().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            replace_database_name(&url, &name)
+        }
+        _ => format!("sqlite://{}", sqlite_file.display()),
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn replace_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base
+        .find("://")
+        .map(|scheme| scheme + 3)
+        .and_then(|start| base[start..].find('/').map(|slash| start + slash));
+    let prefix = match authority_end {
+        Some(end) => &base[..end],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{prefix}/{name}?{query}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+/// Arranges content directly in the database, for situations the demo site
+/// does not have (ties, many comments, articles arriving between pages).
+pub struct Arrange<'a> {
+    db: &'a DatabaseConnection,
+}
+
+impl TestApp {
+    /// Helpers that write straight to this server's database.
+    pub fn arrange(&self) -> Arrange<'_> {
+        Arrange { db: &self.db }
+    }
+}
+
+impl Arrange<'_> {
+    /// A section under `parent`.
+    pub async fn category(&self, slug: &str, parent: Option<Uuid>, position: i32) -> Uuid {
+        let id = Uuid::now_v7();
+        category::ActiveModel {
+            id: Set(id),
+            slug: Set(slug.to_owned()),
+            name: Set(format!("分类 {slug}")),
+            description: Set(String::new()),
+            parent_id: Set(parent),
+            position: Set(position),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+        }
+        .insert(self.db)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// An article in `category` with `status`, published at `published_at`.
+    pub async fn article(
+        &self,
+        slug: &str,
+        category: Uuid,
+        status: ArticleStatus,
+        published_at: DateTime<Utc>,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        let text = format!("{slug} 的正文。The body of {slug}.");
+        article::ActiveModel {
+            id: Set(id),
+            slug: Set(slug.to_owned()),
+            title: Set(format!("标题 {slug}")),
+            summary: Set(None),
+            body: Set(format!("<p>{text}</p>")),
+            body_text: Set(text),
+            cover_image_url: Set(None),
+            cover_image_alt: Set(None),
+            author: Set("测试".to_owned()),
+            source: Set(None),
+            status: Set(status),
+            published_at: Set(Some(published_at)),
+            created_at: Set(published_at),
+            updated_at: Set(published_at),
+            category_id: Set(category),
+            view_count: Set(0),
+            comment_count: Set(0),
+        }
+        .insert(self.db)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// A tag.
+    pub async fn tag(&self, slug: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        tag::ActiveModel {
+            id: Set(id),
+            slug: Set(slug.to_owned()),
+            name: Set(slug.to_owned()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(self.db)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// Tags an article.
+    pub async fn tag_article(&self, article: Uuid, tag: Uuid) {
+        article_tag::ActiveModel {
+            article_id: Set(article),
+            tag_id: Set(tag),
+        }
+        .insert(self.db)
+        .await
+        .unwrap();
+    }
+
+    /// An approved comment, counted on its article as moderation would.
+    pub async fn approved_comment(&self, article: Uuid, body: &str, created_at: DateTime<Utc>) {
+        use sea_orm::{
+            ColumnTrait, EntityTrait, QueryFilter,
+            sea_query::{Expr, ExprTrait},
+        };
+        comment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            article_id: Set(article),
+            author_name: Set("读者".to_owned()),
+            author_email: Set("reader@example.com".to_owned()),
+            body: Set(body.to_owned()),
+            status: Set(CommentStatus::Approved),
+            created_at: Set(created_at),
+            client_fingerprint: Set(None),
+        }
+        .insert(self.db)
+        .await
+        .unwrap();
+        article::Entity::update_many()
+            .col_expr(
+                article::Column::CommentCount,
+                Expr::col(article::Column::CommentCount).add(1),
+            )
+            .filter(article::Column::Id.eq(article))
+            .exec(self.db)
+            .await
+            .unwrap();
+    }
+}
+
+/// A fixed time in the past, so tests can build ties and orders.
+pub fn past(days_ago: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+        - Duration::days(days_ago)
+}
+
+/// The `extensions.code` of the first error in a response.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {response:#}"))
+}
+
+/// The slugs of the nodes in a connection's edges.
+pub fn edge_slugs(connection: &Value) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no edges in {connection:#}"))
+        .iter()
+        .map(|edge| edge["node"]["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn postgres_urls_get_a_new_database_name() {
+    assert_eq!(
+        replace_database_name("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        replace_database_name("postgres://u@h/test?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        replace_database_name("postgres://u@h", "x"),
+        "postgres://u@h/x"
+    );
+}
