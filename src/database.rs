@@ -19,17 +19,16 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// never block the writer.
 pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
     let url = config.database_url.as_str();
-    if let Some(path) = sqlite_file_path(url) {
-        if let Some(parent) = Path::new(path).parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent).map_err(|error| {
-                crate::error::AppError::Internal(format!(
-                    "cannot create the database folder {}: {error}",
-                    parent.display()
-                ))
-            })?;
-        }
+    if let Some(path) = sqlite_file_path(url)
+        && let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|error| {
+            crate::error::AppError::Internal(format!(
+                "cannot create the database folder {}: {error}",
+                parent.display()
+            ))
+        })?;
     }
     let mut options = ConnectOptions::new(url);
     options

@@ -1,6 +1,8 @@
 //! Every operation of the public read contract, sent unchanged over HTTP
 //! against the demo site, with the meaning the contract gives it.
 
+#![allow(clippy::unwrap_used)] // a panic in a test is a failed test, which is what we want
+
 mod common;
 
 use common::{TestApp, edge_slugs};

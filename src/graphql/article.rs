@@ -35,6 +35,8 @@ pub struct CoverImage {
     alt: String,
 }
 
+/// A published news article: headline, body, section, tags, counters,
+/// related teasers and approved comments.
 #[Object]
 impl Article {
     /// The article's unique id (a UUID v7).

@@ -16,6 +16,8 @@ use crate::{content::article::ArticleFilter, error::AppError};
 #[derive(Clone)]
 pub struct Category(pub category_entity::Model);
 
+/// A section of the site (科技 Technology, 新闻 News, …). Sections nest:
+/// `ancestors` gives the breadcrumb, `children` the sub-sections.
 #[Object]
 impl Category {
     /// The section's unique id (a UUID v7).

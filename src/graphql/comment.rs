@@ -10,6 +10,7 @@ use crate::content::{self, Page, comment::NewComment};
 /// A reader's comment. The commenter's email is never readable here.
 pub struct Comment(pub comment_entity::Model);
 
+/// A reader's comment. The commenter's email is never readable here.
 #[Object]
 impl Comment {
     /// The comment's unique id.

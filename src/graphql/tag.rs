@@ -20,6 +20,7 @@ use crate::{
 /// A label that groups articles across sections.
 pub struct Tag(pub tag_entity::Model);
 
+/// A label that groups articles across sections.
 #[Object]
 impl Tag {
     /// The tag's unique id.

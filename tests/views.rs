@@ -1,0 +1,80 @@
+//! View counting: exact under real concurrency, and only for public articles.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failed test, which is what we want
+
+mod common;
+
+use common::{TestApp, error_code};
+use serde_json::json;
+use uuid::Uuid;
+
+const CALLS: usize = 1_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_simultaneous_views_add_exactly_a_thousand() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let before = 145;
+    let query = "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }";
+
+    let calls = (0..CALLS).map(|_| {
+        let client = app.client.clone();
+        let url = app.graphql_url();
+        tokio::spawn(async move {
+            let response: serde_json::Value = client
+                .post(url)
+                .json(&json!({ "query": query, "variables": { "id": id } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(response.get("errors").is_none(), "{response}");
+            response["data"]["recordView"]["viewCount"]
+                .as_i64()
+                .unwrap()
+        })
+    });
+    let mut totals = Vec::with_capacity(CALLS);
+    for call in futures::future::join_all(calls).await {
+        totals.push(call.unwrap());
+    }
+
+    // Every call saw a distinct total, and together they cover exactly the
+    // thousand values after the starting count.
+    totals.sort_unstable();
+    let expected: Vec<i64> = (before + 1..=before + CALLS as i64).collect();
+    assert_eq!(totals, expected);
+    let page = app
+        .graphql(
+            r#"{ article(slug: "city-night-bus") { viewCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(page["data"]["article"]["viewCount"], before + CALLS as i64);
+}
+
+#[tokio::test]
+async fn viewing_an_unknown_article_is_not_found_and_a_bad_id_is_bad_input() {
+    let app = TestApp::spawn().await;
+
+    let unknown = app
+        .contract(
+            "reader-mutations.graphql",
+            "RecordView",
+            json!({ "articleId": Uuid::now_v7() }),
+        )
+        .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND");
+
+    let malformed = app
+        .contract(
+            "reader-mutations.graphql",
+            "RecordView",
+            json!({ "articleId": "1; DROP TABLE articles" }),
+        )
+        .await;
+    assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
+    assert_eq!(malformed["errors"][0]["extensions"]["field"], "articleId");
+}
