@@ -56,8 +56,9 @@ async fn graphql_post(
         .into()
 }
 
-/// GET /graphql: the explorer for a browser that asks for a page without a
-/// query; otherwise a query (never a mutation) from the URL's parameters.
+/// GET /graphql: the explorer for a browser that asks for a page (a `query`
+/// parameter then opens in its editor); for any other client, a query (never
+/// a mutation) from the URL's parameters.
 async fn graphql_get(
     State(schema): State<AppSchema>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -68,10 +69,7 @@ async fn graphql_get(
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    let has_query = uri
-        .query()
-        .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("query=")));
-    if wants_page && !has_query {
+    if wants_page {
         return explorer::page().into_response();
     }
     let request = match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
