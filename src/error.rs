@@ -25,6 +25,12 @@ pub enum AppError {
     },
     /// What the client asked for does not exist or is not public → `NOT_FOUND`.
     NotFound(String),
+    /// The request needs a valid API token and carried none → `UNAUTHENTICATED`.
+    Unauthenticated(String),
+    /// The token's role may not do this → `FORBIDDEN`.
+    Forbidden(String),
+    /// The edit started from a version that is no longer current → `CONFLICT`.
+    Conflict(String),
     /// The database failed → `INTERNAL_SERVER_ERROR`; the detail is logged only.
     Database(sea_orm::DbErr),
     /// Anything else that is the server's fault → `INTERNAL_SERVER_ERROR`.
@@ -48,6 +54,9 @@ impl AppError {
         match self {
             Self::BadInput { field, message } => format!("bad input in {field}: {message}"),
             Self::NotFound(message) => format!("not found: {message}"),
+            Self::Unauthenticated(message) => format!("unauthenticated: {message}"),
+            Self::Forbidden(message) => format!("forbidden: {message}"),
+            Self::Conflict(message) => format!("conflict: {message}"),
             Self::Database(error) => format!("database error: {error}"),
             Self::Internal(message) => format!("internal error: {message}"),
         }
@@ -58,6 +67,9 @@ impl AppError {
         match self {
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Conflict(_) => "CONFLICT",
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -66,7 +78,11 @@ impl AppError {
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         let message = match self {
-            Self::BadInput { message, .. } | Self::NotFound(message) => message.clone(),
+            Self::BadInput { message, .. }
+            | Self::NotFound(message)
+            | Self::Unauthenticated(message)
+            | Self::Forbidden(message)
+            | Self::Conflict(message) => message.clone(),
             Self::Database(_) | Self::Internal(_) => {
                 tracing::error!(error = %self.log_message(), "request failed on a server fault");
                 "internal server error".to_owned()
@@ -88,7 +104,15 @@ impl From<AppError> for async_graphql::Error {
 }
 
 impl From<sea_orm::DbErr> for AppError {
+    /// A unique constraint that fails means two writers raced for the same
+    /// name; the client can retry, so it is a `CONFLICT`, not a fault.
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::Database(error)
+        match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(
+                "Something with the same unique name or slug was just saved; reload and try again"
+                    .to_owned(),
+            ),
+            _ => Self::Database(error),
+        }
     }
 }

@@ -60,6 +60,11 @@ pub struct Model {
     pub view_count: i64,
     /// How many approved comments the article has; kept exact on every change.
     pub comment_count: i32,
+    /// Goes up by one on every edit; an update must name the version it
+    /// started from, so no edit silently overwrites another.
+    pub version: i32,
+    /// Whether readers may no longer comment.
+    pub comments_closed: bool,
 }
 
 /// How articles relate to other tables.

@@ -4,8 +4,12 @@
 //! know nothing about GraphQL or HTTP: the server wraps them in its own API
 //! types, so the database's shape never becomes the API's shape by accident.
 
+pub mod api_token;
 pub mod article;
+pub mod article_revision;
+pub mod article_slug;
 pub mod article_tag;
+pub mod audit_entry;
 pub mod category;
 pub mod comment;
 pub mod tag;

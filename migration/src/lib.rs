@@ -6,6 +6,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_content_tables;
+mod m20261128_000002_editorial;
 
 /// Runs every migration in order; the server calls it at start and from
 /// `newsroom migrate`.
@@ -14,6 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_create_content_tables::Migration)]
+        vec![
+            Box::new(m20261128_000001_create_content_tables::Migration),
+            Box::new(m20261128_000002_editorial::Migration),
+        ]
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::{
     article::{self, ArticleStatus},
-    article_tag, tag,
+    article_slug, article_tag, tag,
 };
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
@@ -168,17 +168,33 @@ pub async fn find_visible_by_id(
         .await?)
 }
 
-/// The public article with this slug, if there is one.
+/// The public article with this slug, or with this as a slug it used to
+/// have (its `slug` then tells the current one, so a frontend can redirect).
 pub async fn find_visible_by_slug(
     db: &DatabaseConnection,
     slug: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Option<article::Model>> {
-    Ok(article::Entity::find()
+    let current = article::Entity::find()
         .filter(article::Column::Slug.eq(slug))
         .filter(visible(now))
         .one(db)
-        .await?)
+        .await?;
+    if current.is_some() {
+        return Ok(current);
+    }
+    match retired_slug_owner(db, slug).await? {
+        Some(id) => find_visible_by_id(db, id, now).await,
+        None => Ok(None),
+    }
+}
+
+/// The article that used to have `slug`, if any.
+pub async fn retired_slug_owner(db: &DatabaseConnection, slug: &str) -> AppResult<Option<Uuid>> {
+    Ok(article_slug::Entity::find_by_id(slug.to_owned())
+        .one(db)
+        .await?
+        .map(|retired| retired.article_id))
 }
 
 /// One page of public articles matching `filter`, in `order`, after `after`.

@@ -12,6 +12,39 @@ pub fn sanitize_html(html: &str) -> String {
     ammonia::clean(html)
 }
 
+/// How an editor wrote a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// HTML, sanitised on the way in.
+    Html,
+    /// CommonMark Markdown, rendered to HTML and then sanitised.
+    Markdown,
+}
+
+/// A body ready to store: safe HTML and its plain text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBody {
+    /// Sanitised HTML.
+    pub html: String,
+    /// Its readable text, for excerpts and search.
+    pub text: String,
+}
+
+/// Turns an editor's body into what is stored: Markdown rendered, HTML
+/// sanitised, and the plain text kept beside it.
+pub fn prepare(source: &str, format: BodyFormat) -> StoredBody {
+    let html = match format {
+        BodyFormat::Html => sanitize_html(source),
+        BodyFormat::Markdown => {
+            let mut rendered = String::with_capacity(source.len() * 3 / 2);
+            pulldown_cmark::html::push_html(&mut rendered, pulldown_cmark::Parser::new(source));
+            sanitize_html(&rendered)
+        }
+    };
+    let text = plain_text(&html);
+    StoredBody { html, text }
+}
+
 /// Elements after which text continues on a new line, so that words from two
 /// paragraphs never run together in the plain text.
 const BLOCK_ELEMENTS: &[&str] = &[
@@ -143,6 +176,22 @@ mod tests {
         assert!(!clean.contains("onerror"), "{clean}");
         assert!(!clean.contains("javascript:"), "{clean}");
         assert!(clean.contains("Hi"));
+    }
+
+    #[test]
+    fn markdown_is_rendered_then_sanitised() {
+        let body = prepare(
+            "# 标题\n\nSome *em* text.\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) <a href=\"javascript:alert(2)\">y</a>",
+            BodyFormat::Markdown,
+        );
+        assert!(body.html.contains("<h1>标题</h1>"), "{}", body.html);
+        assert!(body.html.contains("<em>em</em>"));
+        assert!(
+            !body.html.contains("<script") && !body.html.contains("href=\"javascript"),
+            "{}",
+            body.html
+        );
+        assert_eq!(body.text.lines().next(), Some("标题"));
     }
 
     #[test]

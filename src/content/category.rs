@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use entity::category;
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
 use uuid::Uuid;
 
 use crate::error::AppResult;
@@ -21,6 +21,11 @@ pub struct CategoryTree {
 impl CategoryTree {
     /// Reads every section from the database.
     pub async fn load(db: &DatabaseConnection) -> AppResult<Self> {
+        Self::load_in(db).await
+    }
+
+    /// Reads every section over any connection, a transaction included.
+    pub async fn load_in(db: &impl ConnectionTrait) -> AppResult<Self> {
         let rows = category::Entity::find()
             .order_by_asc(category::Column::Position)
             .order_by_asc(category::Column::Name)

@@ -109,7 +109,8 @@ fn check_length(field: &'static str, label: &str, value: &str, max: usize) -> Ap
 
 /// Stores a checked comment under a public article: pending, or approved
 /// at once (counted on the article in the same transaction) when the policy
-/// says so. An unknown or unpublished article is `NOT_FOUND`.
+/// says so. An unknown or unpublished article is `NOT_FOUND`; one whose
+/// comments are closed is `FORBIDDEN`.
 pub async fn add(
     db: &DatabaseConnection,
     policy: CommentPolicy,
@@ -122,16 +123,17 @@ pub async fn add(
         CommentPolicy::Publish => CommentStatus::Approved,
     };
     let txn = db.begin().await?;
-    let exists = article::Entity::find_by_id(new.article_id)
+    let closed = article::Entity::find_by_id(new.article_id)
         .filter(visible(now))
         .select_only()
-        .column(article::Column::Id)
-        .into_tuple::<Uuid>()
+        .column(article::Column::CommentsClosed)
+        .into_tuple::<bool>()
         .one(&txn)
-        .await?;
-    if exists.is_none() {
-        return Err(AppError::NotFound(
-            "No published article has this id".to_owned(),
+        .await?
+        .ok_or_else(|| AppError::NotFound("No published article has this id".to_owned()))?;
+    if closed {
+        return Err(AppError::Forbidden(
+            "Comments on this article are closed".to_owned(),
         ));
     }
     let stored = comment::ActiveModel {

@@ -183,6 +183,8 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
             category_id: Set(category_id),
             view_count: Set(demo.views),
             comment_count: Set(approved),
+            version: Set(1),
+            comments_closed: Set(false),
         }
         .insert(&txn)
         .await?;

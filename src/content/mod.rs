@@ -10,12 +10,19 @@
 //! - [`demo`]: the bilingual demo site loaded into an empty database.
 
 pub mod article;
+pub mod article_editor;
+pub mod audit;
 pub mod body;
 pub mod category;
+pub mod category_editor;
 pub mod comment;
 pub mod cursor;
 pub mod demo;
+pub mod moderation;
+pub mod slug;
 pub mod tag;
+pub mod tag_editor;
+pub mod token;
 pub mod view_counter;
 
 use chrono::{DateTime, SubsecRound, Utc};

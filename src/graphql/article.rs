@@ -3,7 +3,7 @@
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime as ChronoDateTime, Utc};
-use entity::article as article_entity;
+use entity::article::{self as article_entity, ArticleStatus as DbStatus};
 
 use super::{
     category::Category,
@@ -18,6 +18,7 @@ use crate::{
         self,
         article::{ArticleFilter as DomainFilter, ArticleOrder as DomainOrder},
         body::{EXCERPT_LENGTH, excerpt},
+        token::Permission,
     },
     error::AppError,
 };
@@ -114,6 +115,23 @@ impl Article {
         self.0.comment_count
     }
 
+    /// Where the article stands: always `PUBLISHED` for public callers;
+    /// editors also see drafts, scheduled and archived articles.
+    async fn status(&self) -> ArticleStatus {
+        self.0.status.into()
+    }
+
+    /// The article's edit version: send it back with `updateArticle` so that
+    /// an edit made meanwhile by someone else is not overwritten.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Whether readers may no longer comment.
+    async fn comments_closed(&self) -> bool {
+        self.0.comments_closed
+    }
+
     /// The section the article is filed in.
     async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
         let (state, request) = scope(ctx)?;
@@ -160,6 +178,27 @@ impl Article {
         let page =
             content::comment::list_approved(&state.db, self.0.id, size, after.as_ref()).await?;
         Ok(CommentConnection::new(page, self.0.comment_count))
+    }
+}
+
+/// Where an article stands in its life.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ArticleStatus {
+    /// Being written; only editors see it.
+    Draft,
+    /// Public from `publishedAt` on (scheduled while that lies ahead).
+    Published,
+    /// Taken down; only editors see it.
+    Archived,
+}
+
+impl From<DbStatus> for ArticleStatus {
+    fn from(status: DbStatus) -> Self {
+        match status {
+            DbStatus::Draft => Self::Draft,
+            DbStatus::Published => Self::Published,
+            DbStatus::Archived => Self::Archived,
+        }
     }
 }
 
@@ -272,8 +311,11 @@ pub struct ArticleQuery;
 
 #[Object]
 impl ArticleQuery {
-    /// One published article, by `id` or by `slug` (give exactly one);
-    /// `null` when there is none, or it is not public.
+    /// One article, by `id` or by `slug` (give exactly one); `null` when
+    /// there is none or it is not public. A slug the article used to have
+    /// still finds it: compare the returned `slug` to redirect. With an
+    /// editor's token, drafts, scheduled and archived articles are returned
+    /// too (previews).
     async fn article(
         &self,
         ctx: &Context<'_>,
@@ -281,13 +323,25 @@ impl ArticleQuery {
         slug: Option<String>,
     ) -> async_graphql::Result<Option<Article>> {
         let (state, request) = scope(ctx)?;
+        let preview = request
+            .viewer(state)
+            .await?
+            .is_some_and(|viewer| viewer.may(Permission::EditContent));
         let found = match (id, slug) {
             (Some(id), None) => {
                 let id = parse_id(&id, "id")?;
-                content::article::find_visible_by_id(&state.db, id, request.now).await?
+                if preview {
+                    content::article_editor::find_any_by_id(&state.db, id).await?
+                } else {
+                    content::article::find_visible_by_id(&state.db, id, request.now).await?
+                }
             }
             (None, Some(slug)) => {
-                content::article::find_visible_by_slug(&state.db, &slug, request.now).await?
+                if preview {
+                    content::article_editor::find_any_by_slug(&state.db, &slug).await?
+                } else {
+                    content::article::find_visible_by_slug(&state.db, &slug, request.now).await?
+                }
             }
             _ => {
                 return Err(

@@ -161,3 +161,14 @@ impl CommentMutation {
         })
     }
 }
+
+impl From<CommentStatus> for DbStatus {
+    fn from(status: CommentStatus) -> Self {
+        match status {
+            CommentStatus::Pending => Self::Pending,
+            CommentStatus::Approved => Self::Approved,
+            CommentStatus::Rejected => Self::Rejected,
+            CommentStatus::Spam => Self::Spam,
+        }
+    }
+}

@@ -8,7 +8,14 @@ use async_graphql::Context;
 use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
-use crate::{content::category::CategoryTree, error::AppResult, state::AppState};
+use crate::{
+    content::{
+        category::CategoryTree,
+        token::{self, Permission, Principal},
+    },
+    error::{AppError, AppResult},
+    state::AppState,
+};
 
 /// Data that lives for one request.
 pub struct RequestContext {
@@ -17,16 +24,58 @@ pub struct RequestContext {
     pub now: DateTime<Utc>,
     /// The client's address, when known; only ever stored hashed.
     pub client: Option<IpAddr>,
+    /// The API token the request carried, if any. Never logged.
+    credentials: Option<String>,
     categories: OnceCell<Arc<CategoryTree>>,
+    principal: OnceCell<Result<Principal, String>>,
 }
 
 impl RequestContext {
-    /// A scope for a request from `client`, starting now.
-    pub fn new(client: Option<IpAddr>) -> Self {
+    /// A scope for a request from `client` carrying `credentials` (the
+    /// bearer token), starting now.
+    pub fn new(client: Option<IpAddr>, credentials: Option<String>) -> Self {
         Self {
             now: crate::content::now(),
             client,
+            credentials,
             categories: OnceCell::new(),
+            principal: OnceCell::new(),
+        }
+    }
+
+    /// Who the request's token belongs to, checked once per request.
+    async fn principal(&self, state: &AppState) -> AppResult<&Result<Principal, String>> {
+        self.principal
+            .get_or_try_init(|| async {
+                let Some(presented) = &self.credentials else {
+                    return Ok(Err(
+                        "This needs an API token: send `Authorization: Bearer <token>`".to_owned(),
+                    ));
+                };
+                match token::authenticate(&state.db, presented, self.now).await {
+                    Ok(principal) => Ok(Ok(principal)),
+                    Err(AppError::Unauthenticated(message)) => Ok(Err(message)),
+                    Err(other) => Err(other),
+                }
+            })
+            .await
+    }
+
+    /// The caller, when it sent a valid token; `None` for anonymous callers
+    /// (and for invalid tokens, which reads simply ignore).
+    pub async fn viewer(&self, state: &AppState) -> AppResult<Option<Principal>> {
+        Ok(self.principal(state).await?.as_ref().ok().cloned())
+    }
+
+    /// The caller, who must hold a valid token allowed to do `work`:
+    /// `UNAUTHENTICATED` without one, `FORBIDDEN` with the wrong role.
+    pub async fn require(&self, state: &AppState, work: Permission) -> AppResult<Principal> {
+        match self.principal(state).await? {
+            Err(message) => Err(AppError::Unauthenticated(message.clone())),
+            Ok(principal) if principal.may(work) => Ok(principal.clone()),
+            Ok(_) => Err(AppError::Forbidden(
+                "This API token's role may not do this".to_owned(),
+            )),
         }
     }
 
@@ -37,6 +86,22 @@ impl RequestContext {
             .await
             .cloned()
     }
+}
+
+/// The shared state, this request's scope, and the caller, who must be
+/// allowed to do `work`. Every mutation that is not a reader's calls this
+/// first; `tests/access.rs` walks the schema to prove it.
+pub async fn authorized<'a>(
+    ctx: &Context<'a>,
+    work: Permission,
+) -> async_graphql::Result<(
+    &'a AppState,
+    &'a RequestContext,
+    crate::content::audit::Actor,
+)> {
+    let (state, request) = scope(ctx)?;
+    let principal = request.require(state, work).await?;
+    Ok((state, request, (&principal).into()))
 }
 
 /// The shared state and this request's scope, from a resolver's context.

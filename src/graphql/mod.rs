@@ -3,12 +3,18 @@
 //! hands it a request and the client's address.
 
 mod article;
+mod article_editing;
+mod audit;
 mod category;
+mod category_editing;
 mod comment;
 mod connection;
 mod context;
+mod moderation;
 mod scalars;
 mod tag;
+mod tag_editing;
+mod token;
 mod view;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, dataloader::DataLoader};
@@ -17,17 +23,32 @@ pub use context::RequestContext;
 
 use crate::state::AppState;
 
-/// Every query of the API.
+/// Every query of the API: public reads, then what editors, moderators and
+/// admins read with their tokens.
 #[derive(MergedObject, Default)]
 pub struct Query(
     article::ArticleQuery,
     category::CategoryQuery,
     tag::TagQuery,
+    article_editing::ArticleEditingQuery,
+    moderation::ModerationQuery,
+    token::TokenQuery,
+    audit::AuditQuery,
 );
 
-/// Every mutation of the API.
+/// Every mutation of the API: the readers' two (`recordView`,
+/// `addComment`), then the editors', moderators' and admins', each of which
+/// needs an API token with the right role.
 #[derive(MergedObject, Default)]
-pub struct Mutation(view::ViewMutation, comment::CommentMutation);
+pub struct Mutation(
+    view::ViewMutation,
+    comment::CommentMutation,
+    article_editing::ArticleEditingMutation,
+    category_editing::CategoryEditingMutation,
+    tag_editing::TagEditingMutation,
+    moderation::ModerationMutation,
+    token::TokenMutation,
+);
 
 /// The assembled schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

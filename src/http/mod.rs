@@ -45,12 +45,23 @@ pub async fn serve(
     .await
 }
 
+/// The bearer token in an `Authorization` header, if any.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
 async fn graphql_post(
     State(schema): State<AppSchema>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    let context = RequestContext::new(Some(client.ip()));
+    let context = RequestContext::new(Some(client.ip()), bearer_token(&headers));
     graphql::execute(&schema, request.into_inner(), context)
         .await
         .into()
@@ -90,7 +101,7 @@ async fn graphql_get(
         )
             .into_response();
     }
-    let context = RequestContext::new(Some(client.ip()));
+    let context = RequestContext::new(Some(client.ip()), bearer_token(&headers));
     GraphQLResponse::from(graphql::execute(&schema, request, context).await).into_response()
 }
 

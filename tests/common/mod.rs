@@ -272,6 +272,8 @@ impl Arrange<'_> {
             category_id: Set(category),
             view_count: Set(0),
             comment_count: Set(0),
+            version: Set(1),
+            comments_closed: Set(false),
         }
         .insert(self.db)
         .await

@@ -1,0 +1,208 @@
+//! Writing tags: create, rename, merge several into one, delete.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use entity::{article_tag, tag};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    audit::{self, Actor},
+    slug,
+};
+use crate::error::{AppError, AppResult};
+
+fn checked_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    let length = name.chars().count();
+    if length == 0 || length > 64 || name.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            "name",
+            "A tag's name must be 1 to 64 characters, with no control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+async fn slug_for(
+    conn: &impl ConnectionTrait,
+    given: Option<&str>,
+    name: &str,
+    owner: Option<Uuid>,
+) -> AppResult<String> {
+    let mut others = tag::Entity::find().select_only().column(tag::Column::Slug);
+    if let Some(owner) = owner {
+        others = others.filter(tag::Column::Id.ne(owner));
+    }
+    if let Some(given) = given {
+        let wanted = slug::parse("slug", given)?;
+        let clash = others
+            .filter(tag::Column::Slug.eq(&wanted))
+            .into_tuple::<String>()
+            .one(conn)
+            .await?;
+        if clash.is_some() {
+            return Err(AppError::bad_input(
+                "slug",
+                format!("Another tag already uses the slug `{wanted}`"),
+            ));
+        }
+        return Ok(wanted);
+    }
+    let base = slug::from_title(name, "tag");
+    let existing: HashSet<String> = others
+        .filter(tag::Column::Slug.starts_with(&base))
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(slug::first_free(&base, |s| existing.contains(s)))
+}
+
+/// Creates a tag.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    slug: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<tag::Model> {
+    let name = checked_name(name)?;
+    let txn = db.begin().await?;
+    let slug = slug_for(&txn, slug, &name, None).await?;
+    let created = tag::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug),
+        name: Set(name),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        "tag.create",
+        "tag",
+        created.id,
+        &created.name,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Renames a tag and, when given, changes its slug.
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    name: Option<&str>,
+    slug: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<tag::Model> {
+    let txn = db.begin().await?;
+    let current = find(&txn, id).await?;
+    let mut active: tag::ActiveModel = current.into();
+    if let Some(name) = name {
+        active.name = Set(checked_name(name)?);
+    }
+    if let Some(slug) = slug {
+        active.slug = Set(slug_for(&txn, Some(slug), "", Some(id)).await?);
+    }
+    let updated = active.update(&txn).await?;
+    audit::record(&txn, actor, "tag.update", "tag", id, &updated.name, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<tag::Model> {
+    tag::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No tag has this id".to_owned()))
+}
+
+/// Moves every article of the `sources` tags to `target` and deletes the
+/// sources; an article that had several ends up tagged once.
+pub async fn merge(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    sources: &[Uuid],
+    target: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<tag::Model> {
+    if sources.is_empty() || sources.contains(&target) {
+        return Err(AppError::bad_input(
+            "sourceIds",
+            "Name at least one tag to merge, and not the target itself",
+        ));
+    }
+    let txn = db.begin().await?;
+    let kept = find(&txn, target).await?;
+    for source in sources {
+        find(&txn, *source).await?;
+    }
+    let already: HashSet<Uuid> = article_tag::Entity::find()
+        .select_only()
+        .column(article_tag::Column::ArticleId)
+        .filter(article_tag::Column::TagId.eq(target))
+        .into_tuple::<Uuid>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    let moving: HashSet<Uuid> = article_tag::Entity::find()
+        .select_only()
+        .column(article_tag::Column::ArticleId)
+        .filter(article_tag::Column::TagId.is_in(sources.iter().copied()))
+        .into_tuple::<Uuid>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    for article_id in moving.difference(&already) {
+        article_tag::ActiveModel {
+            article_id: Set(*article_id),
+            tag_id: Set(target),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    tag::Entity::delete_many()
+        .filter(tag::Column::Id.is_in(sources.iter().copied()))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "tag.merge",
+        "tag",
+        target,
+        format!("{} tags merged into {}", sources.len(), kept.name),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(kept)
+}
+
+/// Deletes a tag; its articles simply lose it.
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let txn = db.begin().await?;
+    let current = find(&txn, id).await?;
+    tag::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::record(&txn, actor, "tag.delete", "tag", id, &current.name, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
