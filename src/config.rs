@@ -1,7 +1,7 @@
 //! Every setting of the server, from command-line flags or environment
 //! variables (flags win). No other module reads the environment.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -26,6 +26,60 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Manage API tokens.
+    Token {
+        /// What to do with tokens.
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+    /// Write the whole site (sections, tags, articles with revisions,
+    /// comments) to a JSON file.
+    Export {
+        /// Where to write; `-` for standard output.
+        file: PathBuf,
+    },
+    /// Read a site exported by `newsroom export` into this database. Checks
+    /// everything first, writes all or nothing, and skips what is already
+    /// there, so running it twice changes nothing.
+    Import {
+        /// The file to read; `-` for standard input.
+        file: PathBuf,
+    },
+}
+
+/// `newsroom token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print its secret (shown this once only).
+    Create {
+        /// Whose or what the token is.
+        #[arg(long)]
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: TokenRole,
+        /// How long it stays valid, like `90d` or `12h`; forever if left out.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires_in: Option<std::time::Duration>,
+    },
+    /// List every token (never their secrets).
+    List,
+    /// Revoke a token at once.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: uuid::Uuid,
+    },
+}
+
+/// A token's role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenRole {
+    /// Everything, including tokens and the audit log.
+    Admin,
+    /// Articles, sections and tags.
+    Editor,
+    /// Comments.
+    Moderator,
 }
 
 /// Server settings.

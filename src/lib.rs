@@ -10,10 +10,12 @@
 //! - [`http`]: the axum router that carries GraphQL and serves GraphiQL.
 //! - [`error`]: the one error type, and what each variant shows a client.
 //! - [`state`]: what every request shares.
+//! - [`cli`]: the operator's subcommands (tokens, export, import).
 //!
 //! [`prepare`] ties them together for `main` and for the tests, which start
 //! the same server on port 0.
 
+pub mod cli;
 pub mod config;
 pub mod content;
 pub mod database;

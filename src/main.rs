@@ -16,6 +16,7 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(
             EnvFilter::try_new(&cli.config.log).unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -33,13 +34,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", graphql::sdl());
         }
         Command::Migrate => {
-            let db = database::connect(&config)
-                .await
-                .map_err(|error| error.log_message())?;
-            database::migrate(&db)
-                .await
-                .map_err(|error| error.log_message())?;
+            migrated(&config).await?;
             tracing::info!("the database schema is up to date");
+        }
+        Command::Token { action } => {
+            let db = migrated(&config).await?;
+            newsroom::cli::token(&db, action, &mut std::io::stdout())
+                .await
+                .map_err(|error| error.log_message())?;
+        }
+        Command::Export { file } => {
+            let db = migrated(&config).await?;
+            let summary = newsroom::cli::export(&db, &file)
+                .await
+                .map_err(|error| error.log_message())?;
+            tracing::info!("{summary}");
+        }
+        Command::Import { file } => {
+            let db = migrated(&config).await?;
+            let summary = newsroom::cli::import(&db, &file)
+                .await
+                .map_err(|error| error.log_message())?;
+            tracing::info!("{summary}");
         }
         Command::Serve => {
             let state = newsroom::prepare(&config)
@@ -60,6 +76,19 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A connection to a database whose schema is up to date.
+async fn migrated(
+    config: &newsroom::config::Config,
+) -> Result<sea_orm::DatabaseConnection, String> {
+    let db = database::connect(config)
+        .await
+        .map_err(|error| error.log_message())?;
+    database::migrate(&db)
+        .await
+        .map_err(|error| error.log_message())?;
+    Ok(db)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -1,10 +1,12 @@
 //! A news article and its publication state.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Where an article stands in its life; only `Published` ones reach readers,
 /// and only once their publication time has come.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum ArticleStatus {
     /// Being written; never public.
@@ -19,7 +21,8 @@ pub enum ArticleStatus {
 }
 
 /// One row of `articles`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "articles")]
 pub struct Model {
     /// UUID v7, so ids sort by creation time.

@@ -2,9 +2,11 @@
 //! can look back and restore it.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One row of `article_revisions`: the article as it was at `version`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "article_revisions")]
 pub struct Model {
     /// UUID v7.

@@ -1,9 +1,11 @@
 //! A slug an article used to have, kept so that old links keep working.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One row of `article_slug_history`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "article_slug_history")]
 pub struct Model {
     /// The retired slug.

@@ -1,9 +1,11 @@
 //! A section of the site (科技 Technology, 新闻 News, …); sections nest.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One row of `categories`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "categories")]
 pub struct Model {
     /// UUID v7, so ids sort by creation time.

@@ -1,9 +1,11 @@
 //! A reader's comment under an article.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Where a comment stands in moderation; only `Approved` ones are public.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum CommentStatus {
     /// Waiting for a moderator.
@@ -21,7 +23,8 @@ pub enum CommentStatus {
 }
 
 /// One row of `comments`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "comments")]
 pub struct Model {
     /// UUID v7, so ids sort by creation time.

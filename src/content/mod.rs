@@ -23,6 +23,7 @@ pub mod slug;
 pub mod tag;
 pub mod tag_editor;
 pub mod token;
+pub mod transfer;
 pub mod view_counter;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -9,6 +9,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
+    api_token::Role,
     article::{self, ArticleStatus},
     article_tag, category,
     comment::{self, CommentStatus},
@@ -29,6 +30,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The HTTP client.
     pub client: reqwest::Client,
+    /// The database URL the server uses, for running the CLI against it.
+    pub database_url: String,
     _folder: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -39,6 +42,8 @@ pub struct Options {
     pub demo: bool,
     /// What happens to new comments.
     pub comment_policy: CommentPolicy,
+    /// Use SQLite even when `DATABASE_URL` names PostgreSQL.
+    pub force_sqlite: bool,
 }
 
 impl Default for Options {
@@ -46,6 +51,7 @@ impl Default for Options {
         Self {
             demo: true,
             comment_policy: CommentPolicy::Moderate,
+            force_sqlite: false,
         }
     }
 }
@@ -68,8 +74,13 @@ impl TestApp {
     /// A server started with `options`.
     pub async fn spawn_with(options: Options) -> Self {
         let folder = tempfile::tempdir().unwrap();
-        let database_url = fresh_database_url(&folder.path().join("newsroom.db")).await;
-        let mut config = Config::for_database(database_url);
+        let sqlite_file = folder.path().join("newsroom.db");
+        let database_url = if options.force_sqlite {
+            format!("sqlite://{}", sqlite_file.display())
+        } else {
+            fresh_database_url(&sqlite_file).await
+        };
+        let mut config = Config::for_database(database_url.clone());
         config.no_demo = !options.demo;
         config.comment_policy = options.comment_policy;
         config.listen = "127.0.0.1:0".parse().unwrap();
@@ -92,6 +103,7 @@ impl TestApp {
             address,
             db,
             client: reqwest::Client::new(),
+            database_url,
             _folder: folder,
             stop: Some(stop),
         }
@@ -118,6 +130,34 @@ impl TestApp {
             .await
             .unwrap();
         response.json().await.unwrap()
+    }
+
+    /// POSTs a GraphQL request with `Authorization: Bearer token`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.graphql_url())
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// `graphql_as`, failing the test on any error; returns `data`.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(token, query, variables).await;
+        assert!(response.get("errors").is_none(), "{query}\n{response:#}");
+        response["data"].clone()
+    }
+
+    /// A new API token with `role`, straight in the database.
+    pub async fn token(&self, role: Role) -> String {
+        newsroom::content::token::create(&self.db, &format!("{role:?} for tests"), role, None)
+            .await
+            .unwrap()
+            .secret
     }
 
     /// Sends operation `name` from the contract document `file`, unchanged.
