@@ -115,17 +115,19 @@ pub struct ModerationQuery;
 
 #[Object]
 impl ModerationQuery {
-    /// Comments with `status`, oldest first. Moderators only.
+    /// Comments with `status` (`PENDING` when left out), oldest first.
+    /// Moderators only.
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "CommentStatus::Pending")] status: CommentStatus,
+        status: Option<CommentStatus>,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<ModerationQueue> {
         let (state, _, _) = authorized(ctx, Permission::Moderate).await?;
         let size = content::page_size(first)?;
         let after = after.as_deref().map(moderation::parse_cursor).transpose()?;
+        let status = status.unwrap_or(CommentStatus::Pending);
         let page = moderation::queue(&state.db, status.into(), size, after.as_ref()).await?;
         let edges: Vec<ModerationEdge> = page
             .items
