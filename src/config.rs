@@ -134,6 +134,99 @@ pub struct Config {
     )]
     pub fingerprint_secret: Option<String>,
 
+    /// The longest query text accepted, in bytes.
+    #[arg(long, env = "NEWSROOM_MAX_QUERY_BYTES", default_value_t = 16 * 1024, global = true)]
+    pub max_query_bytes: usize,
+
+    /// The deepest nesting of fields a query may have.
+    #[arg(
+        long,
+        env = "NEWSROOM_MAX_QUERY_DEPTH",
+        default_value_t = 12,
+        global = true
+    )]
+    pub max_query_depth: usize,
+
+    /// The most aliased fields one query may have.
+    #[arg(
+        long,
+        env = "NEWSROOM_MAX_QUERY_ALIASES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub max_query_aliases: usize,
+
+    /// The highest estimated cost of a query: each field counts 1, and a
+    /// list multiplies what it contains by its `first`.
+    #[arg(
+        long,
+        env = "NEWSROOM_MAX_QUERY_COMPLEXITY",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub max_query_complexity: usize,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "NEWSROOM_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// How long one request may take before it is answered with 503.
+    #[arg(long, env = "NEWSROOM_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub request_timeout: std::time::Duration,
+
+    /// How many requests are served at once; more are answered at once with 503.
+    #[arg(
+        long,
+        env = "NEWSROOM_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub max_concurrent_requests: usize,
+
+    /// Turn off schema introspection (GraphiQL's docs and autocompletion need it).
+    #[arg(long, env = "NEWSROOM_NO_INTROSPECTION", global = true)]
+    pub no_introspection: bool,
+
+    /// Origins allowed to call the API from a browser (CORS), comma-separated,
+    /// e.g. `https://www.example.com,https://m.example.com`; `*` allows any.
+    /// Empty: only same-origin pages.
+    #[arg(
+        long,
+        env = "NEWSROOM_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// A header set by a trusted reverse proxy that carries the client's
+    /// address, like `X-Forwarded-For` (its last entry is used). Without it,
+    /// the address of the connection is the client's.
+    #[arg(long, env = "NEWSROOM_TRUSTED_PROXY_HEADER", global = true)]
+    pub trusted_proxy_header: Option<String>,
+
+    /// A client's repeated views of one article within this window count
+    /// once; `0s` counts every view.
+    #[arg(long, env = "NEWSROOM_VIEW_WINDOW", default_value = "30m", value_parser = humantime::parse_duration, global = true)]
+    pub view_window: std::time::Duration,
+
+    /// How many comments one client may send per minute.
+    #[arg(
+        long,
+        env = "NEWSROOM_COMMENTS_PER_CLIENT_PER_MINUTE",
+        default_value_t = 5,
+        global = true
+    )]
+    pub comments_per_client_per_minute: u32,
+
+    /// How many comments one article may receive per minute, from everyone.
+    #[arg(
+        long,
+        env = "NEWSROOM_COMMENTS_PER_ARTICLE_PER_MINUTE",
+        default_value_t = 60,
+        global = true
+    )]
+    pub comments_per_article_per_minute: u32,
+
     /// The most connections newsroom opens to the database.
     #[arg(
         long,
@@ -154,6 +247,16 @@ pub enum CommentPolicy {
 }
 
 impl Config {
+    /// The query limits these settings describe.
+    pub fn query_limits(&self) -> crate::graphql::limits::QueryLimits {
+        crate::graphql::limits::QueryLimits {
+            max_bytes: self.max_query_bytes,
+            max_depth: self.max_query_depth,
+            max_aliases: self.max_query_aliases,
+            max_complexity: self.max_query_complexity,
+        }
+    }
+
     /// Settings for tests and embedding: the defaults, with the given database.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         let mut config = Self::parse_from(["newsroom"]);

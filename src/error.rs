@@ -31,6 +31,24 @@ pub enum AppError {
     Forbidden(String),
     /// The edit started from a version that is no longer current → `CONFLICT`.
     Conflict(String),
+    /// The client is sending too much too fast → `RATE_LIMITED`, with
+    /// `extensions.retryAfter` in seconds.
+    RateLimited {
+        /// What was limited.
+        message: String,
+        /// How long to wait before trying again.
+        retry_after: std::time::Duration,
+    },
+    /// The query asks for more than the server allows → `QUERY_TOO_COMPLEX`,
+    /// with the measure, what was found and the limit in `extensions`.
+    QueryTooComplex {
+        /// What was measured: `bytes`, `depth`, `aliases` or `complexity`.
+        measure: &'static str,
+        /// What the query measured, as far as counting went.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The database failed → `INTERNAL_SERVER_ERROR`; the detail is logged only.
     Database(sea_orm::DbErr),
     /// Anything else that is the server's fault → `INTERNAL_SERVER_ERROR`.
@@ -57,8 +75,29 @@ impl AppError {
             Self::Unauthenticated(message) => format!("unauthenticated: {message}"),
             Self::Forbidden(message) => format!("forbidden: {message}"),
             Self::Conflict(message) => format!("conflict: {message}"),
+            Self::QueryTooComplex { .. } | Self::RateLimited { .. } => self.client_message(),
             Self::Database(error) => format!("database error: {error}"),
             Self::Internal(message) => format!("internal error: {message}"),
+        }
+    }
+
+    /// The message a client sees: never an internal detail.
+    pub fn client_message(&self) -> String {
+        match self {
+            Self::BadInput { message, .. }
+            | Self::NotFound(message)
+            | Self::Unauthenticated(message)
+            | Self::Forbidden(message)
+            | Self::Conflict(message)
+            | Self::RateLimited { message, .. } => message.clone(),
+            Self::QueryTooComplex {
+                measure,
+                found,
+                limit,
+            } => format!(
+                "The query is over the server's {measure} limit: {found} (at least) against at most {limit}"
+            ),
+            Self::Database(_) | Self::Internal(_) => "internal server error".to_owned(),
         }
     }
 
@@ -70,6 +109,8 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Conflict(_) => "CONFLICT",
+            Self::QueryTooComplex { .. } => "QUERY_TOO_COMPLEX",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -77,21 +118,26 @@ impl AppError {
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
-        let message = match self {
-            Self::BadInput { message, .. }
-            | Self::NotFound(message)
-            | Self::Unauthenticated(message)
-            | Self::Forbidden(message)
-            | Self::Conflict(message) => message.clone(),
-            Self::Database(_) | Self::Internal(_) => {
-                tracing::error!(error = %self.log_message(), "request failed on a server fault");
-                "internal server error".to_owned()
-            }
-        };
-        async_graphql::Error::new(message).extend_with(|_, extensions| {
+        if matches!(self, Self::Database(_) | Self::Internal(_)) {
+            tracing::error!(error = %self.log_message(), "request failed on a server fault");
+        }
+        async_graphql::Error::new(self.client_message()).extend_with(|_, extensions| {
             extensions.set("code", self.code());
-            if let Self::BadInput { field, .. } = self {
-                extensions.set("field", *field);
+            match self {
+                Self::BadInput { field, .. } => extensions.set("field", *field),
+                Self::QueryTooComplex {
+                    measure,
+                    found,
+                    limit,
+                } => {
+                    extensions.set("measure", *measure);
+                    extensions.set("found", *found as u64);
+                    extensions.set("limit", *limit as u64);
+                }
+                Self::RateLimited { retry_after, .. } => {
+                    extensions.set("retryAfter", retry_after.as_secs_f64().ceil() as u64);
+                }
+                _ => {}
             }
         })
     }

@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = newsroom::prepare(&config)
                 .await
                 .map_err(|error| error.log_message())?;
-            let schema = graphql::build_schema(state);
+            let schema = graphql::build_schema(state.clone(), !config.no_introspection);
             let listener = TcpListener::bind(config.listen)
                 .await
                 .map_err(|error| format!("cannot listen on {}: {error}", config.listen))?;
@@ -69,7 +69,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .local_addr()
                 .map_err(|error| format!("cannot read the listening address: {error}"))?;
             tracing::info!("newsroom is serving GraphQL and GraphiQL at http://{address}/graphql");
-            http::serve(listener, http::router(schema), shutdown_signal())
+            let router = http::router(schema, state, &http::HttpSettings::from(&config));
+            http::serve(listener, router, shutdown_signal())
                 .await
                 .map_err(|error| format!("the server stopped on an error: {error}"))?;
             tracing::info!("newsroom stopped");

@@ -1,9 +1,15 @@
 //! What every request shares: the database and the settings resolvers need.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
-use crate::config::{CommentPolicy, Config};
+use crate::{
+    config::{CommentPolicy, Config},
+    content::abuse::AbuseGuard,
+    graphql::limits::QueryLimits,
+};
 
 /// The server's shared state, cheap to clone.
 #[derive(Clone)]
@@ -14,6 +20,10 @@ pub struct AppState {
     pub comment_policy: CommentPolicy,
     /// Mixed into the hash of a commenter's address so it cannot be reversed.
     fingerprint_secret: String,
+    /// Rate limits and view windows for readers' mutations.
+    pub abuse: Arc<AbuseGuard>,
+    /// What one query may cost.
+    pub query_limits: QueryLimits,
 }
 
 impl AppState {
@@ -27,6 +37,12 @@ impl AppState {
             db,
             comment_policy: config.comment_policy,
             fingerprint_secret,
+            abuse: Arc::new(AbuseGuard::new(
+                config.comments_per_client_per_minute,
+                config.comments_per_article_per_minute,
+                config.view_window,
+            )),
+            query_limits: config.query_limits(),
         }
     }
 
@@ -43,5 +59,12 @@ impl AppState {
             .iter()
             .map(|byte| format!("{byte:02x}"))
             .collect()
+    }
+}
+
+impl AppState {
+    /// Whether the database answers; for `/readyz`.
+    pub async fn is_ready(&self) -> bool {
+        self.db.ping().await.is_ok()
     }
 }

@@ -139,3 +139,142 @@ async fn a_malformed_body_is_a_client_error_not_a_crash() {
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_a_request_id() {
+    let app = TestApp::spawn_empty().await;
+
+    let page = app
+        .client
+        .get(app.graphql_url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let headers = page.headers();
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-request-id"].to_str().unwrap().len(), 36);
+
+    let traced = app
+        .client
+        .post(app.graphql_url())
+        .header("x-request-id", "trace-me-42")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.headers()["x-request-id"], "trace-me-42");
+}
+
+#[tokio::test]
+async fn cors_answers_only_the_configured_origins() {
+    let app = TestApp::spawn_with(common::Options {
+        tweak: |config| config.cors_origins = vec!["https://www.example.com".to_owned()],
+        ..common::Options::default()
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.graphql_url())
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,authorization",
+            )
+            .send()
+    };
+
+    let allowed = preflight("https://www.example.com").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://www.example.com"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn with_no_capacity_left_requests_are_refused_at_once_not_queued() {
+    let app = TestApp::spawn_with(common::Options {
+        demo: false,
+        tweak: |config| config.max_concurrent_requests = 0,
+        ..common::Options::default()
+    })
+    .await;
+
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        app.client
+            .post(app.graphql_url())
+            .json(&json!({ "query": "{ __typename }" }))
+            .send(),
+    )
+    .await
+    .expect("answered at once")
+    .unwrap();
+
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "SERVICE_UNAVAILABLE"
+    );
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database_and_introspection_can_be_turned_off() {
+    let app = TestApp::spawn_with(common::Options {
+        demo: false,
+        tweak: |config| config.no_introspection = true,
+        ..common::Options::default()
+    })
+    .await;
+    let ready = app
+        .client
+        .get(format!("http://{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let introspection = app
+        .graphql("{ __schema { types { name } } }", json!({}))
+        .await;
+    assert_eq!(
+        introspection["data"]["__schema"],
+        Value::Null,
+        "{introspection}"
+    );
+    let ordinary = app.graphql("{ categories { slug } }", json!({})).await;
+    assert_eq!(ordinary["data"]["categories"], json!([]));
+
+    app.db.clone().close().await.unwrap();
+    let gone = app
+        .client
+        .get(format!("http://{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 503);
+    let health = app
+        .client
+        .get(format!("http://{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.status(),
+        200,
+        "liveness does not depend on the database"
+    );
+}

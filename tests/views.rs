@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestApp, error_code};
+use common::{Options, TestApp, error_code};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -12,7 +12,12 @@ const CALLS: usize = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_simultaneous_views_add_exactly_a_thousand() {
-    let app = TestApp::spawn().await;
+    // Every view counts: this test is about exactness, not deduplication.
+    let app = TestApp::spawn_with(Options {
+        view_window: std::time::Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
     let id = app.article_id("city-night-bus").await;
     let before = 145;
     let query = "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }";
@@ -77,4 +82,52 @@ async fn viewing_an_unknown_article_is_not_found_and_a_bad_id_is_bad_input() {
         .await;
     assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
     assert_eq!(malformed["errors"][0]["extensions"]["field"], "articleId");
+}
+
+#[tokio::test]
+async fn a_clients_repeated_views_count_once_within_the_window() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let query = "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }";
+
+    let mut totals = Vec::new();
+    for _ in 0..3 {
+        let response = app.graphql(query, json!({ "id": id })).await;
+        totals.push(response["data"]["recordView"]["viewCount"].clone());
+    }
+    assert_eq!(totals, [json!(146), json!(146), json!(146)]);
+}
+
+#[tokio::test]
+async fn views_from_known_bots_are_not_counted() {
+    let app = TestApp::spawn_with(Options {
+        view_window: std::time::Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
+    let id = app.article_id("city-night-bus").await;
+    let send = |agent: &'static str| {
+        let request = app
+            .client
+            .post(app.graphql_url())
+            .header("user-agent", agent)
+            .json(&json!({
+                "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+                "variables": { "id": id },
+            }));
+        async move {
+            let response: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            response["data"]["recordView"]["viewCount"].clone()
+        }
+    };
+
+    assert_eq!(
+        send("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)").await,
+        145
+    );
+    assert_eq!(send("Baiduspider").await, 145);
+    assert_eq!(
+        send("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/126.0").await,
+        146
+    );
 }

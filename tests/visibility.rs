@@ -45,39 +45,44 @@ async fn hidden_articles_are_null_by_slug_and_by_id() {
 #[tokio::test]
 async fn hidden_articles_are_absent_from_every_list_and_count() {
     let app = TestApp::spawn().await;
-    let query = r#"{
-        all: articles(first: 100) { totalCount edges { node { slug } } }
-        oldest: articles(first: 100, orderBy: OLDEST) { totalCount edges { node { slug } } }
-        viewed: articles(first: 100, orderBy: MOST_VIEWED) { totalCount edges { node { slug } } }
-        commented: articles(first: 100, orderBy: MOST_COMMENTED) { totalCount edges { node { slug } } }
-        tech: articles(first: 100, filter: { category: "technology" }) { totalCount edges { node { slug } } }
-        chips: articles(first: 100, filter: { tag: "chips" }) { totalCount edges { node { slug } } }
-        news: category(slug: "news") { articles(first: 100) { totalCount edges { node { slug } } } }
-        tag(slug: "ai") { articles(first: 100) { totalCount edges { node { slug } } } }
-        categories { articles(first: 100) { totalCount edges { node { slug } } } }
-    }"#;
-    let response = app.graphql(query, json!({})).await;
-    assert!(response.get("errors").is_none(), "{response:#}");
-    let data = &response["data"];
-
-    let mut connections = vec![
-        &data["all"],
-        &data["oldest"],
-        &data["viewed"],
-        &data["commented"],
-        &data["tech"],
-        &data["chips"],
-        &data["news"]["articles"],
-        &data["tag"]["articles"],
+    // One list per request: together they would be over the complexity limit.
+    let lists = [
+        ("all", "articles(first: 100)"),
+        ("oldest", "articles(first: 100, orderBy: OLDEST)"),
+        ("viewed", "articles(first: 100, orderBy: MOST_VIEWED)"),
+        ("commented", "articles(first: 100, orderBy: MOST_COMMENTED)"),
+        (
+            "tech",
+            r#"articles(first: 100, filter: { category: "technology" })"#,
+        ),
+        ("chips", r#"articles(first: 100, filter: { tag: "chips" })"#),
     ];
-    connections.extend(
-        data["categories"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| &c["articles"]),
-    );
-    for connection in connections {
+    let mut data = serde_json::Map::new();
+    let mut connections = Vec::new();
+    for (name, list) in lists {
+        let query = format!("{{ {list} {{ totalCount edges {{ node {{ slug }} }} }} }}");
+        let response = app.graphql(&query, json!({})).await;
+        assert!(response.get("errors").is_none(), "{response:#}");
+        data.insert(name.to_owned(), response["data"]["articles"].clone());
+        connections.push(response["data"]["articles"].clone());
+    }
+    for query in [
+        r#"{ x: category(slug: "news") { articles(first: 100) { totalCount edges { node { slug } } } } }"#,
+        r#"{ x: tag(slug: "ai") { articles(first: 100) { totalCount edges { node { slug } } } } }"#,
+    ] {
+        let response = app.graphql(query, json!({})).await;
+        connections.push(response["data"]["x"]["articles"].clone());
+    }
+    let sections = app
+        .graphql(
+            "{ categories { articles(first: 30) { totalCount edges { node { slug } } } } }",
+            json!({}),
+        )
+        .await;
+    for section in sections["data"]["categories"].as_array().unwrap() {
+        connections.push(section["articles"].clone());
+    }
+    for connection in &connections {
         let slugs = edge_slugs(connection);
         assert_eq!(
             connection["totalCount"],

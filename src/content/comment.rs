@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, article::visible, cursor::Cursor, time_from_micros};
+use super::{Page, abuse, article::visible, cursor::Cursor, time_from_micros};
 use crate::{
     config::CommentPolicy,
     error::{AppError, AppResult},
@@ -25,6 +25,12 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_BODY_CHARS: usize = 5_000;
 /// The longest email address (RFC 5321's limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
+/// A comment with more links than this waits for a moderator even when the
+/// site publishes comments at once.
+pub const MAX_LINKS_PUBLISHED_AT_ONCE: usize = 2;
+/// The same message from the same sender on the same article within this
+/// many minutes is refused as a duplicate.
+pub const DUPLICATE_WINDOW_MINUTES: i64 = 10;
 
 /// A comment that has passed every check and may be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,8 +125,10 @@ pub async fn add(
     now: DateTime<Utc>,
 ) -> AppResult<comment::Model> {
     let status = match policy {
-        CommentPolicy::Moderate => CommentStatus::Pending,
-        CommentPolicy::Publish => CommentStatus::Approved,
+        CommentPolicy::Publish if abuse::link_count(&new.body) <= MAX_LINKS_PUBLISHED_AT_ONCE => {
+            CommentStatus::Approved
+        }
+        _ => CommentStatus::Pending,
     };
     let txn = db.begin().await?;
     let closed = article::Entity::find_by_id(new.article_id)
@@ -134,6 +142,24 @@ pub async fn add(
     if closed {
         return Err(AppError::Forbidden(
             "Comments on this article are closed".to_owned(),
+        ));
+    }
+    let since = now - chrono::Duration::minutes(DUPLICATE_WINDOW_MINUTES);
+    let mut same_sender = Condition::any().add(comment::Column::AuthorEmail.eq(&new.author_email));
+    if let Some(fingerprint) = &client_fingerprint {
+        same_sender = same_sender.add(comment::Column::ClientFingerprint.eq(fingerprint));
+    }
+    let duplicate = comment::Entity::find()
+        .filter(comment::Column::ArticleId.eq(new.article_id))
+        .filter(comment::Column::Body.eq(&new.body))
+        .filter(comment::Column::CreatedAt.gte(since))
+        .filter(same_sender)
+        .one(&txn)
+        .await?;
+    if duplicate.is_some() {
+        return Err(AppError::bad_input(
+            "body",
+            "You sent this same comment a moment ago",
         ));
     }
     let stored = comment::ActiveModel {
@@ -160,6 +186,21 @@ pub async fn add(
     }
     txn.commit().await?;
     Ok(stored)
+}
+
+/// What `addComment` answers for a comment it drops unseen (a bot's): it
+/// looks like any pending comment, but nothing was stored.
+pub fn unsaved(new: NewComment, now: DateTime<Utc>) -> comment::Model {
+    comment::Model {
+        id: Uuid::now_v7(),
+        article_id: new.article_id,
+        author_name: new.author_name,
+        author_email: String::new(),
+        body: new.body,
+        status: CommentStatus::Pending,
+        created_at: now,
+        client_fingerprint: None,
+    }
 }
 
 /// The cursor tag of an article's public comment list.

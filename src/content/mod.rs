@@ -9,6 +9,7 @@
 //! - [`body`], [`cursor`]: pure logic for HTML, excerpts and cursors.
 //! - [`demo`]: the bilingual demo site loaded into an empty database.
 
+pub mod abuse;
 pub mod article;
 pub mod article_editor;
 pub mod audit;

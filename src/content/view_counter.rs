@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::article;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -30,5 +30,21 @@ pub async fn record_view(
     updated
         .first()
         .map(|article| article.view_count)
+        .ok_or_else(|| AppError::NotFound("No published article has this id".to_owned()))
+}
+
+/// A public article's total views, without counting one.
+pub async fn current(
+    db: &DatabaseConnection,
+    article_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    article::Entity::find_by_id(article_id)
+        .filter(visible(now))
+        .select_only()
+        .column(article::Column::ViewCount)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
         .ok_or_else(|| AppError::NotFound("No published article has this id".to_owned()))
 }

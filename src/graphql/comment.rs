@@ -116,6 +116,9 @@ pub struct AddCommentInput {
     author_email: String,
     /// The message, as plain text: 1 to 5,000 characters.
     body: String,
+    /// Leave this out or empty. Forms render it hidden, so only bots fill
+    /// it in; a comment that has it is quietly dropped.
+    website: Option<String>,
 }
 
 /// What `addComment` returns.
@@ -147,6 +150,15 @@ impl CommentMutation {
             &input.author_email,
             &input.body,
         )?;
+        if input.website.is_some_and(|value| !value.trim().is_empty()) {
+            tracing::info!("dropped a comment that filled in the honeypot field");
+            return Ok(AddCommentPayload {
+                comment: Comment(content::comment::unsaved(new, request.now)),
+            });
+        }
+        state
+            .abuse
+            .admit_comment(&request.client_key(state), new.article_id)?;
         let fingerprint = request.client.map(|ip| state.client_fingerprint(ip));
         let stored = content::comment::add(
             &state.db,

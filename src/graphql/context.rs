@@ -24,6 +24,8 @@ pub struct RequestContext {
     pub now: DateTime<Utc>,
     /// The client's address, when known; only ever stored hashed.
     pub client: Option<IpAddr>,
+    /// The client's `User-Agent`, to tell bots apart.
+    pub user_agent: Option<String>,
     /// The API token the request carried, if any. Never logged.
     credentials: Option<String>,
     categories: OnceCell<Arc<CategoryTree>>,
@@ -31,16 +33,28 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// A scope for a request from `client` carrying `credentials` (the
-    /// bearer token), starting now.
-    pub fn new(client: Option<IpAddr>, credentials: Option<String>) -> Self {
+    /// A scope for a request from `client` with `user_agent`, carrying
+    /// `credentials` (the bearer token), starting now.
+    pub fn new(
+        client: Option<IpAddr>,
+        user_agent: Option<String>,
+        credentials: Option<String>,
+    ) -> Self {
         Self {
             now: crate::content::now(),
             client,
+            user_agent,
             credentials,
             categories: OnceCell::new(),
             principal: OnceCell::new(),
         }
+    }
+
+    /// A stable, non-reversible key for the client: the hashed address.
+    pub fn client_key(&self, state: &AppState) -> String {
+        self.client
+            .map(|ip| state.client_fingerprint(ip))
+            .unwrap_or_else(|| "unknown".to_owned())
     }
 
     /// Who the request's token belongs to, checked once per request.

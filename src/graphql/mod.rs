@@ -10,6 +10,7 @@ mod category_editing;
 mod comment;
 mod connection;
 mod context;
+pub mod limits;
 mod moderation;
 mod scalars;
 mod tag;
@@ -21,7 +22,22 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, dataloader::DataLoa
 
 pub use context::RequestContext;
 
-use crate::state::AppState;
+use crate::{error::AppError, state::AppState};
+use limits::QueryLimits;
+
+/// Checks a request against the query limits before it is executed.
+fn within_limits(limits: &QueryLimits, request: &async_graphql::Request) -> Result<(), AppError> {
+    limits::check_text(limits, &request.query)?;
+    if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
+        limits::check_document(
+            limits,
+            &document,
+            request.operation_name.as_deref(),
+            &request.variables,
+        )?;
+    }
+    Ok(())
+}
 
 /// Every query of the API: public reads, then what editors, moderators and
 /// admins read with their tokens.
@@ -53,13 +69,18 @@ pub struct Mutation(
 /// The assembled schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema over the shared state.
-pub fn build_schema(state: AppState) -> AppSchema {
+/// Builds the schema over the shared state; `introspection` false hides
+/// the schema from clients.
+pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
     let tags = DataLoader::new(tag::TagsByArticle::new(state.db.clone()), tokio::spawn);
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(tags)
-        .data(state)
-        .finish()
+        .data(state);
+    if introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema without any state, for printing the SDL.
@@ -76,7 +97,13 @@ pub async fn execute(
     schema: &AppSchema,
     request: async_graphql::Request,
     context: RequestContext,
+    limits: &QueryLimits,
 ) -> async_graphql::Response {
+    if let Err(refused) = within_limits(limits, &request) {
+        let mut error = async_graphql::Error::from(refused).into_server_error(Default::default());
+        error.locations.clear();
+        return async_graphql::Response::from_errors(vec![error]);
+    }
     let mut response = schema.execute(request.data(context)).await;
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::{connection::parse_id, context::scope};
-use crate::content;
+use crate::content::{self, abuse};
 
 /// An article's view count after a view was recorded.
 #[derive(SimpleObject)]
@@ -21,7 +21,9 @@ pub struct ViewMutation;
 #[Object]
 impl ViewMutation {
     /// Counts one view of a published article and returns the new total; an
-    /// unknown or unpublished article is `NOT_FOUND`.
+    /// unknown or unpublished article is `NOT_FOUND`. A client's repeated
+    /// views within the configured window, and known bots, are not counted
+    /// again: they get the current total.
     async fn record_view(
         &self,
         ctx: &Context<'_>,
@@ -29,7 +31,13 @@ impl ViewMutation {
     ) -> async_graphql::Result<ViewCount> {
         let (state, request) = scope(ctx)?;
         let id = parse_id(&article_id, "articleId")?;
-        let view_count = content::view_counter::record_view(&state.db, id, request.now).await?;
+        let counts = !abuse::is_bot(request.user_agent.as_deref())
+            && state.abuse.first_view(&request.client_key(state), id);
+        let view_count = if counts {
+            content::view_counter::record_view(&state.db, id, request.now).await?
+        } else {
+            content::view_counter::current(&state.db, id, request.now).await?
+        };
         Ok(ViewCount {
             article_id: ID(id.to_string()),
             view_count,

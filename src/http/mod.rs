@@ -1,33 +1,176 @@
 //! The HTTP surface: the axum router that carries GraphQL over POST and GET,
-//! serves the GraphiQL explorer with its own assets, and answers health
-//! checks. It knows the schema, never the database.
+//! serves the GraphiQL explorer with its own assets, answers health checks,
+//! and wraps it all in the protections a public API needs: a body size
+//! limit, a per-request timeout, a cap on concurrent requests, CORS, security
+//! headers and a request id on every response and log line.
 
 mod explorer;
 
-use std::{future::Future, net::SocketAddr};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    time::Duration,
+};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
-    Router,
+    BoxError, Json, Router,
+    error_handling::HandleErrorLayer,
     extract::{ConnectInfo, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
+use serde_json::json;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower::ServiceBuilder;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
 
-use crate::graphql::{self, AppSchema, RequestContext};
+use crate::{
+    config::Config,
+    graphql::{self, AppSchema, RequestContext},
+    state::AppState,
+};
 
-/// Builds the router over a schema.
-pub fn router(schema: AppSchema) -> Router {
+/// The HTTP settings, from the configuration.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// The largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How long one request may take.
+    pub request_timeout: Duration,
+    /// How many requests run at once before more are refused.
+    pub max_concurrent_requests: usize,
+    /// Origins allowed by CORS; `*` for any.
+    pub cors_origins: Vec<String>,
+    /// The header a trusted proxy puts the client's address in.
+    pub trusted_proxy_header: Option<String>,
+}
+
+impl From<&Config> for HttpSettings {
+    fn from(config: &Config) -> Self {
+        Self {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
+            max_concurrent_requests: config.max_concurrent_requests,
+            cors_origins: config.cors_origins.clone(),
+            trusted_proxy_header: config.trusted_proxy_header.clone(),
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+struct Api {
+    schema: AppSchema,
+    state: AppState,
+    trusted_proxy_header: Option<HeaderName>,
+}
+
+/// The Content Security Policy on every response. GraphiQL runs under it:
+/// its scripts and styles come from this server; React sets inline styles.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Builds the router.
+pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Router {
+    let api = Api {
+        schema,
+        state,
+        trusted_proxy_header: settings
+            .trusted_proxy_header
+            .as_deref()
+            .and_then(|name| HeaderName::try_from(name).ok()),
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    let protections = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("-");
+                // The path only: a GET query string may hold anything.
+                tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(HandleErrorLayer::new(overloaded))
+        .load_shed()
+        .concurrency_limit(settings.max_concurrent_requests)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.request_timeout,
+        ))
+        .layer(cors(&settings.cors_origins))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{file}", get(explorer::asset))
         .route("/healthz", get(|| async { "ok" }))
-        .layer(TraceLayer::new_for_http())
-        .with_state(schema)
+        .route("/readyz", get(readyz))
+        .layer(protections)
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .with_state(api)
+}
+
+/// CORS for the configured origins; none configured means same-origin only.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin.trim()).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .max_age(Duration::from_secs(600))
+}
+
+/// The answer when the server is at its limit of concurrent requests, or a
+/// layer failed: a clear 503 rather than a queue.
+async fn overloaded(error: BoxError) -> Response {
+    let message = if error.is::<tower::load_shed::error::Overloaded>() {
+        "The server is busy; try again in a moment"
+    } else {
+        "The request could not be served"
+    };
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "SERVICE_UNAVAILABLE" } }] });
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        Json(body),
+    )
+        .into_response()
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets
@@ -45,6 +188,19 @@ pub async fn serve(
     .await
 }
 
+/// GET /readyz: 200 while the database answers, 503 while it does not.
+async fn readyz(State(api): State<Api>) -> Response {
+    if api.state.is_ready().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not answer",
+        )
+            .into_response()
+    }
+}
+
 /// The bearer token in an `Authorization` header, if any.
 fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -55,24 +211,53 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
+/// The client's address: the last entry of the trusted proxy's header when
+/// one is configured and present, else the connection's.
+fn client_address(api: &Api, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    api.trusted_proxy_header
+        .as_ref()
+        .and_then(|name| headers.get(name))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|list| list.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or_else(|| peer.ip())
+}
+
+fn request_context(api: &Api, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    RequestContext::new(
+        Some(client_address(api, headers, peer)),
+        user_agent,
+        bearer_token(headers),
+    )
+}
+
 async fn graphql_post(
-    State(schema): State<AppSchema>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    State(api): State<Api>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    let context = RequestContext::new(Some(client.ip()), bearer_token(&headers));
-    graphql::execute(&schema, request.into_inner(), context)
-        .await
-        .into()
+    let context = request_context(&api, &headers, peer);
+    graphql::execute(
+        &api.schema,
+        request.into_inner(),
+        context,
+        &api.state.query_limits,
+    )
+    .await
+    .into()
 }
 
 /// GET /graphql: the explorer for a browser that asks for a page (a `query`
 /// parameter then opens in its editor); for any other client, a query (never
 /// a mutation) from the URL's parameters.
 async fn graphql_get(
-    State(schema): State<AppSchema>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    State(api): State<Api>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
@@ -101,8 +286,11 @@ async fn graphql_get(
         )
             .into_response();
     }
-    let context = RequestContext::new(Some(client.ip()), bearer_token(&headers));
-    GraphQLResponse::from(graphql::execute(&schema, request, context).await).into_response()
+    let context = request_context(&api, &headers, peer);
+    GraphQLResponse::from(
+        graphql::execute(&api.schema, request, context, &api.state.query_limits).await,
+    )
+    .into_response()
 }
 
 /// Whether the operation a request would run is a mutation. A document that

@@ -44,6 +44,10 @@ pub struct Options {
     pub comment_policy: CommentPolicy,
     /// Use SQLite even when `DATABASE_URL` names PostgreSQL.
     pub force_sqlite: bool,
+    /// A client's repeated views within this window count once.
+    pub view_window: std::time::Duration,
+    /// Any other setting to change before the server starts.
+    pub tweak: fn(&mut Config),
 }
 
 impl Default for Options {
@@ -52,6 +56,8 @@ impl Default for Options {
             demo: true,
             comment_policy: CommentPolicy::Moderate,
             force_sqlite: false,
+            view_window: std::time::Duration::from_secs(30 * 60),
+            tweak: |_| {},
         }
     }
 }
@@ -85,16 +91,19 @@ impl TestApp {
         config.comment_policy = options.comment_policy;
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.db_max_connections = 8;
+        config.view_window = options.view_window;
+        (options.tweak)(&mut config);
 
         let state = newsroom::prepare(&config).await.unwrap();
         let db = state.db.clone();
-        let schema = newsroom::graphql::build_schema(state);
+        let schema = newsroom::graphql::build_schema(state.clone(), !config.no_introspection);
+        let settings = newsroom::http::HttpSettings::from(&config);
         let listener = TcpListener::bind(config.listen).await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(newsroom::http::serve(
             listener,
-            newsroom::http::router(schema),
+            newsroom::http::router(schema, state, &settings),
             async move {
                 let _ = stopped.await;
             },

@@ -1,0 +1,184 @@
+//! Readers' mutations under abuse: per-client and per-article comment rate
+//! limits, one counted view per client and article within a window, and
+//! telling known bots apart. Everything is kept in memory, keyed by the hashed
+//! client address; several processes each keep their own.
+
+use std::{num::NonZeroU32, time::Duration};
+
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// The limits a server applies to readers.
+pub struct AbuseGuard {
+    comments_by_client: Option<DefaultKeyedRateLimiter<String>>,
+    comments_by_article: Option<DefaultKeyedRateLimiter<Uuid>>,
+    recent_views: Option<moka::sync::Cache<(String, Uuid), ()>>,
+}
+
+/// How many distinct (client, article) views are remembered at most.
+const REMEMBERED_VIEWS: u64 = 1_000_000;
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
+}
+
+impl AbuseGuard {
+    /// Guards with these limits; a zero turns the limit off.
+    pub fn new(
+        comments_per_client_per_minute: u32,
+        comments_per_article_per_minute: u32,
+        view_window: Duration,
+    ) -> Self {
+        Self {
+            comments_by_client: limiter(comments_per_client_per_minute),
+            comments_by_article: limiter(comments_per_article_per_minute),
+            recent_views: (!view_window.is_zero()).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(REMEMBERED_VIEWS)
+                    .time_to_live(view_window)
+                    .build()
+            }),
+        }
+    }
+
+    /// Lets a comment from `client` on `article` through, or answers
+    /// `RATE_LIMITED` with how long to wait. Other clients are unaffected by
+    /// one client's limit.
+    pub fn admit_comment(&self, client: &str, article: Uuid) -> AppResult<()> {
+        let clock = DefaultClock::default();
+        if let Some(limiter) = &self.comments_by_client
+            && let Err(wait) = limiter.check_key(&client.to_owned())
+        {
+            return Err(AppError::RateLimited {
+                message: "You are sending comments too quickly".to_owned(),
+                retry_after: wait.wait_time_from(clock.now()),
+            });
+        }
+        if let Some(limiter) = &self.comments_by_article
+            && let Err(wait) = limiter.check_key(&article)
+        {
+            return Err(AppError::RateLimited {
+                message: "This article is receiving too many comments; try again shortly"
+                    .to_owned(),
+                retry_after: wait.wait_time_from(clock.now()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether this view of `article` by `client` is the first within the
+    /// window, and so counts.
+    pub fn first_view(&self, client: &str, article: Uuid) -> bool {
+        let Some(recent) = &self.recent_views else {
+            return true;
+        };
+        let key = (client.to_owned(), article);
+        let entry = recent.entry(key).or_insert(());
+        entry.is_fresh()
+    }
+}
+
+/// Words in a user agent that mark a crawler, preview fetcher or monitor.
+const BOT_MARKS: &[&str] = &[
+    "bot",
+    "crawler",
+    "spider",
+    "slurp",
+    "facebookexternalhit",
+    "embedly",
+    "quora link preview",
+    "whatsapp",
+    "bingpreview",
+    "pingdom",
+    "uptimerobot",
+    "python-requests",
+    "curl/",
+    "wget/",
+    "go-http-client",
+    "headlesschrome",
+];
+
+/// Whether a user agent is a known bot, whose views are not counted.
+pub fn is_bot(user_agent: Option<&str>) -> bool {
+    let Some(agent) = user_agent else {
+        return false;
+    };
+    let agent = agent.to_ascii_lowercase();
+    BOT_MARKS.iter().any(|mark| agent.contains(mark))
+}
+
+/// How many links a comment holds; many links mark likely spam.
+pub fn link_count(body: &str) -> usize {
+    let lower = body.to_lowercase();
+    ["http://", "https://", "www."]
+        .iter()
+        .map(|mark| lower.matches(mark).count())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_over_its_limit_is_told_when_to_retry_and_others_are_not_blocked() {
+        let guard = AbuseGuard::new(2, 100, Duration::ZERO);
+        let article = Uuid::now_v7();
+        assert!(guard.admit_comment("a", article).is_ok());
+        assert!(guard.admit_comment("a", article).is_ok());
+        match guard.admit_comment("a", article) {
+            Err(AppError::RateLimited { retry_after, .. }) => {
+                assert!(retry_after > Duration::ZERO && retry_after <= Duration::from_secs(60));
+            }
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
+        assert!(guard.admit_comment("b", article).is_ok());
+    }
+
+    #[test]
+    fn an_article_has_its_own_limit_across_clients() {
+        let guard = AbuseGuard::new(100, 2, Duration::ZERO);
+        let article = Uuid::now_v7();
+        assert!(guard.admit_comment("a", article).is_ok());
+        assert!(guard.admit_comment("b", article).is_ok());
+        assert!(guard.admit_comment("c", article).is_err());
+        assert!(guard.admit_comment("c", Uuid::now_v7()).is_ok());
+    }
+
+    #[test]
+    fn a_view_counts_once_per_client_and_article_within_the_window() {
+        let guard = AbuseGuard::new(0, 0, Duration::from_secs(60));
+        let article = Uuid::now_v7();
+        assert!(guard.first_view("a", article));
+        assert!(!guard.first_view("a", article));
+        assert!(guard.first_view("b", article));
+        assert!(guard.first_view("a", Uuid::now_v7()));
+        let counting_all = AbuseGuard::new(0, 0, Duration::ZERO);
+        assert!(counting_all.first_view("a", article) && counting_all.first_view("a", article));
+    }
+
+    #[test]
+    fn bots_are_told_apart_from_browsers() {
+        assert!(is_bot(Some("Mozilla/5.0 (compatible; Googlebot/2.1)")));
+        assert!(is_bot(Some("Baiduspider-render/2.0")));
+        assert!(is_bot(Some("curl/8.5.0")));
+        assert!(!is_bot(Some(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0"
+        )));
+        assert!(!is_bot(None));
+    }
+
+    #[test]
+    fn links_are_counted() {
+        assert_eq!(
+            link_count("see https://a.example and www.b.example, HTTP://c"),
+            3
+        );
+        assert_eq!(link_count("没有链接"), 0);
+    }
+}
