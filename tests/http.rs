@@ -278,3 +278,68 @@ async fn readiness_follows_the_database_and_introspection_can_be_turned_off() {
         "liveness does not depend on the database"
     );
 }
+
+#[tokio::test]
+async fn graphql_response_json_gets_400_without_data_for_a_request_that_cannot_run() {
+    let app = TestApp::spawn_empty().await;
+    let send = |accept: &'static str, query: &'static str| {
+        app.client
+            .post(app.graphql_url())
+            .header("accept", accept)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+
+    let broken = send("application/graphql-response+json", "{ categories { ")
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), 400);
+    assert!(
+        broken.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
+    let body: Value = broken.json().await.unwrap();
+    assert!(body.get("data").is_none(), "{body}");
+
+    let legacy = send("application/json", "{ categories { ").await.unwrap();
+    assert_eq!(legacy.status(), 200);
+    assert!(
+        legacy.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+
+    let fine = send(
+        "application/graphql-response+json",
+        "{ categories { slug } }",
+    )
+    .await
+    .unwrap();
+    assert_eq!(fine.status(), 200);
+
+    let refused = send("text/plain", "{ categories { slug } }").await.unwrap();
+    assert_eq!(refused.status(), 406);
+}
+
+#[tokio::test]
+async fn a_post_without_a_json_content_type_or_query_is_refused() {
+    let app = TestApp::spawn_empty().await;
+
+    let no_type = app
+        .client
+        .post(app.graphql_url())
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_type.status(), 415);
+
+    let no_query = app.post_json(json!({ "qeury": "{ __typename }" })).await;
+    assert_eq!(
+        no_query["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+}

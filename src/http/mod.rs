@@ -5,6 +5,7 @@
 //! headers and a request id on every response and log line.
 
 mod explorer;
+mod negotiation;
 
 use std::{
     future::Future,
@@ -13,10 +14,11 @@ use std::{
 };
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::{GraphQLRequest, rejection::GraphQLRejection};
 use axum::{
     BoxError, Json, Router,
     error_handling::HandleErrorLayer,
+    extract::FromRequest,
     extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header},
     response::{IntoResponse, Response},
@@ -235,21 +237,53 @@ fn request_context(api: &Api, headers: &HeaderMap, peer: SocketAddr) -> RequestC
     )
 }
 
+/// POST /graphql: a JSON request body (`query`, `variables`,
+/// `operationName`, `extensions`), read by async-graphql-axum's extractor;
+/// the media type and status code of the answer follow GraphQL over HTTP.
 async fn graphql_post(
     State(api): State<Api>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    raw: axum::extract::Request,
+) -> Response {
+    let headers = raw.headers().clone();
+    let Some(media) = negotiation::negotiate(&headers) else {
+        return negotiation::not_acceptable();
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return negotiation::error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "Send the request as Content-Type: application/json",
+            "BAD_USER_INPUT",
+        );
+    }
+    let request = match GraphQLRequest::<GraphQLRejection>::from_request(raw, &()).await {
+        Ok(request) => request.into_inner(),
+        Err(GraphQLRejection(error)) => {
+            return negotiation::error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("The body is not a GraphQL request: {error}"),
+                "BAD_USER_INPUT",
+            );
+        }
+    };
+    if request.query.trim().is_empty() {
+        return negotiation::error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "The request has no `query`",
+            "BAD_USER_INPUT",
+        );
+    }
     let context = request_context(&api, &headers, peer);
-    graphql::execute(
-        &api.schema,
-        request.into_inner(),
-        context,
-        &api.state.query_limits,
-    )
-    .await
-    .into()
+    let response = graphql::execute(&api.schema, request, context, &api.state.query_limits).await;
+    negotiation::encode(response, media)
 }
 
 /// GET /graphql: the explorer for a browser that asks for a page (a `query`
@@ -268,29 +302,43 @@ async fn graphql_get(
     if wants_page {
         return explorer::page().into_response();
     }
+    let Some(media) = negotiation::negotiate(&headers) else {
+        return negotiation::not_acceptable();
+    };
     let request = match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
         Ok(request) => request,
         Err(error) => {
-            return (
+            return negotiation::error_response(
                 StatusCode::BAD_REQUEST,
-                format!("invalid GraphQL request in the URL: {error}"),
-            )
-                .into_response();
+                media,
+                &format!("The URL holds no GraphQL request: {error}"),
+                "BAD_USER_INPUT",
+            );
         }
     };
+    if request.query.trim().is_empty() {
+        return negotiation::error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "Give the query in the `query` parameter",
+            "BAD_USER_INPUT",
+        );
+    }
     if is_mutation(&request) {
-        return (
+        let mut refused = negotiation::error_response(
             StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST")],
-            "mutations must be sent with POST",
-        )
-            .into_response();
+            media,
+            "Mutations must be sent with POST",
+            "BAD_USER_INPUT",
+        );
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return refused;
     }
     let context = request_context(&api, &headers, peer);
-    GraphQLResponse::from(
-        graphql::execute(&api.schema, request, context, &api.state.query_limits).await,
-    )
-    .into_response()
+    let response = graphql::execute(&api.schema, request, context, &api.state.query_limits).await;
+    negotiation::encode(response, media)
 }
 
 /// Whether the operation a request would run is a mutation. A document that
