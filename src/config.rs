@@ -183,6 +183,16 @@ pub struct Config {
     )]
     pub max_concurrent_requests: usize,
 
+    /// How long browsers and CDNs may reuse an anonymous read response
+    /// (`Cache-Control: public, max-age`); `0s` sends `no-cache`.
+    #[arg(long, env = "NEWSROOM_CACHE_MAX_AGE", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub cache_max_age: std::time::Duration,
+
+    /// How long a stale response may still be served while it is refreshed
+    /// (`stale-while-revalidate`).
+    #[arg(long, env = "NEWSROOM_CACHE_STALE_WHILE_REVALIDATE", default_value = "300s", value_parser = humantime::parse_duration, global = true)]
+    pub cache_stale_while_revalidate: std::time::Duration,
+
     /// Turn off schema introspection (GraphiQL's docs and autocompletion need it).
     #[arg(long, env = "NEWSROOM_NO_INTROSPECTION", global = true)]
     pub no_introspection: bool,

@@ -39,6 +39,10 @@ pub enum AppError {
         /// How long to wait before trying again.
         retry_after: std::time::Duration,
     },
+    /// A persisted query's hash that this server does not know →
+    /// `PERSISTED_QUERY_NOT_FOUND`, as Apollo's protocol expects: the client
+    /// then sends the query text with the hash.
+    PersistedQueryNotFound,
     /// The query asks for more than the server allows → `QUERY_TOO_COMPLEX`,
     /// with the measure, what was found and the limit in `extensions`.
     QueryTooComplex {
@@ -75,7 +79,9 @@ impl AppError {
             Self::Unauthenticated(message) => format!("unauthenticated: {message}"),
             Self::Forbidden(message) => format!("forbidden: {message}"),
             Self::Conflict(message) => format!("conflict: {message}"),
-            Self::QueryTooComplex { .. } | Self::RateLimited { .. } => self.client_message(),
+            Self::QueryTooComplex { .. }
+            | Self::RateLimited { .. }
+            | Self::PersistedQueryNotFound => self.client_message(),
             Self::Database(error) => format!("database error: {error}"),
             Self::Internal(message) => format!("internal error: {message}"),
         }
@@ -97,6 +103,7 @@ impl AppError {
             } => format!(
                 "The query is over the server's {measure} limit: {found} (at least) against at most {limit}"
             ),
+            Self::PersistedQueryNotFound => "PersistedQueryNotFound".to_owned(),
             Self::Database(_) | Self::Internal(_) => "internal server error".to_owned(),
         }
     }
@@ -111,6 +118,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::QueryTooComplex { .. } => "QUERY_TOO_COMPLEX",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     config::{CommentPolicy, Config},
     content::abuse::AbuseGuard,
-    graphql::limits::QueryLimits,
+    graphql::{documents::DocumentCache, limits::QueryLimits},
 };
 
 /// The server's shared state, cheap to clone.
@@ -24,6 +24,8 @@ pub struct AppState {
     pub abuse: Arc<AbuseGuard>,
     /// What one query may cost.
     pub query_limits: QueryLimits,
+    /// Parsed documents and persisted queries.
+    pub documents: Arc<DocumentCache>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
                 config.view_window,
             )),
             query_limits: config.query_limits(),
+            documents: Arc::new(DocumentCache::default()),
         }
     }
 

@@ -119,6 +119,22 @@ pub fn check_text(limits: &QueryLimits, query: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The operation a request runs: the only one, or the one it names.
+pub fn selected_operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        _ => None,
+    };
+    operation.map(|operation| &operation.node)
+}
+
 /// Measures the operation a request runs and refuses it when over a limit.
 /// A document that names no runnable operation is left to the executor to
 /// report.
@@ -128,27 +144,19 @@ pub fn check_document(
     operation_name: Option<&str>,
     variables: &Variables,
 ) -> Result<QueryCost, AppError> {
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()
-        }
-        _ => None,
-    };
-    let Some(operation) = operation else {
+    let Some(operation) = selected_operation(document, operation_name) else {
         return Ok(QueryCost::default());
     };
     let mut walker = Walker {
         document,
-        operation: &operation.node,
+        operation,
         variables,
         limits,
         aliases: 0,
         deepest: 0,
         active_fragments: HashSet::new(),
     };
-    let complexity = walker.selection_set(&operation.node.selection_set.node, 1)?;
+    let complexity = walker.selection_set(&operation.selection_set.node, 1)?;
     if complexity > limits.max_complexity {
         return Err(too_much("complexity", complexity, limits.max_complexity));
     }

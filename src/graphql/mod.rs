@@ -10,6 +10,7 @@ mod category_editing;
 mod comment;
 mod connection;
 mod context;
+pub mod documents;
 pub mod limits;
 mod moderation;
 mod scalars;
@@ -22,22 +23,11 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, dataloader::DataLoa
 
 pub use context::RequestContext;
 
-use crate::{error::AppError, state::AppState};
-use limits::QueryLimits;
+use std::sync::Arc;
 
-/// Checks a request against the query limits before it is executed.
-fn within_limits(limits: &QueryLimits, request: &async_graphql::Request) -> Result<(), AppError> {
-    limits::check_text(limits, &request.query)?;
-    if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
-        limits::check_document(
-            limits,
-            &document,
-            request.operation_name.as_deref(),
-            &request.variables,
-        )?;
-    }
-    Ok(())
-}
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+
+use crate::{error::AppError, state::AppState};
 
 /// Every query of the API: public reads, then what editors, moderators and
 /// admins read with their tokens.
@@ -90,19 +80,46 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-/// Runs one GraphQL request for a client. Errors raised before any resolver
+/// What running a request gave.
+pub struct Outcome {
+    /// The GraphQL response.
+    pub response: async_graphql::Response,
+    /// Whether the operation run was a query: only those may be cached.
+    pub read_only: bool,
+}
+
+/// Runs one GraphQL request for a client: finds its document (cached, or by
+/// a persisted query's hash), checks it against the query limits, and
+/// executes it. `allow_mutations` is false over GET, where a mutation is
+/// answered with `None` and nothing runs. Errors raised before any resolver
 /// ran (syntax, validation, variable types) get `BAD_USER_INPUT`, so every
 /// error a client can cause carries a code.
 pub async fn execute(
     schema: &AppSchema,
-    request: async_graphql::Request,
+    state: &AppState,
+    mut request: async_graphql::Request,
     context: RequestContext,
-    limits: &QueryLimits,
-) -> async_graphql::Response {
-    if let Err(refused) = within_limits(limits, &request) {
-        let mut error = async_graphql::Error::from(refused).into_server_error(Default::default());
-        error.locations.clear();
-        return async_graphql::Response::from_errors(vec![error]);
+    allow_mutations: bool,
+) -> Option<Outcome> {
+    let mut read_only = false;
+    match prepare(state, &mut request) {
+        Err(refused) => {
+            let mut error =
+                async_graphql::Error::from(refused).into_server_error(Default::default());
+            error.locations.clear();
+            return Some(Outcome {
+                response: async_graphql::Response::from_errors(vec![error]),
+                read_only: false,
+            });
+        }
+        Ok(Some((document, kind))) => {
+            if kind == OperationType::Mutation && !allow_mutations {
+                return None;
+            }
+            read_only = kind == OperationType::Query;
+            request.set_parsed_query((*document).clone());
+        }
+        Ok(None) => {}
     }
     let mut response = schema.execute(request.data(context)).await;
     for error in &mut response.errors {
@@ -111,5 +128,30 @@ pub async fn execute(
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
-    response
+    Some(Outcome {
+        response,
+        read_only,
+    })
+}
+
+/// The request's document and the kind of operation it runs, checked
+/// against the limits; `None` when the text does not parse or names no
+/// runnable operation (the executor reports it).
+fn prepare(
+    state: &AppState,
+    request: &mut async_graphql::Request,
+) -> Result<Option<(Arc<ExecutableDocument>, OperationType)>, AppError> {
+    let limits = &state.query_limits;
+    if !request.query.is_empty() {
+        limits::check_text(limits, &request.query)?;
+    }
+    let Some(document) = state.documents.document_for(request)? else {
+        return Ok(None);
+    };
+    let operation_name = request.operation_name.as_deref();
+    let Some(kind) = limits::selected_operation(&document, operation_name).map(|op| op.ty) else {
+        return Ok(None);
+    };
+    limits::check_document(limits, &document, operation_name, &request.variables)?;
+    Ok(Some((document, kind)))
 }

@@ -4,6 +4,7 @@
 //! limit, a per-request timeout, a cap on concurrent requests, CORS, security
 //! headers and a request id on every response and log line.
 
+mod caching;
 mod explorer;
 mod negotiation;
 
@@ -13,7 +14,6 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_axum::{GraphQLRequest, rejection::GraphQLRejection};
 use axum::{
     BoxError, Json, Router,
@@ -28,6 +28,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
+    compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -55,6 +56,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// The header a trusted proxy puts the client's address in.
     pub trusted_proxy_header: Option<String>,
+    /// How long anonymous reads may be cached.
+    pub cache: caching::CachePolicy,
 }
 
 impl From<&Config> for HttpSettings {
@@ -65,6 +68,10 @@ impl From<&Config> for HttpSettings {
             max_concurrent_requests: config.max_concurrent_requests,
             cors_origins: config.cors_origins.clone(),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
+            cache: caching::CachePolicy {
+                max_age: config.cache_max_age,
+                stale_while_revalidate: config.cache_stale_while_revalidate,
+            },
         }
     }
 }
@@ -75,6 +82,7 @@ struct Api {
     schema: AppSchema,
     state: AppState,
     trusted_proxy_header: Option<HeaderName>,
+    cache: caching::CachePolicy,
 }
 
 /// The Content Security Policy on every response. GraphiQL runs under it:
@@ -90,6 +98,7 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
             .trusted_proxy_header
             .as_deref()
             .and_then(|name| HeaderName::try_from(name).ok()),
+        cache: settings.cache,
     };
     let request_id = HeaderName::from_static("x-request-id");
     let protections = ServiceBuilder::new()
@@ -113,6 +122,7 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
             StatusCode::SERVICE_UNAVAILABLE,
             settings.request_timeout,
         ))
+        .layer(CompressionLayer::new())
         .layer(cors(&settings.cors_origins))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -273,7 +283,7 @@ async fn graphql_post(
             );
         }
     };
-    if request.query.trim().is_empty() {
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
         return negotiation::error_response(
             StatusCode::BAD_REQUEST,
             media,
@@ -281,9 +291,37 @@ async fn graphql_post(
             "BAD_USER_INPUT",
         );
     }
-    let context = request_context(&api, &headers, peer);
-    let response = graphql::execute(&api.schema, request, context, &api.state.query_limits).await;
-    negotiation::encode(response, media)
+    run(&api, request, &headers, peer, media, true).await
+}
+
+/// Runs a request and encodes its answer, with caching headers.
+async fn run(
+    api: &Api,
+    request: async_graphql::Request,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    media: negotiation::MediaType,
+    allow_mutations: bool,
+) -> Response {
+    let context = request_context(api, headers, peer);
+    let anonymous = !headers.contains_key(header::AUTHORIZATION);
+    let Some(outcome) =
+        graphql::execute(&api.schema, &api.state, request, context, allow_mutations).await
+    else {
+        let mut refused = negotiation::error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "Mutations must be sent with POST",
+            "BAD_USER_INPUT",
+        );
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return refused;
+    };
+    let cacheable = anonymous && outcome.read_only && outcome.response.errors.is_empty();
+    let encoded = negotiation::encode(&outcome.response, media);
+    caching::respond(encoded, cacheable, api.cache, headers)
 }
 
 /// GET /graphql: the explorer for a browser that asks for a page (a `query`
@@ -316,7 +354,7 @@ async fn graphql_get(
             );
         }
     };
-    if request.query.trim().is_empty() {
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
         return negotiation::error_response(
             StatusCode::BAD_REQUEST,
             media,
@@ -324,35 +362,5 @@ async fn graphql_get(
             "BAD_USER_INPUT",
         );
     }
-    if is_mutation(&request) {
-        let mut refused = negotiation::error_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            media,
-            "Mutations must be sent with POST",
-            "BAD_USER_INPUT",
-        );
-        refused
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return refused;
-    }
-    let context = request_context(&api, &headers, peer);
-    let response = graphql::execute(&api.schema, request, context, &api.state.query_limits).await;
-    negotiation::encode(response, media)
-}
-
-/// Whether the operation a request would run is a mutation. A document that
-/// does not parse is left for the executor to report.
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let wanted = request.operation_name.as_deref();
-    match document.operations {
-        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(operations) => operations.iter().any(|(name, operation)| {
-            wanted.is_none_or(|wanted| name.as_str() == wanted)
-                && operation.node.ty == OperationType::Mutation
-        }),
-    }
+    run(&api, request, &headers, peer, media, false).await
 }

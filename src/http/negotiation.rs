@@ -83,14 +83,35 @@ pub fn error_response(status: StatusCode, media: MediaType, message: &str, code:
     response
 }
 
+/// A GraphQL response ready to send.
+pub struct Encoded {
+    /// The status code.
+    pub status: StatusCode,
+    /// The media type.
+    pub media: MediaType,
+    /// The JSON body.
+    pub body: Vec<u8>,
+}
+
+impl Encoded {
+    /// Turns it into an HTTP response.
+    pub fn into_response(self) -> Response {
+        let mut response = (self.status, self.body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, self.media.content_type());
+        response
+    }
+}
+
 /// Encodes a GraphQL response. With `application/graphql-response+json`, a
 /// response that failed before execution (parse, validation, variables,
 /// limits: errors without a path and no data) gets 400 and no `data` entry.
-pub fn encode(response: async_graphql::Response, media: MediaType) -> Response {
+pub fn encode(response: &async_graphql::Response, media: MediaType) -> Encoded {
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| {
+    let mut body = serde_json::to_value(response).unwrap_or_else(|_| {
         json!({ "errors": [{ "message": "internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] })
     });
     let status = if media == MediaType::GraphqlResponse && request_failed {
@@ -101,11 +122,11 @@ pub fn encode(response: async_graphql::Response, media: MediaType) -> Response {
     } else {
         StatusCode::OK
     };
-    let mut answer = (status, Json(body)).into_response();
-    answer
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, media.content_type());
-    answer
+    Encoded {
+        status,
+        media,
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

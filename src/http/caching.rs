@@ -1,0 +1,110 @@
+//! HTTP caching of GraphQL reads: an anonymous query that succeeded may be
+//! kept by browsers and CDNs for a while (`Cache-Control: public, max-age,
+//! stale-while-revalidate`) and carries an `ETag`; a request whose
+//! `If-None-Match` matches gets `304 Not Modified`. Mutations, requests with a
+//! token and responses with errors are never cacheable.
+
+use std::time::Duration;
+
+use axum::{
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use sha2::{Digest, Sha256};
+
+use super::negotiation::Encoded;
+
+/// How long responses may be reused.
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    /// `max-age`.
+    pub max_age: Duration,
+    /// `stale-while-revalidate`.
+    pub stale_while_revalidate: Duration,
+}
+
+/// A strong validator for a response body.
+fn etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether `If-None-Match` names `tag` (or is `*`).
+fn matches(request_headers: &HeaderMap, tag: &str) -> bool {
+    request_headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|list| list.split(','))
+        .map(|candidate| candidate.trim().trim_start_matches("W/"))
+        .any(|candidate| candidate == tag || candidate == "*")
+}
+
+/// The response for `encoded`, with caching headers: `cacheable` says
+/// whether this was an anonymous, successful query.
+pub fn respond(
+    encoded: Encoded,
+    cacheable: bool,
+    policy: CachePolicy,
+    request_headers: &HeaderMap,
+) -> Response {
+    if !cacheable || encoded.status != StatusCode::OK {
+        let mut response = encoded.into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return response;
+    }
+    let tag = etag(&encoded.body);
+    let cache_control = if policy.max_age.is_zero() {
+        "no-cache".to_owned()
+    } else {
+        format!(
+            "public, max-age={}, stale-while-revalidate={}",
+            policy.max_age.as_secs(),
+            policy.stale_while_revalidate.as_secs()
+        )
+    };
+    let mut response = if matches(request_headers, &tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        encoded.into_response()
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&cache_control) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("accept, accept-encoding, authorization, origin"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_accepts_lists_weak_tags_and_star() {
+        let tag = etag(b"{}");
+        let mut headers = HeaderMap::new();
+        let listed = format!("\"other\", W/{tag}");
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&listed).unwrap_or(HeaderValue::from_static("")),
+        );
+        assert!(matches(&headers, &tag));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"nope\""));
+        assert!(!matches(&headers, &tag));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(matches(&headers, &tag));
+    }
+}
