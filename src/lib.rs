@@ -31,7 +31,15 @@ use state::AppState;
 /// Connects to the configured database, brings its schema up to date and,
 /// unless turned off, loads the demo content into an empty database.
 pub async fn prepare(config: &Config) -> AppResult<AppState> {
-    let db = database::connect(config).await?;
+    prepare_connected(database::connect(config).await?, config).await
+}
+
+/// [`prepare`] over a connection made by the caller (who may, say, have set
+/// a metric callback on it).
+pub async fn prepare_connected(
+    db: sea_orm::DatabaseConnection,
+    config: &Config,
+) -> AppResult<AppState> {
     database::migrate(&db).await?;
     if !config.no_demo && content::demo::load_if_empty(&db).await? {
         tracing::info!("loaded the demo content into the empty database");

@@ -2,15 +2,17 @@
 //! listed by keyset pagination in every order the API offers, plus the
 //! related-news teasers under an article.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{
     article::{self, ArticleStatus},
     article_slug, article_tag, tag,
 };
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
-    sea_query::{Expr, ExprTrait, Query},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -19,7 +21,7 @@ use crate::error::{AppError, AppResult};
 
 /// The orders a list of articles can come in; each ends in the id, so ties in
 /// the sort key still have one fixed order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArticleOrder {
     /// Latest publication first.
     Newest,
@@ -96,6 +98,16 @@ impl ArticleOrder {
                     .add(key.eq(cursor.key).and(id.lt(cursor.id)))
             }
         })
+    }
+
+    /// The order of two articles in this list, as the database sorts them.
+    pub fn compare(self, a: &article::Model, b: &article::Model) -> std::cmp::Ordering {
+        match self {
+            Self::Newest => (b.published_at, b.id).cmp(&(a.published_at, a.id)),
+            Self::Oldest => (a.published_at, a.id).cmp(&(b.published_at, b.id)),
+            Self::MostViewed => (b.view_count, b.id).cmp(&(a.view_count, a.id)),
+            Self::MostCommented => (b.comment_count, b.id).cmp(&(a.comment_count, a.id)),
+        }
     }
 
     fn sort(self, select: sea_orm::Select<article::Entity>) -> sea_orm::Select<article::Entity> {
@@ -218,6 +230,101 @@ pub async fn list(
     }
     let rows = order.sort(select).limit(size + 1).all(db).await?;
     Ok(Page::from_overfetch(rows, size))
+}
+
+/// One first page of a section's list, as the home page asks for several.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FirstPageKey {
+    /// The section and its sub-sections.
+    pub category_ids: Vec<Uuid>,
+    /// The list's order.
+    pub order: ArticleOrder,
+    /// How many articles.
+    pub size: u64,
+}
+
+/// The first pages of many section lists in two statements, however many
+/// sections there are: one `UNION ALL` of per-list id queries, then the
+/// articles by id.
+pub async fn first_pages(
+    db: &DatabaseConnection,
+    keys: &[FirstPageKey],
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<FirstPageKey, Page<article::Model>>> {
+    if let [key] = keys {
+        // One list alone: a plain query is one statement, not two.
+        let filter = ArticleFilter {
+            category_ids: Some(key.category_ids.clone()),
+            tag_slug: None,
+        };
+        let page = list(db, &filter, key.order, key.size, None, now).await?;
+        return Ok(HashMap::from([(key.clone(), page)]));
+    }
+    let mut union: Option<SelectStatement> = None;
+    for (index, key) in keys.iter().enumerate() {
+        let filter = ArticleFilter {
+            category_ids: Some(key.category_ids.clone()),
+            tag_slug: None,
+        };
+        let inner = key
+            .order
+            .sort(
+                article::Entity::find()
+                    .select_only()
+                    .column(article::Column::Id)
+                    .filter(filter.condition(now)),
+            )
+            .limit(key.size + 1)
+            .into_query();
+        let table = Alias::new(format!("list{index}"));
+        let branch = Query::select()
+            .expr_as(Expr::val(index as i64), Alias::new("list"))
+            .expr_as(
+                Expr::col((table.clone(), article::Column::Id)),
+                Alias::new("id"),
+            )
+            .from_subquery(inner, table)
+            .to_owned();
+        match &mut union {
+            None => union = Some(branch),
+            Some(union) => {
+                union.union(UnionType::All, branch);
+            }
+        }
+    }
+    let mut pages: HashMap<FirstPageKey, Page<article::Model>> = HashMap::new();
+    let Some(union) = union else {
+        return Ok(pages);
+    };
+    let backend = db.get_database_backend();
+    let mut members: Vec<(usize, Uuid)> = Vec::new();
+    for row in db.query_all_raw(backend.build(&union)).await? {
+        let list: i64 = row.try_get("", "list")?;
+        let id: Uuid = row.try_get("", "id")?;
+        members.push((list as usize, id));
+    }
+    let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
+    let models: HashMap<Uuid, article::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        article::Entity::find()
+            .filter(article::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|model| (model.id, model))
+            .collect()
+    };
+    for (index, key) in keys.iter().enumerate() {
+        let mut rows: Vec<article::Model> = members
+            .iter()
+            .filter(|(list, _)| *list == index)
+            .filter_map(|(_, id)| models.get(id).cloned())
+            .collect();
+        rows.sort_by(|a, b| key.order.compare(a, b));
+        pages.insert(key.clone(), Page::from_overfetch(rows, key.size));
+    }
+    Ok(pages)
 }
 
 /// How many public articles match `filter`.

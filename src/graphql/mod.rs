@@ -121,7 +121,13 @@ pub async fn execute(
         }
         Ok(None) => {}
     }
-    let mut response = schema.execute(request.data(context)).await;
+    let first_pages = DataLoader::new(
+        article::FirstPages::new(state.db.clone(), context.now),
+        tokio::spawn,
+    );
+    let mut response = schema
+        .execute(request.data(context).data(first_pages))
+        .await;
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {

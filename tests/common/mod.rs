@@ -5,7 +5,14 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // each test binary uses part of the harness
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -32,6 +39,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The database URL the server uses, for running the CLI against it.
     pub database_url: String,
+    /// How many SQL statements the server's connection has run.
+    statements: Arc<AtomicUsize>,
     _folder: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -94,7 +103,15 @@ impl TestApp {
         config.view_window = options.view_window;
         (options.tweak)(&mut config);
 
-        let state = newsroom::prepare(&config).await.unwrap();
+        let statements = Arc::new(AtomicUsize::new(0));
+        let mut connection = newsroom::database::connect(&config).await.unwrap();
+        let counter = Arc::clone(&statements);
+        connection.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let state = newsroom::prepare_connected(connection, &config)
+            .await
+            .unwrap();
         let db = state.db.clone();
         let schema = newsroom::graphql::build_schema(state.clone(), !config.no_introspection);
         let settings = newsroom::http::HttpSettings::from(&config);
@@ -113,6 +130,7 @@ impl TestApp {
             db,
             client: reqwest::Client::new(),
             database_url,
+            statements,
             _folder: folder,
             stop: Some(stop),
         }
@@ -139,6 +157,13 @@ impl TestApp {
             .await
             .unwrap();
         response.json().await.unwrap()
+    }
+
+    /// How many SQL statements `work` made the server run.
+    pub async fn statements_during<F: std::future::Future>(&self, work: F) -> (usize, F::Output) {
+        let before = self.statements.load(Ordering::SeqCst);
+        let output = work.await;
+        (self.statements.load(Ordering::SeqCst) - before, output)
     }
 
     /// POSTs a GraphQL request with `Authorization: Bearer token`.
