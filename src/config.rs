@@ -219,6 +219,15 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_VIEW_WINDOW", default_value = "30m", value_parser = humantime::parse_duration, global = true)]
     pub view_window: std::time::Duration,
 
+    /// How often buffered view counts are written to the database; `0s`
+    /// writes every view at once. A hard crash loses at most this much.
+    #[arg(long, env = "NEWSROOM_VIEW_FLUSH_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration, global = true)]
+    pub view_flush_interval: std::time::Duration,
+
+    /// How long a shutdown waits for requests in flight before exiting.
+    #[arg(long, env = "NEWSROOM_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_timeout: std::time::Duration,
+
     /// How many comments one client may send per minute.
     #[arg(
         long,

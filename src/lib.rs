@@ -46,3 +46,12 @@ pub async fn prepare_connected(
     }
     Ok(AppState::new(db, config))
 }
+
+/// Starts the background work a serving process does: writing buffered
+/// view counts every interval. Abort the handle at shutdown, then flush once
+/// more.
+pub fn spawn_background(state: &AppState, config: &Config) -> tokio::task::JoinHandle<()> {
+    let views = std::sync::Arc::clone(&state.views);
+    let interval = config.view_flush_interval;
+    tokio::spawn(async move { views.flush_every(interval).await })
+}

@@ -69,14 +69,47 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .local_addr()
                 .map_err(|error| format!("cannot read the listening address: {error}"))?;
             tracing::info!("newsroom is serving GraphQL and GraphiQL at http://{address}/graphql");
-            let router = http::router(schema, state, &http::HttpSettings::from(&config));
-            http::serve(listener, router, shutdown_signal())
-                .await
-                .map_err(|error| format!("the server stopped on an error: {error}"))?;
+            let background = newsroom::spawn_background(&state, &config);
+            let router = http::router(schema, state.clone(), &http::HttpSettings::from(&config));
+            serve_until_stopped(listener, router, config.shutdown_timeout).await?;
+            background.abort();
+            match state.views.flush().await {
+                Ok(written) => tracing::info!(written, "wrote the buffered view counts"),
+                Err(error) => {
+                    tracing::error!(error = %error.log_message(), "could not write the buffered view counts")
+                }
+            }
             tracing::info!("newsroom stopped");
         }
     }
     Ok(())
+}
+
+/// Serves until Ctrl-C or SIGTERM, then stops accepting connections and
+/// gives requests in flight `deadline` to finish.
+async fn serve_until_stopped(
+    listener: TcpListener,
+    router: axum::Router,
+    deadline: std::time::Duration,
+) -> Result<(), String> {
+    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+    let signal = std::sync::Arc::clone(&stopping);
+    let server = http::serve(listener, router, async move {
+        shutdown_signal().await;
+        signal.notify_one();
+    });
+    tokio::pin!(server);
+    let served = tokio::select! {
+        served = &mut server => served,
+        () = stopping.notified() => match tokio::time::timeout(deadline, &mut server).await {
+            Ok(served) => served,
+            Err(_) => {
+                tracing::warn!("requests were still running after the shutdown deadline");
+                Ok(())
+            }
+        },
+    };
+    served.map_err(|error| format!("the server stopped on an error: {error}"))
 }
 
 /// A connection to a database whose schema is up to date.

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     config::{CommentPolicy, Config},
-    content::abuse::AbuseGuard,
+    content::{abuse::AbuseGuard, view_counter::ViewCounter},
     graphql::{documents::DocumentCache, limits::QueryLimits},
 };
 
@@ -26,6 +26,8 @@ pub struct AppState {
     pub query_limits: QueryLimits,
     /// Parsed documents and persisted queries.
     pub documents: Arc<DocumentCache>,
+    /// Views counted in memory until the next flush.
+    pub views: Arc<ViewCounter>,
 }
 
 impl AppState {
@@ -36,7 +38,7 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         Self {
-            db,
+            db: db.clone(),
             comment_policy: config.comment_policy,
             fingerprint_secret,
             abuse: Arc::new(AbuseGuard::new(
@@ -46,6 +48,7 @@ impl AppState {
             )),
             query_limits: config.query_limits(),
             documents: Arc::new(DocumentCache::default()),
+            views: Arc::new(ViewCounter::new(db.clone(), config.view_flush_interval)),
         }
     }
 

@@ -58,6 +58,18 @@ async fn a_thousand_simultaneous_views_add_exactly_a_thousand() {
         )
         .await;
     assert_eq!(page["data"]["article"]["viewCount"], before + CALLS as i64);
+
+    // Within a flush interval (250 ms by default) the buffered views are in
+    // the database too.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    use sea_orm::EntityTrait;
+    let stored = entity::article::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .view_count;
+    assert_eq!(stored, before + CALLS as i64);
 }
 
 #[tokio::test]

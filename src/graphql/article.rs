@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject,
-    dataloader::{DataLoader, Loader},
+    dataloader::{DataLoader, HashMapCache, Loader},
 };
 use chrono::{DateTime as ChronoDateTime, Utc};
 use entity::article::{self as article_entity, ArticleStatus as DbStatus};
@@ -112,8 +112,9 @@ impl Article {
 
     /// How many times readers have viewed the article, including a view
     /// recorded a moment ago.
-    async fn view_count(&self) -> i64 {
-        self.0.view_count
+    async fn view_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let (state, _) = scope(ctx)?;
+        Ok(self.0.view_count + state.views.pending(self.0.id))
     }
 
     /// How many approved comments the article has.
@@ -299,7 +300,7 @@ impl ArticleConnection {
                     order,
                     size,
                 };
-                ctx.data::<DataLoader<FirstPages>>()?
+                ctx.data::<FirstPageLoader>()?
                     .load_one(key)
                     .await
                     .map_err(|error| AppError::Internal(error.log_message()))?
@@ -330,6 +331,10 @@ impl ArticleConnection {
         })
     }
 }
+
+/// The per-request loader of sections' first pages; it caches, so pages
+/// primed by `categories` are not loaded again by each section.
+pub type FirstPageLoader = DataLoader<FirstPages, HashMapCache>;
 
 /// Loads the first pages of many section lists at once, for one request's
 /// moment (what is published depends on it).

@@ -4,13 +4,21 @@
 use async_graphql::{Context, ID, Object};
 use entity::category as category_entity;
 
+use async_graphql::Value;
+
 use super::{
-    article::{ArticleConnection, ArticleOrder},
+    article::{ArticleConnection, ArticleOrder, FirstPageLoader},
     connection::parse_id,
     context::scope,
     scalars::DateTime,
 };
-use crate::{content::article::ArticleFilter, error::AppError};
+use crate::{
+    content::{
+        article::{ArticleFilter, FirstPageKey},
+        category::CategoryTree,
+    },
+    error::AppError,
+};
 
 /// A section of the site (科技 Technology, 新闻 News, …). Sections nest.
 #[derive(Clone)]
@@ -116,7 +124,9 @@ impl CategoryQuery {
     async fn categories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
         let (state, request) = scope(ctx)?;
         let tree = request.categories(state).await?;
-        Ok(tree.roots().into_iter().cloned().map(Category).collect())
+        let roots: Vec<Category> = tree.roots().into_iter().cloned().map(Category).collect();
+        prime_first_pages(ctx, &tree, &roots).await?;
+        Ok(roots)
     }
 
     /// One section, by `id` or by `slug` (give exactly one); `null` when
@@ -140,4 +150,62 @@ impl CategoryQuery {
         };
         Ok(found.cloned().map(Category))
     }
+}
+
+/// When the query asks for each section's first page of articles (as a
+/// home page does), loads them all in one batch before the sections resolve,
+/// so the number of statements does not depend on the number of sections
+/// nor on scheduling.
+async fn prime_first_pages(
+    ctx: &Context<'_>,
+    tree: &CategoryTree,
+    sections: &[Category],
+) -> async_graphql::Result<()> {
+    let mut keys = Vec::new();
+    for field in ctx
+        .field()
+        .selection_set()
+        .filter(|f| f.name() == "articles")
+    {
+        let mut size = 20;
+        let mut order = ArticleOrder::Newest;
+        let mut paged = false;
+        for (name, value) in field.arguments()? {
+            match (name.as_str(), value) {
+                ("first", Value::Number(number)) => {
+                    size = number.as_i64().unwrap_or(20);
+                }
+                ("after", Value::String(_)) => paged = true,
+                ("orderBy", Value::Enum(order_name)) => {
+                    order = match order_name.as_str() {
+                        "OLDEST" => ArticleOrder::Oldest,
+                        "MOST_VIEWED" => ArticleOrder::MostViewed,
+                        "MOST_COMMENTED" => ArticleOrder::MostCommented,
+                        _ => ArticleOrder::Newest,
+                    };
+                }
+                _ => {}
+            }
+        }
+        let Ok(size) = crate::content::page_size(i32::try_from(size).unwrap_or(i32::MAX)) else {
+            continue;
+        };
+        if paged || size == 0 {
+            continue;
+        }
+        for section in sections {
+            keys.push(FirstPageKey {
+                category_ids: tree.with_descendants(section.0.id),
+                order: order.into(),
+                size,
+            });
+        }
+    }
+    if keys.len() > 1 {
+        ctx.data::<FirstPageLoader>()?
+            .load_many(keys)
+            .await
+            .map_err(|error| crate::error::AppError::Internal(error.log_message()))?;
+    }
+    Ok(())
 }

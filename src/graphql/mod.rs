@@ -121,9 +121,10 @@ pub async fn execute(
         }
         Ok(None) => {}
     }
-    let first_pages = DataLoader::new(
+    let first_pages: article::FirstPageLoader = DataLoader::with_cache(
         article::FirstPages::new(state.db.clone(), context.now),
         tokio::spawn,
+        async_graphql::dataloader::HashMapCache::default(),
     );
     let mut response = schema
         .execute(request.data(context).data(first_pages))

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::{connection::parse_id, context::scope};
-use crate::content::{self, abuse};
+use crate::content::abuse;
 
 /// An article's view count after a view was recorded.
 #[derive(SimpleObject)]
@@ -34,9 +34,9 @@ impl ViewMutation {
         let counts = !abuse::is_bot(request.user_agent.as_deref())
             && state.abuse.first_view(&request.client_key(state), id);
         let view_count = if counts {
-            content::view_counter::record_view(&state.db, id, request.now).await?
+            state.views.record(id, request.now).await?
         } else {
-            content::view_counter::current(&state.db, id, request.now).await?
+            state.views.current(id, request.now).await?
         };
         Ok(ViewCount {
             article_id: ID(id.to_string()),

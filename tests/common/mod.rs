@@ -113,6 +113,7 @@ impl TestApp {
             .await
             .unwrap();
         let db = state.db.clone();
+        let background = newsroom::spawn_background(&state, &config);
         let schema = newsroom::graphql::build_schema(state.clone(), !config.no_introspection);
         let settings = newsroom::http::HttpSettings::from(&config);
         let listener = TcpListener::bind(config.listen).await.unwrap();
@@ -123,6 +124,7 @@ impl TestApp {
             newsroom::http::router(schema, state, &settings),
             async move {
                 let _ = stopped.await;
+                background.abort();
             },
         ));
         Self {
