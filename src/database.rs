@@ -33,8 +33,10 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(config.db_max_connections)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        // When the database is away, fail within seconds rather than let
+        // requests pile up; the pool reconnects by itself once it is back.
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|options| {
             options

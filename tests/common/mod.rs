@@ -249,7 +249,7 @@ pub fn contract_document(file: &str) -> String {
 /// A database URL no other test uses: a SQLite file at `sqlite_file`, or a
 /// new database on the PostgreSQL server `DATABASE_URL` names. When it names
 /// one that cannot be reached, the test fails; it never falls back.
-async fn fresh_database_url(sqlite_file: &std::path::Path) -> String {
+pub async fn fresh_database_url(sqlite_file: &std::path::Path) -> String {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let admin = Database::connect(&url)

@@ -1,0 +1,155 @@
+//! The database going away: requests fail fast with a clear error and no
+//! internals, `/readyz` says not ready while `/healthz` stays up, and service
+//! comes back by itself when the database returns. A TCP proxy between the
+//! server and PostgreSQL is cut and restored to stage it; this runs in the
+//! PostgreSQL pass of the suite.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failed test, which is what we want
+
+mod common;
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use newsroom::config::Config;
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, sync::Mutex, task::JoinSet};
+
+/// A TCP proxy that can be cut (every connection dropped, new ones refused)
+/// and restored.
+struct Proxy {
+    address: SocketAddr,
+    cut: Arc<AtomicBool>,
+    links: Arc<Mutex<JoinSet<()>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let links = Arc::new(Mutex::new(JoinSet::new()));
+        let (is_cut, all_links) = (Arc::clone(&cut), Arc::clone(&links));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if is_cut.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                all_links.lock().await.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self {
+            address,
+            cut,
+            links,
+        }
+    }
+
+    async fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.links.lock().await.abort_all();
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn the_database_going_away_fails_fast_and_service_recovers_by_itself() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("this test stages a PostgreSQL outage; it runs with DATABASE_URL=postgres://…");
+        return;
+    };
+    if !url.starts_with("postgres") {
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let direct = common::fresh_database_url(&folder.path().join("unused.db")).await;
+    let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let host_end = direct.find('@').map(|at| at + 1).unwrap();
+    let path_start = host_end + direct[host_end..].find('/').unwrap();
+    let via_proxy = format!(
+        "{}{}{}",
+        &direct[..host_end],
+        proxy.address,
+        &direct[path_start..]
+    );
+
+    let mut config = Config::for_database(via_proxy);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let state = newsroom::prepare(&config).await.unwrap();
+    let schema = newsroom::graphql::build_schema(state.clone(), true);
+    let router =
+        newsroom::http::router(schema, state, &newsroom::http::HttpSettings::from(&config));
+    let listener = TcpListener::bind(config.listen).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(newsroom::http::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::new();
+    let query = || async {
+        client
+            .post(format!("{base}/graphql"))
+            .json(&json!({ "query": "{ articles(first: 3) { totalCount } }" }))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let status = |path: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+
+    assert_eq!(query().await["data"]["articles"]["totalCount"], 22);
+    assert_eq!(status("/readyz").await, 200);
+
+    proxy.cut().await;
+    let asked = Instant::now();
+    let failed = query().await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        failed["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR",
+        "{failed}"
+    );
+    assert_eq!(failed["errors"][0]["message"], "internal server error");
+    assert_eq!(status("/readyz").await, 503);
+    assert_eq!(status("/healthz").await, 200);
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status("/readyz").await != 200 {
+        assert!(Instant::now() < deadline, "never became ready again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(query().await["data"]["articles"]["totalCount"], 22);
+}
