@@ -7,7 +7,7 @@ mod common;
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
@@ -17,24 +17,15 @@ use entity::article;
 use sea_orm::EntityTrait;
 use serde_json::json;
 
-#[cfg(unix)]
-#[tokio::test]
-async fn views_buffered_at_sigterm_are_written_before_exit() {
-    // A database with the demo site; the process under test serves it.
-    let app = TestApp::spawn().await;
-    let id = app.article_id("city-night-bus").await;
-    let before = article::Entity::find_by_id(id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .view_count;
-
+/// Starts the real binary on `database_url` with views buffered for an hour
+/// (so only the shutdown flush writes them) and every view counted; returns
+/// the process and its GraphQL address.
+fn start_binary(database_url: &str) -> (Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_newsroom"))
-        .env("DATABASE_URL", &app.database_url)
+        .env("DATABASE_URL", database_url)
         .env("NEWSROOM_LISTEN", "127.0.0.1:0")
         .env("NEWSROOM_LOG", "info")
-        // Only the shutdown flush can write these views.
+        .env("NEWSROOM_NO_DEMO", "true")
         .env("NEWSROOM_VIEW_FLUSH_INTERVAL", "1h")
         .env("NEWSROOM_VIEW_WINDOW", "0s")
         .stderr(Stdio::piped())
@@ -53,6 +44,62 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
             break line[at..].split_whitespace().next().unwrap().to_owned();
         }
     };
+    (server, url)
+}
+
+/// Stops a server with SIGTERM and waits for it to exit cleanly; one still
+/// running after 30 s is killed and fails the test.
+async fn stop(mut server: Child) {
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = server.kill();
+            panic!("the server did not exit within 30 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn view(client: &reqwest::Client, url: &str, id: uuid::Uuid) -> i64 {
+    let response: serde_json::Value = client
+        .post(url)
+        .json(&json!({
+            "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+            "variables": { "id": id },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["data"]["recordView"]["viewCount"]
+        .as_i64()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn views_buffered_at_sigterm_are_written_before_exit() {
+    // A database with the demo site; the process under test serves it.
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let before = article::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .view_count;
+
+    let (server, url) = start_binary(&app.database_url);
 
     let client = reqwest::Client::new();
     let mut last = 0;
@@ -89,15 +136,7 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
         "nothing written yet: the views are buffered"
     );
 
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || server.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status}");
+    stop(server).await;
 
     let after = article::Entity::find_by_id(id)
         .one(&app.db)
@@ -106,4 +145,44 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
         .unwrap()
         .view_count;
     assert_eq!(after, before + 50);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_database_count_exactly_together() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let before = article::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .view_count;
+    let (first, first_url) = start_binary(&app.database_url);
+    let (second, second_url) = start_binary(&app.database_url);
+
+    let client = reqwest::Client::new();
+    let mut calls = Vec::new();
+    for n in 0..200 {
+        let client = client.clone();
+        let url = if n % 2 == 0 {
+            first_url.clone()
+        } else {
+            second_url.clone()
+        };
+        calls.push(tokio::spawn(async move { view(&client, &url, id).await }));
+    }
+    for call in calls {
+        call.await.unwrap();
+    }
+    stop(first).await;
+    stop(second).await;
+
+    let after = article::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .view_count;
+    assert_eq!(after, before + 200);
 }

@@ -1,0 +1,459 @@
+//! `cargo bench`: builds a synthetic site, starts the real `newsroom` binary
+//! on it, and drives concurrent HTTP clients at each contract operation and
+//! at `recordView`, reporting requests per second, p50 and p99 latency and the
+//! server's peak memory. In the same run, a minimal axum endpoint answering a
+//! precomputed body of the ArticlePage's size measures what this machine can
+//! do at all; every operation is also given as a fraction of it.
+//!
+//! Settings (environment): `BENCH_ARTICLES` (10000), `BENCH_SECONDS` per
+//! operation (5), `BENCH_CONNECTIONS` (32), `BENCH_CACHE_MAX_AGE`; with
+//! `DATABASE_URL=postgres://…` the site is built in a new database there,
+//! otherwise in a SQLite file.
+
+#![allow(clippy::unwrap_used, missing_docs)] // a benchmark: a panic is a failed run
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use chrono::{Duration as Days, Utc};
+use entity::{
+    article::{self, ArticleStatus},
+    article_tag, category,
+    comment::{self, CommentStatus},
+    tag,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const WORDS_ZH: &[&str] = &[
+    "人工智能",
+    "芯片",
+    "新能源",
+    "开源",
+    "城市",
+    "教育",
+    "市场",
+    "研究",
+    "数据",
+    "平台",
+    "创新",
+    "团队",
+    "用户",
+    "政策",
+    "技术",
+    "发布",
+    "合作",
+    "网络",
+    "服务",
+    "增长",
+];
+const WORDS_EN: &[&str] = &[
+    "open", "source", "model", "chip", "battery", "market", "cloud", "data", "startup", "research",
+    "policy", "network",
+];
+
+/// Deterministic text of `sentences` sentences, Chinese with English mixed in.
+fn text(seed: u64, sentences: usize) -> String {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n
+    };
+    let mut out = String::new();
+    for _ in 0..sentences {
+        for _ in 0..(6 + next(6)) {
+            out.push_str(WORDS_ZH[next(WORDS_ZH.len())]);
+            if next(5) == 0 {
+                out.push(' ');
+                out.push_str(WORDS_EN[next(WORDS_EN.len())]);
+                out.push(' ');
+            }
+        }
+        out.push('。');
+    }
+    out
+}
+
+async fn fresh_database(folder: &std::path::Path) -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let admin = Database::connect(&url).await.unwrap();
+            let name = format!("nr_bench_{}", Uuid::now_v7().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let base = url.rsplit_once('/').unwrap().0;
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", folder.join("bench.db").display()),
+    }
+}
+
+/// Builds the site: 8 sections with 4 sub-sections each, 200 tags,
+/// `articles` articles of about 20 paragraphs, 3 tags and ~10 comments each.
+async fn build_site(db: &DatabaseConnection, articles: u64) {
+    let now = Utc::now();
+    let mut leaves = Vec::new();
+    let mut sections = Vec::new();
+    for s in 0..8 {
+        let id = Uuid::now_v7();
+        sections.push(category::ActiveModel {
+            id: Set(id),
+            slug: Set(format!("section-{s}")),
+            name: Set(format!("栏目{s}")),
+            description: Set(text(s, 1)),
+            parent_id: Set(None),
+            position: Set(s as i32),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        for c in 0..4 {
+            let child = Uuid::now_v7();
+            leaves.push(child);
+            sections.push(category::ActiveModel {
+                id: Set(child),
+                slug: Set(format!("section-{s}-{c}")),
+                name: Set(format!("子栏目{s}-{c}")),
+                description: Set(String::new()),
+                parent_id: Set(Some(id)),
+                position: Set(c),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+    }
+    // Parents first: insert top sections, then the rest.
+    let (tops, subs): (Vec<_>, Vec<_>) = sections
+        .into_iter()
+        .partition(|s| matches!(&s.parent_id, sea_orm::ActiveValue::Set(None)));
+    category::Entity::insert_many(tops).exec(db).await.unwrap();
+    category::Entity::insert_many(subs).exec(db).await.unwrap();
+
+    let tags: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
+    tag::Entity::insert_many(tags.iter().enumerate().map(|(i, id)| tag::ActiveModel {
+        id: Set(*id),
+        slug: Set(format!("tag-{i}")),
+        name: Set(format!("标签{i}")),
+        created_at: Set(now),
+    }))
+    .exec(db)
+    .await
+    .unwrap();
+
+    let chunk = 200;
+    for start in (0..articles).step_by(chunk) {
+        let mut rows = Vec::new();
+        let mut links = Vec::new();
+        let mut comments = Vec::new();
+        for n in start..(start + chunk as u64).min(articles) {
+            let id = Uuid::now_v7();
+            let paragraphs: Vec<String> = (0..20)
+                .map(|p| format!("<p>{}</p>", text(n * 31 + p, 3)))
+                .collect();
+            let html = paragraphs.concat();
+            let published = now - Days::minutes((articles - n) as i64);
+            rows.push(article::ActiveModel {
+                id: Set(id),
+                slug: Set(format!("article-{n}")),
+                title: Set(format!(
+                    "{} {n}",
+                    text(n, 1).chars().take(24).collect::<String>()
+                )),
+                summary: Set(None),
+                body_text: Set(newsroom::content::body::plain_text(&html)),
+                body: Set(html),
+                cover_image_url: Set(Some(format!("/media/{n}.jpg"))),
+                cover_image_alt: Set(None),
+                author: Set("记者".to_owned()),
+                source: Set(None),
+                status: Set(ArticleStatus::Published),
+                published_at: Set(Some(published)),
+                created_at: Set(published),
+                updated_at: Set(published),
+                category_id: Set(leaves[(n as usize) % leaves.len()]),
+                view_count: Set((n * 7919 % 5000) as i64),
+                comment_count: Set(10),
+                version: Set(1),
+                comments_closed: Set(false),
+            });
+            for t in 0..3 {
+                links.push(article_tag::ActiveModel {
+                    article_id: Set(id),
+                    tag_id: Set(tags[((n * 3 + t * 67) as usize) % tags.len()]),
+                });
+            }
+            for c in 0..10 {
+                comments.push(comment::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    article_id: Set(id),
+                    author_name: Set(format!("读者{c}")),
+                    author_email: Set(format!("reader{c}@example.com")),
+                    body: Set(text(n * 11 + c, 2)),
+                    status: Set(CommentStatus::Approved),
+                    created_at: Set(published + Days::minutes(c as i64 + 1)),
+                    client_fingerprint: Set(None),
+                });
+            }
+        }
+        article::Entity::insert_many(rows).exec(db).await.unwrap();
+        article_tag::Entity::insert_many(links)
+            .exec(db)
+            .await
+            .unwrap();
+        for part in comments.chunks(500) {
+            comment::Entity::insert_many(part.to_vec())
+                .exec(db)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+struct Server {
+    process: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status();
+        let _ = self.process.wait();
+    }
+}
+
+fn start_server(database_url: &str, cache_max_age: u64) -> Server {
+    let mut process = Command::new(env!("CARGO_BIN_EXE_newsroom"))
+        .env("DATABASE_URL", database_url)
+        .env("NEWSROOM_LISTEN", "127.0.0.1:0")
+        .env("NEWSROOM_NO_DEMO", "true")
+        .env("NEWSROOM_LOG", "warn,newsroom=info")
+        .env("NEWSROOM_VIEW_WINDOW", "0s")
+        .env("NEWSROOM_MAX_CONCURRENT_REQUESTS", "4096")
+        .env("NEWSROOM_CACHE_MAX_AGE", format!("{cache_max_age}s"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = process.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(at) = line.find("http://") {
+            break line[at..].split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server { process, url }
+}
+
+/// The server's peak resident memory, from /proc (Linux).
+fn peak_memory_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+struct Measured {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// Sends `body` (a JSON GraphQL request, or a GET when `None`) from
+/// `connections` clients for `seconds`.
+async fn drive(url: &str, body: Option<Value>, connections: u64, seconds: u64) -> Measured {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections as usize)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let client = client.clone();
+        let url = url.to_owned();
+        let body = body.clone();
+        let stop = Arc::clone(&stop);
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let sent = Instant::now();
+                let request = match &body {
+                    Some(body) => client.post(&url).json(body),
+                    None => client.get(&url),
+                };
+                match request.send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let bytes = response.bytes().await;
+                        if bytes.map(|b| b.is_empty()).unwrap_or(true) {
+                            errors += 1;
+                        }
+                    }
+                    _ => errors += 1,
+                }
+                latencies.push(sent.elapsed().as_micros() as u64);
+            }
+            (latencies, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        let (latencies, failed) = worker.await.unwrap();
+        all.extend(latencies);
+        errors += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    Measured {
+        rps: all.len() as f64 / elapsed,
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        errors,
+    }
+}
+
+fn contract(file: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/contract/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo test` also runs benches' mains in test mode with --bench absent;
+    // do the work only under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let articles = setting("BENCH_ARTICLES", 10_000);
+    let seconds = setting("BENCH_SECONDS", 5);
+    let connections = setting("BENCH_CONNECTIONS", 32);
+    let cache_max_age = setting("BENCH_CACHE_MAX_AGE", 30);
+    let folder = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(folder.path()).await;
+
+    let built = Instant::now();
+    let config = newsroom::config::Config::for_database(database_url.clone());
+    let db = newsroom::database::connect(&config).await.unwrap();
+    newsroom::database::migrate(&db).await.unwrap();
+    build_site(&db, articles).await;
+    eprintln!(
+        "built a site of {articles} articles in {:.1} s",
+        built.elapsed().as_secs_f64()
+    );
+    let article_id = article::Entity::find().one(&db).await.unwrap().unwrap().id;
+    drop(db);
+
+    let server = start_server(&database_url, cache_max_age);
+    let article_page = json!({
+        "query": contract("article-page.graphql"), "operationName": "ArticlePage",
+        "variables": { "slug": format!("article-{}", articles / 2) },
+    });
+    let operations: Vec<(&str, Value)> = vec![
+        ("ArticlePage", article_page.clone()),
+        (
+            "HomePage",
+            json!({ "query": contract("home.graphql"), "operationName": "HomePage" }),
+        ),
+        (
+            "CategoryPage",
+            json!({ "query": contract("category-page.graphql"), "operationName": "CategoryPage", "variables": { "slug": "section-3" } }),
+        ),
+        (
+            "TagPage",
+            json!({ "query": contract("category-page.graphql"), "operationName": "TagPage", "variables": { "tag": "tag-7" } }),
+        ),
+        (
+            "recordView",
+            json!({ "query": contract("reader-mutations.graphql"), "operationName": "RecordView", "variables": { "articleId": article_id } }),
+        ),
+    ];
+
+    // The machine's limit: a precomputed body of the ArticlePage's size.
+    let sample = reqwest::Client::new()
+        .post(&server.url)
+        .json(&article_page)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let size = sample.len();
+    let static_body = bytes::Bytes::from(vec![b'x'; size]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let static_url = format!("http://{}/", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let body = static_body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let backend = if database_url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "\n{backend}, {articles} articles, {connections} connections, {seconds} s each, ArticlePage response {size} bytes\n"
+    );
+    println!("| operation | req/s | p50 ms | p99 ms | errors | of the static limit |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let limit = drive(&static_url, None, connections, seconds).await;
+    println!(
+        "| static {size} B (limit) | {:.0} | {:.2} | {:.2} | {} | 100% |",
+        limit.rps, limit.p50_ms, limit.p99_ms, limit.errors
+    );
+    for (name, body) in operations {
+        let measured = drive(&server.url, Some(body), connections, seconds).await;
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.2}% |",
+            measured.rps,
+            measured.p50_ms,
+            measured.p99_ms,
+            measured.errors,
+            100.0 * measured.rps / limit.rps
+        );
+    }
+    if let Some(peak) = peak_memory_mb(server.process.id()) {
+        println!("\nserver peak memory (VmHWM): {peak:.0} MB");
+    }
+}
