@@ -8,7 +8,7 @@
 //! Settings (environment): `BENCH_ARTICLES` (10000), `BENCH_SECONDS` per
 //! operation (5), `BENCH_CONNECTIONS` (32), `BENCH_CACHE_MAX_AGE`; with
 //! `DATABASE_URL=postgres://…` the site is built in a new database there,
-//! otherwise in a SQLite file.
+//! otherwise in a SQLite file (kept in `BENCH_DIR` when that is set).
 
 #![allow(clippy::unwrap_used, missing_docs)] // a benchmark: a panic is a failed run
 
@@ -365,13 +365,22 @@ async fn main() {
     let connections = setting("BENCH_CONNECTIONS", 32);
     let cache_max_age = setting("BENCH_CACHE_MAX_AGE", 30);
     let folder = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(folder.path()).await;
+    // BENCH_DIR keeps the SQLite site afterwards, for looking at query plans.
+    let kept = std::env::var("BENCH_DIR")
+        .ok()
+        .map(std::path::PathBuf::from);
+    let database_url = fresh_database(kept.as_deref().unwrap_or(folder.path())).await;
 
     let built = Instant::now();
     let config = newsroom::config::Config::for_database(database_url.clone());
     let db = newsroom::database::connect(&config).await.unwrap();
     newsroom::database::migrate(&db).await.unwrap();
     build_site(&db, articles).await;
+    // A database in steady state has planner statistics: PostgreSQL's
+    // autovacuum gathers them after a bulk load, the server does for SQLite.
+    if database_url.starts_with("postgres") {
+        db.execute_unprepared("ANALYZE").await.unwrap();
+    }
     eprintln!(
         "built a site of {articles} articles in {:.1} s",
         built.elapsed().as_secs_f64()

@@ -5,11 +5,14 @@ use std::{path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
 use crate::{config::Config, error::AppResult};
+
+/// Statements slower than this are logged as warnings.
+const SLOW_STATEMENT_MILLIS: u64 = 100;
 
 /// How long a SQLite writer waits for another to finish before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -37,7 +40,14 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         // requests pile up; the pool reconnects by itself once it is back.
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false)
+        // Statements are not logged (they may hold emails); slow ones are,
+        // as warnings, so that a missing index shows in the log.
+        .sqlx_logging(true)
+        .sqlx_logging_level(tracing::log::LevelFilter::Trace)
+        .sqlx_slow_statements_logging_settings(
+            tracing::log::LevelFilter::Warn,
+            Duration::from_millis(SLOW_STATEMENT_MILLIS),
+        )
         .map_sqlx_sqlite_opts(|options| {
             options
                 .create_if_missing(true)
@@ -52,6 +62,20 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
 /// Brings the schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Gives SQLite's query planner statistics about the data (bounded work,
+/// so it stays quick on a large file). Without them it picks the index of
+/// the range in `published_at <= now` over the one that serves the order, and
+/// sorts the whole table for "most viewed". PostgreSQL gathers its own
+/// statistics (autovacuum), so this does nothing there.
+pub async fn optimize(db: &DatabaseConnection) -> AppResult<()> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA analysis_limit = 1000")
+            .await?;
+        db.execute_unprepared("ANALYZE").await?;
+    }
     Ok(())
 }
 

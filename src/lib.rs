@@ -44,6 +44,7 @@ pub async fn prepare_connected(
     if !config.no_demo && content::demo::load_if_empty(&db).await? {
         tracing::info!("loaded the demo content into the empty database");
     }
+    database::optimize(&db).await?;
     Ok(AppState::new(db, config))
 }
 

@@ -55,6 +55,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let summary = newsroom::cli::import(&db, &file)
                 .await
                 .map_err(|error| error.log_message())?;
+            database::optimize(&db)
+                .await
+                .map_err(|error| error.log_message())?;
             tracing::info!("{summary}");
         }
         Command::Serve => {
