@@ -16,8 +16,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, cursor::Cursor, time_from_micros};
-use crate::error::{AppError, AppResult};
+use super::{
+    Page,
+    cursor::{self, Cursor, keyset_after},
+    time_from_micros,
+};
+use crate::error::AppResult;
 
 /// The orders a list of articles can come in; each ends in the id, so ties in
 /// the sort key still have one fixed order.
@@ -63,40 +67,30 @@ impl ArticleOrder {
 
     /// Reads a client's `after` for this order.
     pub fn parse_cursor(self, text: &str) -> AppResult<Cursor> {
-        Cursor::decode(text, self.cursor_list())
-            .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+        cursor::parse_after(text, self.cursor_list())
     }
 
     /// Rows strictly after `cursor` in this order.
     fn after(self, cursor: &Cursor) -> AppResult<Condition> {
         let id = article::Column::Id;
         Ok(match self {
-            Self::Newest => {
-                let time = time_from_micros(cursor.key)?;
-                let key = article::Column::PublishedAt;
-                Condition::any()
-                    .add(key.lt(time))
-                    .add(key.eq(time).and(id.lt(cursor.id)))
-            }
-            Self::Oldest => {
-                let time = time_from_micros(cursor.key)?;
-                let key = article::Column::PublishedAt;
-                Condition::any()
-                    .add(key.gt(time))
-                    .add(key.eq(time).and(id.gt(cursor.id)))
-            }
+            Self::Newest | Self::Oldest => keyset_after(
+                article::Column::PublishedAt,
+                time_from_micros(cursor.key)?,
+                id,
+                cursor.id,
+                self == Self::Newest,
+            ),
             Self::MostViewed => {
-                let key = article::Column::ViewCount;
-                Condition::any()
-                    .add(key.lt(cursor.key))
-                    .add(key.eq(cursor.key).and(id.lt(cursor.id)))
+                keyset_after(article::Column::ViewCount, cursor.key, id, cursor.id, true)
             }
-            Self::MostCommented => {
-                let key = article::Column::CommentCount;
-                Condition::any()
-                    .add(key.lt(cursor.key))
-                    .add(key.eq(cursor.key).and(id.lt(cursor.id)))
-            }
+            Self::MostCommented => keyset_after(
+                article::Column::CommentCount,
+                cursor.key,
+                id,
+                cursor.id,
+                true,
+            ),
         })
     }
 

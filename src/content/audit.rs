@@ -5,13 +5,18 @@
 use chrono::{DateTime, Utc};
 use entity::audit_entry;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::{Page, cursor::Cursor, time_from_micros, token::Principal};
-use crate::error::{AppError, AppResult};
+use super::{
+    Page,
+    cursor::{self, Cursor, keyset_after},
+    time_from_micros,
+    token::Principal,
+};
+use crate::error::AppResult;
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -79,8 +84,7 @@ pub fn cursor_of(entry: &audit_entry::Model) -> Cursor {
 
 /// Reads a client's `after` for the log.
 pub fn parse_cursor(text: &str) -> AppResult<Cursor> {
-    Cursor::decode(text, AUDIT_LIST)
-        .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+    cursor::parse_after(text, AUDIT_LIST)
 }
 
 /// One page of the log, newest first.
@@ -91,16 +95,13 @@ pub async fn list(
 ) -> AppResult<Page<audit_entry::Model>> {
     let mut select = audit_entry::Entity::find();
     if let Some(cursor) = after {
-        let time = time_from_micros(cursor.key)?;
-        select = select.filter(
-            Condition::any()
-                .add(audit_entry::Column::CreatedAt.lt(time))
-                .add(
-                    Condition::all()
-                        .add(audit_entry::Column::CreatedAt.eq(time))
-                        .add(audit_entry::Column::Id.lt(cursor.id)),
-                ),
-        );
+        select = select.filter(keyset_after(
+            audit_entry::Column::CreatedAt,
+            time_from_micros(cursor.key)?,
+            audit_entry::Column::Id,
+            cursor.id,
+            true,
+        ));
     }
     let rows = select
         .order_by_desc(audit_entry::Column::CreatedAt)

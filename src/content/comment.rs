@@ -13,7 +13,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, abuse, article::visible, cursor::Cursor, time_from_micros};
+use super::{
+    Page, abuse,
+    article::visible,
+    cursor::{self, Cursor, keyset_after},
+    time_from_micros,
+};
 use crate::{
     config::CommentPolicy,
     error::{AppError, AppResult},
@@ -217,8 +222,7 @@ pub fn cursor_of(comment: &comment::Model) -> Cursor {
 
 /// Reads a client's `after` for a comment list.
 pub fn parse_cursor(text: &str) -> AppResult<Cursor> {
-    Cursor::decode(text, COMMENT_LIST)
-        .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+    cursor::parse_after(text, COMMENT_LIST)
 }
 
 /// One page of an article's approved comments, newest first.
@@ -238,16 +242,13 @@ pub async fn list_approved(
         .filter(comment::Column::ArticleId.eq(article_id))
         .filter(comment::Column::Status.eq(CommentStatus::Approved));
     if let Some(cursor) = after {
-        let time = time_from_micros(cursor.key)?;
-        select = select.filter(
-            Condition::any()
-                .add(comment::Column::CreatedAt.lt(time))
-                .add(
-                    comment::Column::CreatedAt
-                        .eq(time)
-                        .and(comment::Column::Id.lt(cursor.id)),
-                ),
-        );
+        select = select.filter(keyset_after(
+            comment::Column::CreatedAt,
+            time_from_micros(cursor.key)?,
+            comment::Column::Id,
+            cursor.id,
+            true,
+        ));
     }
     let rows = select
         .order_by_desc(comment::Column::CreatedAt)

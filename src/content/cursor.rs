@@ -3,7 +3,10 @@
 //! in between (keyset pagination, never OFFSET).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::{ColumnTrait, Condition, Value};
 use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
 
 /// A position in one kind of list: the value of the list's sort key and the
 /// id that breaks ties between equal keys.
@@ -42,6 +45,36 @@ impl Cursor {
         let id = Uuid::try_parse(parts.next()?).ok()?;
         Some(Self { list, key, id })
     }
+}
+
+/// Reads a client's `after` for `list`: `BAD_USER_INPUT` naming `after` when
+/// it is not a cursor this server made for that list.
+pub fn parse_after(text: &str, list: char) -> AppResult<Cursor> {
+    Cursor::decode(text, list)
+        .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+}
+
+/// Rows strictly after (`key_value`, `cursor_id`) in a list ordered by `key`
+/// then `id`, descending or ascending: the keyset condition every list uses.
+pub fn keyset_after<K, I>(
+    key: K,
+    key_value: impl Into<Value> + Clone,
+    id: I,
+    cursor_id: Uuid,
+    descending: bool,
+) -> Condition
+where
+    K: ColumnTrait,
+    I: ColumnTrait,
+{
+    let (beyond, tie_beyond) = if descending {
+        (key.lt(key_value.clone()), id.lt(cursor_id))
+    } else {
+        (key.gt(key_value.clone()), id.gt(cursor_id))
+    };
+    Condition::any()
+        .add(beyond)
+        .add(Condition::all().add(key.eq(key_value)).add(tie_beyond))
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use entity::{
     comment::{self, CommentStatus},
 };
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, Query},
 };
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{
     Page,
     audit::{self, Actor},
-    cursor::Cursor,
+    cursor::{self, Cursor, keyset_after},
     time_from_micros,
 };
 use crate::error::{AppError, AppResult};
@@ -63,8 +63,7 @@ pub fn cursor_of(comment: &comment::Model) -> Cursor {
 
 /// Reads a client's `after` for the queue.
 pub fn parse_cursor(text: &str) -> AppResult<Cursor> {
-    Cursor::decode(text, QUEUE_LIST)
-        .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+    cursor::parse_after(text, QUEUE_LIST)
 }
 
 /// One page of comments with `status`, oldest first.
@@ -76,16 +75,13 @@ pub async fn queue(
 ) -> AppResult<Page<comment::Model>> {
     let mut select = comment::Entity::find().filter(comment::Column::Status.eq(status));
     if let Some(cursor) = after {
-        let time = time_from_micros(cursor.key)?;
-        select = select.filter(
-            Condition::any()
-                .add(comment::Column::CreatedAt.gt(time))
-                .add(
-                    Condition::all()
-                        .add(comment::Column::CreatedAt.eq(time))
-                        .add(comment::Column::Id.gt(cursor.id)),
-                ),
-        );
+        select = select.filter(keyset_after(
+            comment::Column::CreatedAt,
+            time_from_micros(cursor.key)?,
+            comment::Column::Id,
+            cursor.id,
+            false,
+        ));
     }
     let rows = select
         .order_by_asc(comment::Column::CreatedAt)
