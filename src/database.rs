@@ -40,8 +40,9 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         // requests pile up; the pool reconnects by itself once it is back.
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(5))
-        // Statements are not logged (they may hold emails); slow ones are,
-        // as warnings, so that a missing index shows in the log.
+        // Statements are logged at trace level only, as SQL text without the
+        // values bound to it (so no email or token); slow ones as warnings,
+        // so that a missing index shows in the log.
         .sqlx_logging(true)
         .sqlx_logging_level(tracing::log::LevelFilter::Trace)
         .sqlx_slow_statements_logging_settings(
