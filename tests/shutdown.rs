@@ -104,21 +104,7 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
     let client = reqwest::Client::new();
     let mut last = 0;
     for _ in 0..50 {
-        let response: serde_json::Value = client
-            .post(&url)
-            .json(&json!({
-                "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
-                "variables": { "id": id },
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        last = response["data"]["recordView"]["viewCount"]
-            .as_i64()
-            .unwrap();
+        last = view(&client, &url, id).await;
     }
     assert_eq!(
         last,

@@ -130,7 +130,7 @@ async fn a_scheduled_article_appears_once_its_time_has_come() {
             "soon",
             section,
             ArticleStatus::Published,
-            Utc::now() + Duration::seconds(2),
+            Utc::now() + Duration::seconds(3),
         )
         .await;
     app.arrange()
@@ -141,7 +141,7 @@ async fn a_scheduled_article_appears_once_its_time_has_come() {
     let before = app.graphql(query, json!({})).await;
     assert_eq!(edge_slugs(&before["data"]["articles"]), ["old"]);
 
-    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
     let after = app.graphql(query, json!({})).await;
     assert_eq!(edge_slugs(&after["data"]["articles"]), ["soon", "old"]);
 }

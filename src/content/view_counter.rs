@@ -148,7 +148,8 @@ impl ViewCounter {
         if interval.is_zero() {
             return;
         }
-        let mut ticks = tokio::time::interval(interval);
+        // The first write is one interval away, not at once.
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
