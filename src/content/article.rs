@@ -162,35 +162,55 @@ pub fn visible(now: DateTime<Utc>) -> Condition {
         .add(article::Column::PublishedAt.lte(now))
 }
 
-/// The public article with this id, if there is one.
-pub async fn find_visible_by_id(
+/// Who is looking: readers see only what is public at a moment; editors
+/// see every article, drafts and scheduled ones included (previews).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anonymous readers, at this moment.
+    Public(DateTime<Utc>),
+    /// Callers allowed to edit content.
+    Editors,
+}
+
+impl Audience {
+    fn condition(self) -> Condition {
+        match self {
+            Self::Public(now) => visible(now),
+            Self::Editors => Condition::all(),
+        }
+    }
+}
+
+/// The article with this id, if `audience` may see it.
+pub async fn find_by_id(
     db: &DatabaseConnection,
     id: Uuid,
-    now: DateTime<Utc>,
+    audience: Audience,
 ) -> AppResult<Option<article::Model>> {
     Ok(article::Entity::find_by_id(id)
-        .filter(visible(now))
+        .filter(audience.condition())
         .one(db)
         .await?)
 }
 
-/// The public article with this slug, or with this as a slug it used to
-/// have (its `slug` then tells the current one, so a frontend can redirect).
-pub async fn find_visible_by_slug(
+/// The article with this slug, or with this as a slug it used to have (its
+/// `slug` then tells the current one, so a frontend can redirect), if
+/// `audience` may see it.
+pub async fn find_by_slug(
     db: &DatabaseConnection,
     slug: &str,
-    now: DateTime<Utc>,
+    audience: Audience,
 ) -> AppResult<Option<article::Model>> {
     let current = article::Entity::find()
         .filter(article::Column::Slug.eq(slug))
-        .filter(visible(now))
+        .filter(audience.condition())
         .one(db)
         .await?;
     if current.is_some() {
         return Ok(current);
     }
     match retired_slug_owner(db, slug).await? {
-        Some(id) => find_visible_by_id(db, id, now).await,
+        Some(id) => find_by_id(db, id, audience).await,
         None => Ok(None),
     }
 }

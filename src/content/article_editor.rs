@@ -737,29 +737,3 @@ pub async fn restore(
     txn.commit().await?;
     Ok(restored)
 }
-
-/// Any article by id, whatever its status (for editors).
-pub async fn find_any_by_id(
-    db: &DatabaseConnection,
-    id: Uuid,
-) -> AppResult<Option<article::Model>> {
-    Ok(article::Entity::find_by_id(id).one(db).await?)
-}
-
-/// Any article by its slug or a slug it used to have (for editors).
-pub async fn find_any_by_slug(
-    db: &DatabaseConnection,
-    slug: &str,
-) -> AppResult<Option<article::Model>> {
-    if let Some(found) = article::Entity::find()
-        .filter(article::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-    {
-        return Ok(Some(found));
-    }
-    match super::article::retired_slug_owner(db, slug).await? {
-        Some(id) => find_any_by_id(db, id).await,
-        None => Ok(None),
-    }
-}

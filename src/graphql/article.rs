@@ -22,7 +22,9 @@ use super::{
 use crate::{
     content::{
         self, Page,
-        article::{ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, FirstPageKey},
+        article::{
+            ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
+        },
         body::{EXCERPT_LENGTH, excerpt},
         token::Permission,
     },
@@ -382,25 +384,22 @@ impl ArticleQuery {
         slug: Option<String>,
     ) -> async_graphql::Result<Option<Article>> {
         let (state, request) = scope(ctx)?;
-        let preview = request
+        let editor = request
             .viewer(state)
             .await?
             .is_some_and(|viewer| viewer.may(Permission::EditContent));
+        let audience = if editor {
+            Audience::Editors
+        } else {
+            Audience::Public(request.now)
+        };
         let found = match (id, slug) {
             (Some(id), None) => {
                 let id = parse_id(&id, "id")?;
-                if preview {
-                    content::article_editor::find_any_by_id(&state.db, id).await?
-                } else {
-                    content::article::find_visible_by_id(&state.db, id, request.now).await?
-                }
+                content::article::find_by_id(&state.db, id, audience).await?
             }
             (None, Some(slug)) => {
-                if preview {
-                    content::article_editor::find_any_by_slug(&state.db, &slug).await?
-                } else {
-                    content::article::find_visible_by_slug(&state.db, &slug, request.now).await?
-                }
+                content::article::find_by_slug(&state.db, &slug, audience).await?
             }
             _ => {
                 return Err(
