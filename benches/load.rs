@@ -6,7 +6,9 @@
 //! do at all; every operation is also given as a fraction of it.
 //!
 //! Settings (environment): `BENCH_ARTICLES` (10000), `BENCH_SECONDS` per
-//! operation (5), `BENCH_CONNECTIONS` (32), `BENCH_CACHE_MAX_AGE`; with
+//! operation (5), `BENCH_CONNECTIONS` (32), `BENCH_CACHE_MAX_AGE`,
+//! `BENCH_ONLY` (a comma-separated list of operations to measure),
+//! `BENCH_READ_CACHE_MB` (the server's read cache; 0 measures it off); with
 //! `DATABASE_URL=postgres://…` the site is built in a new database there,
 //! otherwise in a SQLite file (kept in `BENCH_DIR` when that is set).
 
@@ -252,6 +254,10 @@ fn start_server(database_url: &str, cache_max_age: u64) -> Server {
         .env("NEWSROOM_VIEW_WINDOW", "0s")
         .env("NEWSROOM_MAX_CONCURRENT_REQUESTS", "4096")
         .env("NEWSROOM_CACHE_MAX_AGE", format!("{cache_max_age}s"))
+        .env(
+            "NEWSROOM_READ_CACHE_MB",
+            std::env::var("BENCH_READ_CACHE_MB").unwrap_or_else(|_| "64".to_owned()),
+        )
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -441,8 +447,13 @@ async fn main() {
     } else {
         "SQLite"
     };
+    let read_cache = match std::env::var("BENCH_READ_CACHE_MB").as_deref() {
+        Ok("0") => "read cache off".to_owned(),
+        Ok(mb) => format!("read cache {mb} MB"),
+        Err(_) => "read cache 64 MB".to_owned(),
+    };
     println!(
-        "\n{backend}, {articles} articles, {connections} connections, {seconds} s each, ArticlePage response {size} bytes\n"
+        "\n{backend}, {articles} articles, {connections} connections, {seconds} s each, {read_cache}, ArticlePage response {size} bytes\n"
     );
     println!("| operation | req/s | p50 ms | p99 ms | errors | of the static limit |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -451,7 +462,13 @@ async fn main() {
         "| static {size} B (limit) | {:.0} | {:.2} | {:.2} | {} | 100% |",
         limit.rps, limit.p50_ms, limit.p99_ms, limit.errors
     );
-    for (name, body) in operations {
+    // BENCH_ONLY=ArticlePage,recordView measures just those operations.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|list| list.split(',').any(|w| w.trim() == name))
+    };
+    for (name, body) in operations.into_iter().filter(|(name, _)| wanted(name)) {
         let measured = drive(&server.url, Some(body), connections, seconds).await;
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.2}% |",

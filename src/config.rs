@@ -254,6 +254,22 @@ pub struct Config {
         global = true
     )]
     pub db_max_connections: u32,
+
+    /// Memory for the read cache of pages' content, in MiB; 0 switches it
+    /// off. Every write through this server clears what it changed, so the
+    /// cache is never stale here.
+    #[arg(
+        long,
+        env = "NEWSROOM_READ_CACHE_MB",
+        default_value_t = 64,
+        global = true
+    )]
+    pub read_cache_mb: u64,
+
+    /// How long a read cache entry lives at most: how long a write made
+    /// through another server process on the same database goes unseen.
+    #[arg(long, env = "NEWSROOM_READ_CACHE_TTL", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub read_cache_ttl: std::time::Duration,
 }
 
 /// What `addComment` does with a new comment.

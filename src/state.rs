@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     config::{CommentPolicy, Config},
-    content::{abuse::AbuseGuard, view_counter::ViewCounter},
+    content::{abuse::AbuseGuard, read_cache::ReadCache, view_counter::ViewCounter},
     graphql::{documents::DocumentCache, limits::QueryLimits},
 };
 
@@ -28,6 +28,8 @@ pub struct AppState {
     pub documents: Arc<DocumentCache>,
     /// Views counted in memory until the next flush.
     pub views: Arc<ViewCounter>,
+    /// What public pages read, kept in memory until a write changes it.
+    pub cache: Arc<ReadCache>,
 }
 
 impl AppState {
@@ -49,7 +51,19 @@ impl AppState {
             query_limits: config.query_limits(),
             documents: Arc::new(DocumentCache::default()),
             views: Arc::new(ViewCounter::new(db.clone(), config.view_flush_interval)),
+            cache: Arc::new(ReadCache::new(
+                config.read_cache_mb.saturating_mul(1024 * 1024),
+                config.read_cache_ttl,
+            )),
         }
+    }
+
+    /// Called after every write that may change what readers see: clears
+    /// the read cache and the remembered view counts (which also stand for
+    /// "this article is public").
+    pub fn content_changed(&self) {
+        self.cache.invalidate();
+        self.views.forget_stored();
     }
 
     /// A keyed hash of a client's address, stored with its comments so that a

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_content_tables;
 mod m20261128_000002_editorial;
+mod m20261128_000003_article_visibility_index;
 
 /// Runs every migration in order; the server calls it at start and from
 /// `newsroom migrate`.
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_content_tables::Migration),
             Box::new(m20261128_000002_editorial::Migration),
+            Box::new(m20261128_000003_article_visibility_index::Migration),
         ]
     }
 }

@@ -123,7 +123,7 @@ impl ArticleOrder {
 }
 
 /// Which articles a list holds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ArticleFilter {
     /// Only articles filed in one of these sections (a section and its
     /// sub-sections); `Some(vec![])` matches nothing.

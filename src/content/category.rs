@@ -19,6 +19,11 @@ pub struct CategoryTree {
 }
 
 impl CategoryTree {
+    /// How many sections there are.
+    pub fn section_count(&self) -> usize {
+        self.by_id.len()
+    }
+
     /// Reads every section from the database.
     pub async fn load(db: &DatabaseConnection) -> AppResult<Self> {
         Self::load_in(db).await

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 
 /// A position in one kind of list: the value of the list's sort key and the
 /// id that breaks ties between equal keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
     /// Which list (and order) the cursor belongs to, so that a cursor from one
     /// list is refused by another.

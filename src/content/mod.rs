@@ -20,6 +20,7 @@ pub mod comment;
 pub mod cursor;
 pub mod demo;
 pub mod moderation;
+pub mod read_cache;
 pub mod slug;
 pub mod tag;
 pub mod tag_editor;
@@ -49,7 +50,25 @@ pub struct Page<T> {
     pub has_next_page: bool,
 }
 
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            has_next_page: false,
+        }
+    }
+}
+
 impl<T> Page<T> {
+    /// The same page with each item behind an `Arc`, to be shared between
+    /// the read cache and responses.
+    pub fn shared(self) -> Page<std::sync::Arc<T>> {
+        Page {
+            items: self.items.into_iter().map(std::sync::Arc::new).collect(),
+            has_next_page: self.has_next_page,
+        }
+    }
+
     /// Builds a page from up to `size + 1` fetched rows: the extra row only
     /// tells that a next page exists.
     pub fn from_overfetch(mut rows: Vec<T>, size: u64) -> Self {

@@ -6,8 +6,15 @@
 //! together. A hard crash loses at most one interval of views.
 //!
 //! With a zero interval every view is written at once instead.
+//!
+//! Totals are the stored count plus what is buffered here. Stored counts of
+//! public articles are remembered for a moment (and updated by each flush),
+//! so counting a view or showing a count is usually done in memory; the
+//! moment bounds how long views written by another process go unseen.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use moka::sync::Cache;
 
 use chrono::{DateTime, Utc};
 use entity::article;
@@ -27,11 +34,20 @@ pub struct ViewCounter {
     /// Whether views are buffered (a non-zero flush interval).
     buffered: bool,
     pending: Mutex<HashMap<Uuid, i64>>,
+    /// Stored counts of public articles, as last read or flushed here; only
+    /// used when buffered.
+    stored: Cache<Uuid, i64>,
     /// Held for writing while a flush moves counts from memory to the
     /// database, so that a total read under it never counts a view twice or
     /// misses one.
     flushing: RwLock<()>,
 }
+
+/// How many articles' stored counts are remembered.
+const STORED_COUNTS_HELD: u64 = 100_000;
+
+/// How long a stored count is trusted before it is read again.
+const STORED_COUNT_LIFETIME: Duration = Duration::from_secs(1);
 
 fn not_found() -> AppError {
     AppError::NotFound("No published article has this id".to_owned())
@@ -44,6 +60,10 @@ impl ViewCounter {
             db,
             buffered: !interval.is_zero(),
             pending: Mutex::new(HashMap::new()),
+            stored: Cache::builder()
+                .max_capacity(STORED_COUNTS_HELD)
+                .time_to_live(STORED_COUNT_LIFETIME)
+                .build(),
             flushing: RwLock::new(()),
         }
     }
@@ -80,7 +100,12 @@ impl ViewCounter {
                 .ok_or_else(not_found);
         }
         let _steady = self.flushing.read().await;
-        let stored = self.stored(article_id, now).await?;
+        let stored = self
+            .stored_counts(&[article_id], now)
+            .await?
+            .get(&article_id)
+            .copied()
+            .ok_or_else(not_found)?;
         let mut pending = self.pending_map();
         let count = pending.entry(article_id).or_insert(0);
         *count += 1;
@@ -89,20 +114,73 @@ impl ViewCounter {
 
     /// A public article's total views without counting one.
     pub async fn current(&self, article_id: Uuid, now: DateTime<Utc>) -> AppResult<i64> {
-        let _steady = self.flushing.read().await;
-        let stored = self.stored(article_id, now).await?;
-        Ok(stored + self.pending(article_id))
+        self.totals(&[article_id], now)
+            .await?
+            .get(&article_id)
+            .copied()
+            .ok_or_else(not_found)
     }
 
-    async fn stored(&self, article_id: Uuid, now: DateTime<Utc>) -> AppResult<i64> {
-        article::Entity::find_by_id(article_id)
+    /// The totals of those of `article_ids` that are public at `now`, in
+    /// at most one statement.
+    pub async fn totals(
+        &self,
+        article_ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> AppResult<HashMap<Uuid, i64>> {
+        let _steady = self.flushing.read().await;
+        let mut totals = self.stored_counts(article_ids, now).await?;
+        let pending = self.pending_map();
+        for (id, total) in &mut totals {
+            *total += pending.get(id).copied().unwrap_or(0);
+        }
+        Ok(totals)
+    }
+
+    /// Stored counts of those of `article_ids` that are public at `now`:
+    /// remembered ones, the rest read in one statement. Call it under the
+    /// `flushing` read lock, so a flush cannot slip between the read and
+    /// remembering it.
+    async fn stored_counts(
+        &self,
+        article_ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> AppResult<HashMap<Uuid, i64>> {
+        let mut counts = HashMap::with_capacity(article_ids.len());
+        let mut missing = Vec::new();
+        for id in article_ids {
+            match self.stored.get(id).filter(|_| self.buffered) {
+                Some(count) => {
+                    counts.insert(*id, count);
+                }
+                None => missing.push(*id),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(counts);
+        }
+        let read: Vec<(Uuid, i64)> = article::Entity::find()
+            .filter(article::Column::Id.is_in(missing))
             .filter(visible(now))
             .select_only()
+            .column(article::Column::Id)
             .column(article::Column::ViewCount)
-            .into_tuple::<i64>()
-            .one(&self.db)
-            .await?
-            .ok_or_else(not_found)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        for (id, count) in read {
+            if self.buffered {
+                self.stored.insert(id, count);
+            }
+            counts.insert(id, count);
+        }
+        Ok(counts)
+    }
+
+    /// Forgets remembered counts, so the next read checks again that each
+    /// article is public: called when content changes.
+    pub fn forget_stored(&self) {
+        self.stored.invalidate_all();
     }
 
     /// Writes every pending count in one transaction; returns how many views
@@ -129,7 +207,22 @@ impl ViewCounter {
                 .exec(&txn)
                 .await?;
         }
+        let written: Vec<(Uuid, i64)> = article::Entity::find()
+            .filter(article::Column::Id.is_in(snapshot.iter().map(|(id, _)| *id)))
+            .select_only()
+            .column(article::Column::Id)
+            .column(article::Column::ViewCount)
+            .into_tuple()
+            .all(&txn)
+            .await?;
         txn.commit().await?;
+        // Remember only counts already remembered: whether an article is
+        // public is checked when a count is first read.
+        for (id, count) in written {
+            if self.stored.contains_key(&id) {
+                self.stored.insert(id, count);
+            }
+        }
         let mut pending = self.pending_map();
         for (article_id, count) in &snapshot {
             if let Some(left) = pending.get_mut(article_id) {

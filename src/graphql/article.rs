@@ -9,7 +9,8 @@ use async_graphql::{
 };
 use chrono::{DateTime as ChronoDateTime, Utc};
 use entity::article::{self as article_entity, ArticleStatus as DbStatus};
-use sea_orm::DatabaseConnection;
+use entity::comment as comment_entity;
+use uuid::Uuid;
 
 use super::{
     category::Category,
@@ -26,13 +27,15 @@ use crate::{
             ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
         },
         body::{EXCERPT_LENGTH, excerpt},
+        read_cache::Lookup,
         token::Permission,
     },
     error::AppError,
+    state::AppState,
 };
 
-/// A published news article.
-pub struct Article(pub article_entity::Model);
+/// A published news article (shared: the read cache holds the same one).
+pub struct Article(pub Arc<article_entity::Model>);
 
 /// An article's cover image.
 #[derive(SimpleObject)]
@@ -115,8 +118,19 @@ impl Article {
     /// How many times readers have viewed the article, including a view
     /// recorded a moment ago.
     async fn view_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let (state, _) = scope(ctx)?;
-        Ok(self.0.view_count + state.views.pending(self.0.id))
+        let total = ctx
+            .data::<ViewCountLoader>()?
+            .load_one(self.0.id)
+            .await
+            .map_err(|error| AppError::Internal(error.log_message()))?;
+        match total {
+            Some(total) => Ok(total),
+            // Not public (an editor's preview): its stored count and buffer.
+            None => {
+                let (state, _) = scope(ctx)?;
+                Ok(self.0.view_count + state.views.pending(self.0.id))
+            }
+        }
     }
 
     /// How many approved comments the article has.
@@ -155,7 +169,9 @@ impl Article {
             .load_one(self.0.id)
             .await
             .map_err(|error| AppError::Internal(error.log_message()))?;
-        Ok(tags.unwrap_or_default().into_iter().map(Tag).collect())
+        Ok(tags
+            .map(|tags| tags.iter().cloned().map(Tag).collect())
+            .unwrap_or_default())
     }
 
     /// Up to `first` other published articles, the most related first: those
@@ -167,8 +183,19 @@ impl Article {
     ) -> async_graphql::Result<Vec<Article>> {
         let (state, request) = scope(ctx)?;
         let size = content::page_size(first)?;
-        let related = content::article::related(&state.db, &self.0, size, request.now).await?;
-        Ok(related.into_iter().map(Article).collect())
+        let lookup = Lookup::Related {
+            article: self.0.id,
+            size,
+        };
+        let related: Arc<Vec<Arc<article_entity::Model>>> = state
+            .cache
+            .get_or_load(&state.db, request.now, lookup, async {
+                let related =
+                    content::article::related(&state.db, &self.0, size, request.now).await?;
+                Ok(Arc::new(related.into_iter().map(Arc::new).collect()))
+            })
+            .await?;
+        Ok(related.iter().cloned().map(Article).collect())
     }
 
     /// The approved comments, newest first.
@@ -178,15 +205,26 @@ impl Article {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
-        let (state, _) = scope(ctx)?;
+        let (state, request) = scope(ctx)?;
         let size = content::page_size(first)?;
         let after = after
             .as_deref()
             .map(content::comment::parse_cursor)
             .transpose()?;
-        let page =
-            content::comment::list_approved(&state.db, self.0.id, size, after.as_ref()).await?;
-        Ok(CommentConnection::new(page, self.0.comment_count))
+        let lookup = Lookup::Comments {
+            article: self.0.id,
+            size,
+            after,
+        };
+        let page: Arc<Page<comment_entity::Model>> = state
+            .cache
+            .get_or_load(&state.db, request.now, lookup, async {
+                content::comment::list_approved(&state.db, self.0.id, size, after.as_ref())
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(CommentConnection::new(&page, self.0.comment_count))
     }
 }
 
@@ -273,7 +311,13 @@ impl ArticleConnection {
     /// How many articles the whole list holds, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let (state, _) = scope(ctx)?;
-        Ok(content::article::count(&state.db, &self.filter, self.now).await?)
+        let lookup = Lookup::Count(self.filter.clone());
+        Ok(state
+            .cache
+            .get_or_load(&state.db, self.now, lookup, async {
+                content::article::count(&state.db, &self.filter, self.now).await
+            })
+            .await?)
     }
 }
 
@@ -306,25 +350,54 @@ impl ArticleConnection {
                     .load_one(key)
                     .await
                     .map_err(|error| AppError::Internal(error.log_message()))?
-                    .unwrap_or(Page {
-                        items: Vec::new(),
-                        has_next_page: false,
-                    })
+                    .unwrap_or_default()
             }
             _ => {
-                content::article::list(&state.db, &filter, order, size, after.as_ref(), request.now)
+                let lookup = Lookup::Articles {
+                    filter: filter.clone(),
+                    order,
+                    size,
+                    after,
+                };
+                state
+                    .cache
+                    .get_or_load(&state.db, request.now, lookup, async {
+                        let page = content::article::list(
+                            &state.db,
+                            &filter,
+                            order,
+                            size,
+                            after.as_ref(),
+                            request.now,
+                        )
+                        .await?;
+                        Ok(Arc::new(page.shared()))
+                    })
                     .await?
             }
         };
         let edges: Vec<ArticleEdge> = page
             .items
-            .into_iter()
+            .iter()
             .map(|article| ArticleEdge {
-                cursor: order.cursor_of(&article).encode(),
-                node: Article(article),
+                cursor: order.cursor_of(article).encode(),
+                node: Article(Arc::clone(article)),
             })
             .collect();
         let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
+        if ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("viewCount")
+            .exists()
+        {
+            // One batch for the whole page, however the resolvers are timed.
+            ctx.data::<ViewCountLoader>()?
+                .load_many(page.items.iter().map(|article| article.id))
+                .await
+                .map_err(|error| AppError::Internal(error.log_message()))?;
+        }
         Ok(Self {
             edges,
             page_info: PageInfo::forward(&cursors, page.has_next_page),
@@ -338,29 +411,96 @@ impl ArticleConnection {
 /// primed by `categories` are not loaded again by each section.
 pub type FirstPageLoader = DataLoader<FirstPages, HashMapCache>;
 
+/// A page of shared articles, as lists hold them.
+pub type SharedPage = Arc<Page<Arc<article_entity::Model>>>;
+
 /// Loads the first pages of many section lists at once, for one request's
-/// moment (what is published depends on it).
+/// moment (what is published depends on it): cached ones from the read
+/// cache, the rest in one batch.
 pub struct FirstPages {
-    db: DatabaseConnection,
+    state: AppState,
     now: ChronoDateTime<Utc>,
 }
 
 impl FirstPages {
-    /// A loader over `db` for a request served at `now`.
-    pub fn new(db: DatabaseConnection, now: ChronoDateTime<Utc>) -> Self {
-        Self { db, now }
+    /// A loader over `state` for a request served at `now`.
+    pub fn new(state: AppState, now: ChronoDateTime<Utc>) -> Self {
+        Self { state, now }
     }
 }
 
 impl Loader<FirstPageKey> for FirstPages {
-    type Value = Page<article_entity::Model>;
+    type Value = SharedPage;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
         keys: &[FirstPageKey],
     ) -> Result<HashMap<FirstPageKey, Self::Value>, Self::Error> {
-        content::article::first_pages(&self.db, keys, self.now)
+        let (state, now) = (&self.state, self.now);
+        let (generation, cached) = state
+            .cache
+            .get_many::<SharedPage>(&state.db, now, keys.iter().cloned().map(Lookup::FirstPage))
+            .await
+            .map_err(Arc::new)?;
+        let mut pages = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for (key, page) in keys.iter().zip(cached) {
+            match page {
+                Some(page) => {
+                    pages.insert(key.clone(), page);
+                }
+                None => missing.push(key.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(pages);
+        }
+        let loaded = content::article::first_pages(&state.db, &missing, now)
+            .await
+            .map_err(Arc::new)?;
+        for (key, page) in loaded {
+            let page = Arc::new(page.shared());
+            state
+                .cache
+                .put(
+                    generation,
+                    Lookup::FirstPage(key.clone()),
+                    Arc::clone(&page),
+                )
+                .await;
+            pages.insert(key, page);
+        }
+        Ok(pages)
+    }
+}
+
+/// The per-request loader of view totals; it caches, so totals primed for a
+/// whole list are not loaded again by each article.
+pub type ViewCountLoader = DataLoader<ViewCounts, HashMapCache>;
+
+/// Loads the view totals (stored plus buffered) of all the articles on a
+/// page at once, from the view counter, never from the read cache.
+pub struct ViewCounts {
+    state: AppState,
+    now: ChronoDateTime<Utc>,
+}
+
+impl ViewCounts {
+    /// A loader over `state` for a request served at `now`.
+    pub fn new(state: AppState, now: ChronoDateTime<Utc>) -> Self {
+        Self { state, now }
+    }
+}
+
+impl Loader<Uuid> for ViewCounts {
+    type Value = i64;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
+        self.state
+            .views
+            .totals(keys, self.now)
             .await
             .map_err(Arc::new)
     }
@@ -393,18 +533,35 @@ impl ArticleQuery {
         } else {
             Audience::Public(request.now)
         };
-        let found = match (id, slug) {
-            (Some(id), None) => {
-                let id = parse_id(&id, "id")?;
-                content::article::find_by_id(&state.db, id, audience).await?
-            }
-            (None, Some(slug)) => {
-                content::article::find_by_slug(&state.db, &slug, audience).await?
-            }
+        let lookup = match (id, slug) {
+            (Some(id), None) => Lookup::ArticleById(parse_id(&id, "id")?),
+            (None, Some(slug)) => Lookup::ArticleBySlug(slug),
             _ => {
                 return Err(
                     AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
                 );
+            }
+        };
+        let find = |lookup: Lookup| async move {
+            let found = match lookup {
+                Lookup::ArticleById(id) => {
+                    content::article::find_by_id(&state.db, id, audience).await?
+                }
+                Lookup::ArticleBySlug(slug) => {
+                    content::article::find_by_slug(&state.db, &slug, audience).await?
+                }
+                _ => None,
+            };
+            Ok::<_, AppError>(found.map(Arc::new))
+        };
+        let found = match audience {
+            // Previews are read fresh; they are not what readers see.
+            Audience::Editors => find(lookup).await?,
+            Audience::Public(now) => {
+                state
+                    .cache
+                    .get_or_load(&state.db, now, lookup.clone(), find(lookup))
+                    .await?
             }
         };
         Ok(found.map(Article))

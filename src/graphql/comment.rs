@@ -87,13 +87,13 @@ pub struct CommentEdge {
 impl CommentConnection {
     /// A connection over one page of comments of an article that has
     /// `total_count` approved comments.
-    pub fn new(page: Page<comment_entity::Model>, total_count: i32) -> Self {
+    pub fn new(page: &Page<comment_entity::Model>, total_count: i32) -> Self {
         let edges: Vec<CommentEdge> = page
             .items
-            .into_iter()
+            .iter()
             .map(|comment| CommentEdge {
-                cursor: content::comment::cursor_of(&comment).encode(),
-                node: Comment(comment),
+                cursor: content::comment::cursor_of(comment).encode(),
+                node: Comment(comment.clone()),
             })
             .collect();
         let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();

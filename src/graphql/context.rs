@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 use crate::{
     content::{
         category::CategoryTree,
+        read_cache::Lookup,
         token::{self, Permission, Principal},
     },
     error::{AppError, AppResult},
@@ -93,10 +94,18 @@ impl RequestContext {
         }
     }
 
-    /// The section tree, read from the database on first use in this request.
+    /// The section tree, from the read cache or the database, once per
+    /// request.
     pub async fn categories(&self, state: &AppState) -> AppResult<Arc<CategoryTree>> {
         self.categories
-            .get_or_try_init(|| async { CategoryTree::load(&state.db).await.map(Arc::new) })
+            .get_or_try_init(|| async {
+                state
+                    .cache
+                    .get_or_load(&state.db, self.now, Lookup::Sections, async {
+                        CategoryTree::load(&state.db).await.map(Arc::new)
+                    })
+                    .await
+            })
             .await
             .cloned()
     }

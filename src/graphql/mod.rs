@@ -25,7 +25,9 @@ pub use context::RequestContext;
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    ExecutableDocument, OperationDefinition, OperationType, Selection,
+};
 
 use crate::{error::AppError, state::AppState};
 
@@ -62,7 +64,7 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Builds the schema over the shared state; `introspection` false hides
 /// the schema from clients.
 pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
-    let tags = DataLoader::new(tag::TagsByArticle::new(state.db.clone()), tokio::spawn);
+    let tags = DataLoader::new(tag::TagsByArticle::new(state.clone()), tokio::spawn);
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(tags)
         .data(state);
@@ -102,6 +104,7 @@ pub async fn execute(
     allow_mutations: bool,
 ) -> Option<Outcome> {
     let mut read_only = false;
+    let mut changes_content = false;
     match prepare(state, &mut request) {
         Err(refused) => {
             let mut error =
@@ -112,23 +115,34 @@ pub async fn execute(
                 read_only: false,
             });
         }
-        Ok(Some((document, kind))) => {
+        Ok(Some((document, kind, changes))) => {
             if kind == OperationType::Mutation && !allow_mutations {
                 return None;
             }
             read_only = kind == OperationType::Query;
+            changes_content = changes;
             request.set_parsed_query((*document).clone());
         }
         Ok(None) => {}
     }
     let first_pages: article::FirstPageLoader = DataLoader::with_cache(
-        article::FirstPages::new(state.db.clone(), context.now),
+        article::FirstPages::new(state.clone(), context.now),
+        tokio::spawn,
+        async_graphql::dataloader::HashMapCache::default(),
+    );
+    let view_counts: article::ViewCountLoader = DataLoader::with_cache(
+        article::ViewCounts::new(state.clone(), context.now),
         tokio::spawn,
         async_graphql::dataloader::HashMapCache::default(),
     );
     let mut response = schema
-        .execute(request.data(context).data(first_pages))
+        .execute(request.data(context).data(first_pages).data(view_counts))
         .await;
+    if changes_content {
+        // Before the response leaves: a client that reads after this write
+        // must see it.
+        state.content_changed();
+    }
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
@@ -141,13 +155,17 @@ pub async fn execute(
     })
 }
 
+/// What [`prepare`] found: the document, the kind of operation it runs,
+/// and whether that may change what readers see.
+type Prepared = (Arc<ExecutableDocument>, OperationType, bool);
+
 /// The request's document and the kind of operation it runs, checked
 /// against the limits; `None` when the text does not parse or names no
 /// runnable operation (the executor reports it).
 fn prepare(
     state: &AppState,
     request: &mut async_graphql::Request,
-) -> Result<Option<(Arc<ExecutableDocument>, OperationType)>, AppError> {
+) -> Result<Option<Prepared>, AppError> {
     let limits = &state.query_limits;
     if !request.query.is_empty() {
         limits::check_text(limits, &request.query)?;
@@ -156,9 +174,26 @@ fn prepare(
         return Ok(None);
     };
     let operation_name = request.operation_name.as_deref();
-    let Some(kind) = limits::selected_operation(&document, operation_name).map(|op| op.ty) else {
+    let Some((kind, changes)) = limits::selected_operation(&document, operation_name)
+        .map(|operation| (operation.ty, changes_content(operation)))
+    else {
         return Ok(None);
     };
     limits::check_document(limits, &document, operation_name, &request.variables)?;
-    Ok(Some((document, kind)))
+    Ok(Some((document, kind, changes)))
+}
+
+/// Whether running `operation` may change what readers see: every mutation
+/// but one that only records views (view counts bypass the read cache).
+fn changes_content(operation: &OperationDefinition) -> bool {
+    operation.ty == OperationType::Mutation
+        && operation
+            .selection_set
+            .node
+            .items
+            .iter()
+            .any(|selection| match &selection.node {
+                Selection::Field(field) => field.node.name.node != "recordView",
+                _ => true,
+            })
 }

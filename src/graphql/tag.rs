@@ -5,7 +5,6 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, ID, Object, dataloader::Loader};
 use entity::tag as tag_entity;
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
@@ -13,8 +12,9 @@ use super::{
     context::scope,
 };
 use crate::{
-    content::{self, article::ArticleFilter},
+    content::{self, article::ArticleFilter, read_cache::Lookup},
     error::AppError,
+    state::AppState,
 };
 
 /// A label that groups articles across sections.
@@ -63,40 +63,85 @@ pub struct TagQuery;
 impl TagQuery {
     /// Every tag, by name.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
-        let (state, _) = scope(ctx)?;
-        Ok(content::tag::all(&state.db)
-            .await?
-            .into_iter()
-            .map(Tag)
-            .collect())
+        let (state, request) = scope(ctx)?;
+        let tags: Arc<Vec<tag_entity::Model>> = state
+            .cache
+            .get_or_load(&state.db, request.now, Lookup::AllTags, async {
+                content::tag::all(&state.db).await.map(Arc::new)
+            })
+            .await?;
+        Ok(tags.iter().cloned().map(Tag).collect())
     }
 
     /// The tag with this slug; `null` when there is none.
     async fn tag(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Tag>> {
-        let (state, _) = scope(ctx)?;
-        Ok(content::tag::find_by_slug(&state.db, &slug).await?.map(Tag))
+        let (state, request) = scope(ctx)?;
+        let lookup = Lookup::TagBySlug(slug.clone());
+        let tag: Option<Arc<tag_entity::Model>> = state
+            .cache
+            .get_or_load(&state.db, request.now, lookup, async {
+                Ok(content::tag::find_by_slug(&state.db, &slug)
+                    .await?
+                    .map(Arc::new))
+            })
+            .await?;
+        Ok(tag.map(|tag| Tag(tag.as_ref().clone())))
     }
 }
 
-/// Loads the tags of many articles at once: one query per batch.
+/// Loads the tags of many articles at once: cached ones from the read
+/// cache, the rest in one query per batch.
 pub struct TagsByArticle {
-    db: DatabaseConnection,
+    state: AppState,
 }
 
 impl TagsByArticle {
-    /// A loader over `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    /// A loader over `state`.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
     }
 }
 
 impl Loader<Uuid> for TagsByArticle {
-    type Value = Vec<tag_entity::Model>;
+    type Value = Arc<Vec<tag_entity::Model>>;
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        content::tag::of_articles(&self.db, keys)
+        let state = &self.state;
+        let (generation, cached) = state
+            .cache
+            .get_many::<Self::Value>(
+                &state.db,
+                content::now(),
+                keys.iter().copied().map(Lookup::TagsOf),
+            )
             .await
-            .map_err(Arc::new)
+            .map_err(Arc::new)?;
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for (key, tags) in keys.iter().zip(cached) {
+            match tags {
+                Some(tags) => {
+                    found.insert(*key, tags);
+                }
+                None => missing.push(*key),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let mut loaded = content::tag::of_articles(&state.db, &missing)
+            .await
+            .map_err(Arc::new)?;
+        for key in missing {
+            // An article without tags is cached too, as an empty list.
+            let tags = Arc::new(loaded.remove(&key).unwrap_or_default());
+            state
+                .cache
+                .put(generation, Lookup::TagsOf(key), Arc::clone(&tags))
+                .await;
+            found.insert(key, tags);
+        }
+        Ok(found)
     }
 }

@@ -39,6 +39,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The database URL the server uses, for running the CLI against it.
     pub database_url: String,
+    /// The server's shared state: a test that writes to the database behind
+    /// the server's back tells it through `state.content_changed()`, as
+    /// every write through the API does.
+    pub state: newsroom::state::AppState,
     /// How many SQL statements the server's connection has run.
     statements: Arc<AtomicUsize>,
     _folder: tempfile::TempDir,
@@ -106,7 +110,13 @@ impl TestApp {
         let statements = Arc::new(AtomicUsize::new(0));
         let mut connection = newsroom::database::connect(&config).await.unwrap();
         let counter = Arc::clone(&statements);
-        connection.set_metric_callback(move |_| {
+        connection.set_metric_callback(move |info| {
+            if std::env::var("SHOW_SQL").is_ok() {
+                eprintln!(
+                    "SQL {}",
+                    info.statement.sql.chars().take(150).collect::<String>()
+                );
+            }
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let state = newsroom::prepare_connected(connection, &config)
@@ -121,7 +131,7 @@ impl TestApp {
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(newsroom::http::serve(
             listener,
-            newsroom::http::router(schema, state, &settings),
+            newsroom::http::router(schema, state.clone(), &settings),
             async move {
                 let _ = stopped.await;
                 background.abort();
@@ -132,6 +142,7 @@ impl TestApp {
             db,
             client: reqwest::Client::new(),
             database_url,
+            state,
             statements,
             _folder: folder,
             stop: Some(stop),
@@ -289,14 +300,20 @@ pub fn replace_database_name(url: &str, name: &str) -> String {
 
 /// Arranges content directly in the database, for situations the demo site
 /// does not have (ties, many comments, articles arriving between pages).
+/// Each write then tells the server that content changed, as the API's own
+/// writes do.
 pub struct Arrange<'a> {
     db: &'a DatabaseConnection,
+    state: &'a newsroom::state::AppState,
 }
 
 impl TestApp {
     /// Helpers that write straight to this server's database.
     pub fn arrange(&self) -> Arrange<'_> {
-        Arrange { db: &self.db }
+        Arrange {
+            db: &self.db,
+            state: &self.state,
+        }
     }
 }
 
@@ -317,6 +334,7 @@ impl Arrange<'_> {
         .insert(self.db)
         .await
         .unwrap();
+        self.state.content_changed();
         id
     }
 
@@ -354,6 +372,7 @@ impl Arrange<'_> {
         .insert(self.db)
         .await
         .unwrap();
+        self.state.content_changed();
         id
     }
 
@@ -369,6 +388,7 @@ impl Arrange<'_> {
         .insert(self.db)
         .await
         .unwrap();
+        self.state.content_changed();
         id
     }
 
@@ -381,6 +401,7 @@ impl Arrange<'_> {
         .insert(self.db)
         .await
         .unwrap();
+        self.state.content_changed();
     }
 
     /// An approved comment, counted on its article as moderation would.
@@ -402,6 +423,7 @@ impl Arrange<'_> {
         .insert(self.db)
         .await
         .unwrap();
+        self.state.content_changed();
         article::Entity::update_many()
             .col_expr(
                 article::Column::CommentCount,
@@ -411,6 +433,7 @@ impl Arrange<'_> {
             .exec(self.db)
             .await
             .unwrap();
+        self.state.content_changed();
     }
 }
 

@@ -1,0 +1,570 @@
+//! The read cache: what public pages read (articles, teaser lists, related
+//! teasers, sections, tags, comment pages, counts), kept in memory so a hot
+//! page is served without the database. It is never stale:
+//!
+//! - every entry is keyed by a *generation*; a write that changes content
+//!   calls [`ReadCache::invalidate`], which starts a new generation, so a
+//!   read that starts after the write can only see entries filled after it
+//!   (a read racing the write may fill an old-generation entry that nobody
+//!   looks up again);
+//! - what is public depends on the clock: the cache remembers when the next
+//!   scheduled article comes due and starts a new generation at that moment;
+//! - view counts are never cached here: they come from the view counter.
+//!
+//! Memory is bounded by an estimate of each entry's size (moka's weigher).
+//! Several processes on one database each keep their own cache; a write made
+//! through another process is seen here when an entry's time to live runs
+//! out. Cross-process invalidation (say PostgreSQL `LISTEN`/`NOTIFY`) would
+//! call [`ReadCache::invalidate`] and needs nothing else from this module.
+
+use std::{
+    future::Future,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    article::{self, ArticleStatus},
+    comment, tag,
+};
+use moka::future::Cache;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::{
+    Page,
+    article::{ArticleFilter, ArticleOrder, FirstPageKey},
+    category::CategoryTree,
+    cursor::Cursor,
+};
+use crate::error::{AppError, AppResult};
+
+/// What a cached value was read by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Lookup {
+    /// A public article by its slug, current or retired.
+    ArticleBySlug(String),
+    /// A public article by id.
+    ArticleById(Uuid),
+    /// The whole section tree.
+    Sections,
+    /// Every tag, by name.
+    AllTags,
+    /// A tag by slug.
+    TagBySlug(String),
+    /// The tags of one article.
+    TagsOf(Uuid),
+    /// An article's related teasers.
+    Related {
+        /// The article.
+        article: Uuid,
+        /// How many teasers.
+        size: u64,
+    },
+    /// A page of an article's approved comments.
+    Comments {
+        /// The article.
+        article: Uuid,
+        /// The page size.
+        size: u64,
+        /// Where the page starts.
+        after: Option<Cursor>,
+    },
+    /// A page of a list of public articles.
+    Articles {
+        /// Which articles.
+        filter: ArticleFilter,
+        /// In which order.
+        order: ArticleOrder,
+        /// The page size.
+        size: u64,
+        /// Where the page starts.
+        after: Option<Cursor>,
+    },
+    /// A section's first page, as the home page batches them.
+    FirstPage(FirstPageKey),
+    /// How many public articles match a filter.
+    Count(ArticleFilter),
+}
+
+/// A cached value. Articles are shared (`Arc`), so a teaser in many lists
+/// is one allocation and serving it copies no text.
+#[derive(Clone)]
+pub enum Cached {
+    /// A public article, or `None` when there is none by that key.
+    Article(Option<Arc<article::Model>>),
+    /// A page of articles.
+    Articles(Arc<Page<Arc<article::Model>>>),
+    /// Related teasers.
+    Related(Arc<Vec<Arc<article::Model>>>),
+    /// The section tree.
+    Sections(Arc<CategoryTree>),
+    /// Some tags.
+    Tags(Arc<Vec<tag::Model>>),
+    /// A tag, or `None`.
+    Tag(Option<Arc<tag::Model>>),
+    /// A page of comments.
+    Comments(Arc<Page<comment::Model>>),
+    /// A count.
+    Count(u64),
+}
+
+/// A value that can be stored in the cache and read back.
+pub trait Cacheable: Sized {
+    /// Wraps the value for storing.
+    fn wrap(self) -> Cached;
+    /// The value back, if `cached` holds this kind.
+    fn unwrap(cached: Cached) -> Option<Self>;
+}
+
+macro_rules! cacheable {
+    ($type:ty, $variant:ident) => {
+        impl Cacheable for $type {
+            fn wrap(self) -> Cached {
+                Cached::$variant(self)
+            }
+            fn unwrap(cached: Cached) -> Option<Self> {
+                match cached {
+                    Cached::$variant(value) => Some(value),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+cacheable!(Option<Arc<article::Model>>, Article);
+cacheable!(Arc<Page<Arc<article::Model>>>, Articles);
+cacheable!(Arc<Vec<Arc<article::Model>>>, Related);
+cacheable!(Arc<CategoryTree>, Sections);
+cacheable!(Arc<Vec<tag::Model>>, Tags);
+cacheable!(Option<Arc<tag::Model>>, Tag);
+cacheable!(Arc<Page<comment::Model>>, Comments);
+cacheable!(u64, Count);
+
+/// An entry's key: what it was read by, in which generation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    generation: u64,
+    lookup: Lookup,
+}
+
+/// When the next scheduled article becomes public, as last read for one
+/// generation.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    generation: u64,
+    /// The clock the schedule was read at: entries of this generation are
+    /// filled only by requests at or after it.
+    read_at: DateTime<Utc>,
+    /// `None`: nothing is scheduled.
+    next_due: Option<DateTime<Utc>>,
+}
+
+/// The cache; see the module documentation.
+pub struct ReadCache {
+    /// `None` when the cache is switched off.
+    entries: Option<Cache<Key, Cached>>,
+    generation: AtomicU64,
+    schedule: Mutex<Option<Schedule>>,
+}
+
+/// The approximate memory of an article held in the cache.
+fn article_weight(article: &article::Model) -> usize {
+    256 + article.slug.len()
+        + article.title.len()
+        + article.summary.as_ref().map_or(0, String::len)
+        + article.body.len()
+        + article.body_text.len()
+        + article.author.len()
+        + article.cover_image_url.as_ref().map_or(0, String::len)
+        + article.cover_image_alt.as_ref().map_or(0, String::len)
+        + article.source.as_ref().map_or(0, String::len)
+}
+
+/// The approximate memory of an entry, in bytes. Articles shared with other
+/// entries are counted in each, which errs on the safe side.
+fn weight(key: &Key, value: &Cached) -> u32 {
+    let key_bytes = 64
+        + match &key.lookup {
+            Lookup::ArticleBySlug(slug) | Lookup::TagBySlug(slug) => slug.len(),
+            Lookup::Articles { filter, .. } | Lookup::Count(filter) => {
+                filter.category_ids.as_ref().map_or(0, |ids| ids.len() * 16)
+                    + filter.tag_slug.as_ref().map_or(0, String::len)
+            }
+            Lookup::FirstPage(key) => key.category_ids.len() * 16,
+            _ => 0,
+        };
+    let value_bytes = match value {
+        Cached::Article(article) => article.as_deref().map_or(16, article_weight),
+        Cached::Articles(page) => page.items.iter().map(|a| article_weight(a)).sum(),
+        Cached::Related(articles) => articles.iter().map(|a| article_weight(a)).sum(),
+        Cached::Sections(tree) => 256 * tree.section_count(),
+        Cached::Tags(tags) => tags.iter().map(|t| 96 + t.slug.len() + t.name.len()).sum(),
+        Cached::Tag(tag) => tag
+            .as_ref()
+            .map_or(16, |t| 96 + t.slug.len() + t.name.len()),
+        Cached::Comments(page) => page
+            .items
+            .iter()
+            .map(|c| 160 + c.author_name.len() + c.author_email.len() + c.body.len())
+            .sum(),
+        Cached::Count(_) => 8,
+    };
+    u32::try_from(key_bytes + value_bytes).unwrap_or(u32::MAX)
+}
+
+impl ReadCache {
+    /// A cache holding about `max_bytes` of entries, each for at most
+    /// `time_to_live` (which bounds how long a write made through another
+    /// process goes unseen); `max_bytes` zero switches it off.
+    pub fn new(max_bytes: u64, time_to_live: Duration) -> Self {
+        let entries = (max_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(weight)
+                .time_to_live(time_to_live)
+                .build()
+        });
+        Self {
+            entries,
+            generation: AtomicU64::new(0),
+            schedule: Mutex::new(None),
+        }
+    }
+
+    /// Whether the cache is on.
+    pub fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// Forgets everything cached: called after every write that changes
+    /// what readers see.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
+    }
+
+    /// How many entries are held (an estimate, for tests and logs).
+    pub async fn entry_count(&self) -> u64 {
+        match &self.entries {
+            Some(entries) => {
+                entries.run_pending_tasks().await;
+                entries.entry_count()
+            }
+            None => 0,
+        }
+    }
+
+    /// The value read by `lookup` at `now`: from the cache, or else from
+    /// `load`, which is then cached. Concurrent misses on one key run `load`
+    /// once.
+    pub async fn get_or_load<T, F>(
+        &self,
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        lookup: Lookup,
+        load: F,
+    ) -> AppResult<T>
+    where
+        T: Cacheable,
+        F: Future<Output = AppResult<T>>,
+    {
+        let Some(entries) = &self.entries else {
+            return load.await;
+        };
+        let Some(generation) = self.generation_at(db, now).await? else {
+            return load.await;
+        };
+        let key = Key { generation, lookup };
+        let cached = entries
+            .try_get_with(key, async { load.await.map(Cacheable::wrap) })
+            .await
+            .map_err(|shared| {
+                Arc::try_unwrap(shared)
+                    .unwrap_or_else(|shared| AppError::Internal(shared.log_message()))
+            })?;
+        T::unwrap(cached)
+            .ok_or_else(|| AppError::Internal("a cache entry of the wrong kind".to_owned()))
+    }
+
+    /// The values cached for `lookups` at `now`, by position; `None` where
+    /// nothing is cached. With [`ReadCache::put`], for loaders that fetch
+    /// many keys in one statement.
+    pub async fn get_many<T: Cacheable>(
+        &self,
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        lookups: impl IntoIterator<Item = Lookup>,
+    ) -> AppResult<(Option<u64>, Vec<Option<T>>)> {
+        let generation = match &self.entries {
+            Some(_) => self.generation_at(db, now).await?,
+            None => None,
+        };
+        let (Some(entries), Some(generation)) = (&self.entries, generation) else {
+            return Ok((None, lookups.into_iter().map(|_| None).collect()));
+        };
+        let mut found = Vec::new();
+        for lookup in lookups {
+            let key = Key { generation, lookup };
+            found.push(entries.get(&key).await.and_then(T::unwrap));
+        }
+        Ok((Some(generation), found))
+    }
+
+    /// Stores `value` for `lookup` in `generation` (as [`ReadCache::get_many`]
+    /// returned it, so that a write in between makes this a no-op; `None`
+    /// stores nothing).
+    pub async fn put<T: Cacheable>(&self, generation: Option<u64>, lookup: Lookup, value: T) {
+        if let (Some(entries), Some(generation)) = (&self.entries, generation) {
+            entries
+                .insert(Key { generation, lookup }, value.wrap())
+                .await;
+        }
+    }
+
+    /// The generation entries are read and filled in at `now`, starting a
+    /// new one when a scheduled article has come due; `None` when this
+    /// request's clock is behind the one the generation's schedule was read
+    /// at (a request that started a moment before another): it then reads
+    /// the database directly.
+    async fn generation_at(
+        &self,
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<u64>> {
+        loop {
+            let generation = self.generation.load(Ordering::SeqCst);
+            let known = *self
+                .schedule
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let schedule = match known {
+                Some(schedule) if schedule.generation == generation => schedule,
+                _ => {
+                    let next_due = next_scheduled(db, now).await?;
+                    let mut stored = self
+                        .schedule
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    match *stored {
+                        // Another request read it first for this generation.
+                        Some(existing) if existing.generation == generation => existing,
+                        _ if self.generation.load(Ordering::SeqCst) != generation => continue,
+                        _ => {
+                            let schedule = Schedule {
+                                generation,
+                                read_at: now,
+                                next_due,
+                            };
+                            *stored = Some(schedule);
+                            schedule
+                        }
+                    }
+                }
+            };
+            if now < schedule.read_at {
+                return Ok(None);
+            }
+            match schedule.next_due {
+                Some(due) if due <= now => {
+                    // Only the first request to notice moves the generation on.
+                    if self
+                        .generation
+                        .compare_exchange(
+                            generation,
+                            generation + 1,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        )
+                        .is_ok()
+                        && let Some(entries) = &self.entries
+                    {
+                        entries.invalidate_all();
+                    }
+                }
+                _ => return Ok(Some(generation)),
+            }
+        }
+    }
+}
+
+/// When the next article scheduled after `now` becomes public, if any.
+async fn next_scheduled(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(article::Entity::find()
+        .select_only()
+        .column(article::Column::PublishedAt)
+        .filter(article::Column::Status.eq(ArticleStatus::Published))
+        .filter(article::Column::PublishedAt.gt(now))
+        .order_by_asc(article::Column::PublishedAt)
+        .limit(1)
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    async fn database() -> DatabaseConnection {
+        let db = sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite");
+        crate::database::migrate(&db).await.expect("migrations");
+        db
+    }
+
+    fn article(body_bytes: usize) -> article::Model {
+        let now = Utc::now();
+        article::Model {
+            id: Uuid::now_v7(),
+            slug: "a".to_owned(),
+            title: "t".to_owned(),
+            summary: None,
+            body: "x".repeat(body_bytes),
+            body_text: String::new(),
+            cover_image_url: None,
+            cover_image_alt: None,
+            author: String::new(),
+            source: None,
+            status: ArticleStatus::Published,
+            published_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            category_id: Uuid::now_v7(),
+            view_count: 0,
+            comment_count: 0,
+            version: 1,
+            comments_closed: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_value_is_loaded_once_until_invalidated() {
+        let db = database().await;
+        let cache = ReadCache::new(1 << 20, Duration::from_secs(60));
+        let loads = AtomicUsize::new(0);
+        let load = || async { Ok(loads.fetch_add(1, Ordering::SeqCst) as u64) };
+        let now = Utc::now();
+        let lookup = || Lookup::Count(ArticleFilter::default());
+        assert_eq!(
+            cache.get_or_load(&db, now, lookup(), load()).await.ok(),
+            Some(0)
+        );
+        assert_eq!(
+            cache.get_or_load(&db, now, lookup(), load()).await.ok(),
+            Some(0)
+        );
+        cache.invalidate();
+        assert_eq!(
+            cache.get_or_load(&db, now, lookup(), load()).await.ok(),
+            Some(1)
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn switched_off_it_always_loads() {
+        let db = database().await;
+        let cache = ReadCache::new(0, Duration::from_secs(60));
+        let loads = AtomicUsize::new(0);
+        let now = Utc::now();
+        for _ in 0..3 {
+            let loaded = cache
+                .get_or_load(&db, now, Lookup::AllTags, async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    Ok(Arc::new(Vec::<tag::Model>::new()))
+                })
+                .await;
+            assert!(loaded.is_ok());
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 3);
+        assert!(!cache.is_enabled());
+    }
+
+    #[tokio::test]
+    async fn memory_stays_within_its_bound() {
+        let db = database().await;
+        let bound = 1 << 20;
+        let cache = ReadCache::new(bound, Duration::from_secs(60));
+        let now = Utc::now();
+        // 400 articles of 16 KB: about 6.5 MB offered to a 1 MB cache.
+        for _ in 0..400 {
+            let model = Arc::new(article(16 * 1024));
+            let lookup = Lookup::ArticleById(model.id);
+            let stored = cache
+                .get_or_load(&db, now, lookup, async { Ok(Some(model)) })
+                .await;
+            assert!(stored.is_ok());
+        }
+        let entries = cache.entries.as_ref().expect("the cache is on");
+        entries.run_pending_tasks().await;
+        assert!(
+            entries.weighted_size() <= bound,
+            "{} bytes held",
+            entries.weighted_size()
+        );
+        assert!(entries.entry_count() > 0);
+    }
+
+    #[tokio::test]
+    async fn a_scheduled_article_coming_due_starts_a_new_generation() {
+        let db = database().await;
+        let cache = ReadCache::new(1 << 20, Duration::from_secs(60));
+        let now = Utc::now();
+        let due = now + chrono::Duration::seconds(60);
+        // A section, then an article scheduled a minute ahead.
+        let section = Uuid::now_v7();
+        sea_orm::ActiveModelTrait::insert(
+            entity::category::ActiveModel {
+                id: sea_orm::Set(section),
+                slug: sea_orm::Set("s".to_owned()),
+                name: sea_orm::Set("s".to_owned()),
+                description: sea_orm::Set(String::new()),
+                parent_id: sea_orm::Set(None),
+                position: sea_orm::Set(0),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+            },
+            &db,
+        )
+        .await
+        .expect("a section");
+        let mut scheduled = article(10);
+        scheduled.category_id = section;
+        scheduled.published_at = Some(due);
+        sea_orm::ActiveModelTrait::insert(article::ActiveModel::from(scheduled), &db)
+            .await
+            .expect("an article");
+
+        let before = cache.generation_at(&db, now).await.ok().flatten();
+        let still = cache
+            .generation_at(&db, now + chrono::Duration::seconds(59))
+            .await
+            .ok()
+            .flatten();
+        let after = cache
+            .generation_at(&db, due + chrono::Duration::seconds(1))
+            .await
+            .ok()
+            .flatten();
+        assert_eq!(before, Some(0));
+        assert_eq!(still, Some(0));
+        assert_eq!(after, Some(1));
+        // A request whose clock is behind the schedule's reads directly.
+        assert_eq!(cache.generation_at(&db, now).await.ok().flatten(), None);
+    }
+}
