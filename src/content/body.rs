@@ -117,11 +117,37 @@ fn is_block_tag(tag: &str) -> bool {
     BLOCK_ELEMENTS.contains(&name.as_str())
 }
 
+/// How many characters past the excerpt's length are folded, so that the
+/// last grapheme and the word the cut falls in are seen whole.
+const EXCERPT_LOOKAHEAD: usize = 64;
+
+/// The text with runs of whitespace folded into one space, trimmed, and cut
+/// after about `chars` characters: an excerpt of a 10 KB body reads only
+/// its start.
+fn folded_prefix(text: &str, chars: usize) -> String {
+    let mut folded = String::new();
+    let mut taken = 0;
+    for word in text.split_whitespace() {
+        if taken >= chars {
+            break;
+        }
+        if !folded.is_empty() {
+            folded.push(' ');
+            taken += 1;
+        }
+        for c in word.chars().take(chars.saturating_sub(taken).max(1)) {
+            folded.push(c);
+            taken += 1;
+        }
+    }
+    folded
+}
+
 /// A teaser cut from plain text: at most `max_chars` characters including
 /// the closing `…`, never splitting a grapheme; Latin words are not cut in
 /// half when a space lies close enough before the cut.
 pub fn excerpt(text: &str, max_chars: usize) -> String {
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let folded = folded_prefix(text, max_chars + EXCERPT_LOOKAHEAD);
     if folded.chars().count() <= max_chars {
         return folded;
     }
@@ -166,6 +192,24 @@ fn is_cjk(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excerpt_folds_only_the_start_of_a_long_text() {
+        let texts = [
+            "市场 \n\n 观察。".repeat(2000),
+            "word   after\tword ".repeat(3000),
+            "长".repeat(20_000),
+            "👩‍👩‍👧 家庭 ".repeat(500),
+        ];
+        for text in texts {
+            let whole = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let prefix = folded_prefix(&text, 184);
+            assert!(whole.starts_with(&prefix));
+            assert!(prefix.chars().count() >= 184);
+            assert!(prefix.chars().count() <= 185);
+            assert!(excerpt(&text, EXCERPT_LENGTH).chars().count() <= EXCERPT_LENGTH);
+        }
+    }
 
     #[test]
     fn sanitising_removes_scripts_handlers_and_javascript_links() {
