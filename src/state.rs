@@ -75,10 +75,7 @@ impl AppState {
         hasher.update([0]);
         hasher.update(client.to_string().as_bytes());
         let digest = hasher.finalize();
-        digest[..16]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hex::encode(&digest[..16])
     }
 }
 

@@ -173,3 +173,27 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
         assert_eq!(response.headers()["content-encoding"], encoding);
     }
 }
+
+#[tokio::test]
+async fn a_remembered_validation_still_refuses_bad_variables() {
+    let app = TestApp::spawn().await;
+    let query = "query($first: Int!) { articles(first: $first) { edges { node { slug } } } }";
+    for _ in 0..2 {
+        let good = app.graphql(query, json!({ "first": 2 })).await;
+        assert_eq!(
+            good["data"]["articles"]["edges"].as_array().unwrap().len(),
+            2
+        );
+        let bad = app.graphql(query, json!({ "first": "two" })).await;
+        assert_eq!(bad["data"], Value::Null, "{bad}");
+        assert_eq!(common::error_code(&bad), "BAD_USER_INPUT");
+        let missing = app.graphql(query, json!({})).await;
+        assert_eq!(common::error_code(&missing), "BAD_USER_INPUT");
+        let unknown_operation = app
+            .post_json(
+                json!({ "query": query, "operationName": "Nope", "variables": { "first": 2 } }),
+            )
+            .await;
+        assert_eq!(common::error_code(&unknown_operation), "BAD_USER_INPUT");
+    }
+}

@@ -74,10 +74,16 @@ impl AbuseGuard {
     /// Whether this view of `article` by `client` is the first within the
     /// window, and so counts.
     pub fn first_view(&self, client: &str, article: Uuid) -> bool {
+        self.first_view_by(|| client.to_owned(), article)
+    }
+
+    /// As [`AbuseGuard::first_view`], with the client's key computed only
+    /// when a window is set (it costs a keyed hash).
+    pub fn first_view_by(&self, client: impl FnOnce() -> String, article: Uuid) -> bool {
         let Some(recent) = &self.recent_views else {
             return true;
         };
-        let key = (client.to_owned(), article);
+        let key = (client(), article);
         let entry = recent.entry(key).or_insert(());
         entry.is_fresh()
     }

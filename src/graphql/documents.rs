@@ -36,10 +36,7 @@ impl Default for DocumentCache {
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 impl DocumentCache {
@@ -48,10 +45,11 @@ impl DocumentCache {
     /// is left out. `Ok(None)` when the text does not parse (the executor then
     /// reports the syntax error with its position). A hash this server does
     /// not know is `PERSISTED_QUERY_NOT_FOUND`, and the client sends the text.
+    /// The document comes with the SHA-256 of its text, in hex.
     pub fn document_for(
         &self,
         request: &mut async_graphql::Request,
-    ) -> Result<Option<Arc<ExecutableDocument>>, AppError> {
+    ) -> Result<Option<(Arc<ExecutableDocument>, String)>, AppError> {
         let persisted = match request.extensions.remove("persistedQuery") {
             Some(value) => Some(
                 value
@@ -72,10 +70,11 @@ impl DocumentCache {
             let Some(persisted) = persisted else {
                 return Ok(None);
             };
+            let hash = persisted.sha256_hash.to_ascii_lowercase();
             return self
                 .documents
-                .get(&persisted.sha256_hash.to_ascii_lowercase())
-                .map(Some)
+                .get(&hash)
+                .map(|document| Some((document, hash)))
                 .ok_or(AppError::PersistedQueryNotFound);
         }
         let hash = sha256_hex(&request.query);
@@ -88,13 +87,13 @@ impl DocumentCache {
             ));
         }
         if let Some(document) = self.documents.get(&hash) {
-            return Ok(Some(document));
+            return Ok(Some((document, hash)));
         }
         match async_graphql::parser::parse_query(&request.query) {
             Ok(document) => {
                 let document = Arc::new(document);
-                self.documents.insert(hash, Arc::clone(&document));
-                Ok(Some(document))
+                self.documents.insert(hash.clone(), Arc::clone(&document));
+                Ok(Some((document, hash)))
             }
             Err(_) => Ok(None),
         }

@@ -17,6 +17,7 @@ mod scalars;
 mod tag;
 mod tag_editing;
 mod token;
+mod validated;
 mod view;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, dataloader::DataLoader};
@@ -66,6 +67,7 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
     let tags = DataLoader::new(tag::TagsByArticle::new(state.clone()), tokio::spawn);
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(validated::ValidatedRequests::default())
         .data(tags)
         .data(state);
     if introspection {
@@ -170,7 +172,7 @@ fn prepare(
     if !request.query.is_empty() {
         limits::check_text(limits, &request.query)?;
     }
-    let Some(document) = state.documents.document_for(request)? else {
+    let Some((document, hash)) = state.documents.document_for(request)? else {
         return Ok(None);
     };
     let operation_name = request.operation_name.as_deref();
@@ -180,6 +182,8 @@ fn prepare(
         return Ok(None);
     };
     limits::check_document(limits, &document, operation_name, &request.variables)?;
+    let key = validated::ValidationKey::of(&hash, request);
+    request.data.insert(key);
     Ok(Some((document, kind, changes)))
 }
 

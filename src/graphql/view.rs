@@ -32,7 +32,7 @@ impl ViewMutation {
         let (state, request) = scope(ctx)?;
         let id = parse_id(&article_id, "articleId")?;
         let counts = !abuse::is_bot(request.user_agent.as_deref())
-            && state.abuse.first_view(&request.client_key(state), id);
+            && state.abuse.first_view_by(|| request.client_key(state), id);
         let view_count = if counts {
             state.views.record(id, request.now).await?
         } else {
