@@ -125,20 +125,26 @@ const EXCERPT_LOOKAHEAD: usize = 64;
 /// after about `chars` characters: an excerpt of a 10 KB body reads only
 /// its start.
 fn folded_prefix(text: &str, chars: usize) -> String {
-    let mut folded = String::new();
+    let mut folded = String::with_capacity(chars * 3);
     let mut taken = 0;
-    for word in text.split_whitespace() {
+    let mut space_before = false;
+    // Char by char: `split_whitespace` would scan a whole unspaced Chinese
+    // body as one word before yielding it.
+    for c in text.chars() {
         if taken >= chars {
             break;
         }
-        if !folded.is_empty() {
+        if c.is_whitespace() {
+            space_before = !folded.is_empty();
+            continue;
+        }
+        if space_before {
             folded.push(' ');
             taken += 1;
+            space_before = false;
         }
-        for c in word.chars().take(chars.saturating_sub(taken).max(1)) {
-            folded.push(c);
-            taken += 1;
-        }
+        folded.push(c);
+        taken += 1;
     }
     folded
 }

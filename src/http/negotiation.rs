@@ -111,21 +111,27 @@ pub fn encode(response: &async_graphql::Response, media: MediaType) -> Encoded {
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
-    let mut body = serde_json::to_value(response).unwrap_or_else(|_| {
-        json!({ "errors": [{ "message": "internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] })
-    });
-    let status = if media == MediaType::GraphqlResponse && request_failed {
+    let unencodable = || json!({ "errors": [{ "message": "internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] });
+    if media == MediaType::GraphqlResponse && request_failed {
+        // The spec's answer to a request that never ran: no `data` at all.
+        let mut body = serde_json::to_value(response).unwrap_or_else(|_| unencodable());
         if let Value::Object(map) = &mut body {
             map.remove("data");
         }
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+        return Encoded {
+            status: StatusCode::BAD_REQUEST,
+            media,
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+        };
+    }
+    // Straight to bytes: no intermediate JSON tree for a large page.
+    let body = serde_json::to_vec(response)
+        .or_else(|_| serde_json::to_vec(&unencodable()))
+        .unwrap_or_default();
     Encoded {
-        status,
+        status: StatusCode::OK,
         media,
-        body: serde_json::to_vec(&body).unwrap_or_default(),
+        body,
     }
 }
 
