@@ -39,6 +39,10 @@ impl AppState {
             .fingerprint_secret
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let cache = Arc::new(ReadCache::new(
+            config.read_cache_mb.saturating_mul(1024 * 1024),
+            config.read_cache_ttl,
+        ));
         Self {
             db: db.clone(),
             comment_policy: config.comment_policy,
@@ -50,11 +54,12 @@ impl AppState {
             )),
             query_limits: config.query_limits(),
             documents: Arc::new(DocumentCache::default()),
-            views: Arc::new(ViewCounter::new(db.clone(), config.view_flush_interval)),
-            cache: Arc::new(ReadCache::new(
-                config.read_cache_mb.saturating_mul(1024 * 1024),
-                config.read_cache_ttl,
+            views: Arc::new(ViewCounter::new(
+                db.clone(),
+                config.view_flush_interval,
+                Arc::clone(&cache),
             )),
+            cache,
         }
     }
 

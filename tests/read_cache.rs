@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Options, TestApp};
-use entity::api_token::Role;
+use entity::{api_token::Role, article::ArticleStatus};
 use serde_json::{Value, json};
 
 const SLUG: &str = "open-source-llm-lab-shenzhen";
@@ -176,4 +176,43 @@ async fn view_counts_stay_live_under_a_warm_cache() {
     if let Some(shown) = shown {
         assert_eq!(shown, before + 3, "teasers show the live count too");
     }
+}
+
+#[tokio::test]
+async fn written_views_reorder_a_warm_most_viewed_list() {
+    let app = TestApp::spawn_with(Options {
+        demo: false,
+        view_window: std::time::Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
+    let arrange = app.arrange();
+    let section = arrange.category("news", None, 0).await;
+    let first = arrange
+        .article("first", section, ArticleStatus::Published, common::past(2))
+        .await;
+    arrange
+        .article("second", section, ArticleStatus::Published, common::past(1))
+        .await;
+    let most_viewed = || async {
+        app.graphql(
+            "{ articles(first: 1, orderBy: MOST_VIEWED) { edges { node { slug } } } }",
+            json!({}),
+        )
+        .await["data"]["articles"]["edges"][0]["node"]["slug"]
+            .clone()
+    };
+    // Tied at 0 views: the higher id (the later article) comes first.
+    assert_eq!(most_viewed().await, "second");
+    for _ in 0..2 {
+        app.graphql(
+            "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+            json!({ "id": first }),
+        )
+        .await;
+    }
+    // Once the buffered views are written (every 250 ms), the cached list,
+    // which would otherwise live for 10 s, is read again.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(most_viewed().await, "first");
 }

@@ -228,6 +228,7 @@ impl ReadCache {
                 .max_capacity(max_bytes)
                 .weigher(weight)
                 .time_to_live(time_to_live)
+                .support_invalidation_closures()
                 .build()
         });
         Self {
@@ -248,6 +249,23 @@ impl ReadCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(entries) = &self.entries {
             entries.invalidate_all();
+        }
+    }
+
+    /// Forgets the lists ordered by views: called after view counts are
+    /// written, which may reorder them. Nothing else depends on the stored
+    /// counts (totals come from the view counter).
+    pub fn views_written(&self) {
+        if let Some(entries) = &self.entries {
+            let by_views = |key: &Key, _: &Cached| match &key.lookup {
+                Lookup::Articles { order, .. } => *order == ArticleOrder::MostViewed,
+                Lookup::FirstPage(page) => page.order == ArticleOrder::MostViewed,
+                _ => false,
+            };
+            if entries.invalidate_entries_if(by_views).is_err() {
+                // Cannot happen (closures are enabled above); be safe anyway.
+                self.invalidate();
+            }
         }
     }
 

@@ -25,7 +25,7 @@ use sea_orm::{
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
-use super::article::visible;
+use super::{article::visible, read_cache::ReadCache};
 use crate::error::{AppError, AppResult};
 
 /// Views counted but not yet written.
@@ -37,6 +37,8 @@ pub struct ViewCounter {
     /// Stored counts of public articles, as last read or flushed here; only
     /// used when buffered.
     stored: Cache<Uuid, i64>,
+    /// Told when counts are written, since lists by views may reorder.
+    read_cache: std::sync::Arc<ReadCache>,
     /// Held for writing while a flush moves counts from memory to the
     /// database, so that a total read under it never counts a view twice or
     /// misses one.
@@ -55,7 +57,12 @@ fn not_found() -> AppError {
 
 impl ViewCounter {
     /// A counter over `db`; `interval` zero writes every view at once.
-    pub fn new(db: DatabaseConnection, interval: Duration) -> Self {
+    /// `read_cache` is told whenever counts are written.
+    pub fn new(
+        db: DatabaseConnection,
+        interval: Duration,
+        read_cache: std::sync::Arc<ReadCache>,
+    ) -> Self {
         Self {
             db,
             buffered: !interval.is_zero(),
@@ -64,6 +71,7 @@ impl ViewCounter {
                 .max_capacity(STORED_COUNTS_HELD)
                 .time_to_live(STORED_COUNT_LIFETIME)
                 .build(),
+            read_cache,
             flushing: RwLock::new(()),
         }
     }
@@ -94,6 +102,7 @@ impl ViewCounter {
                 .filter(visible(now))
                 .exec_with_returning(&self.db)
                 .await?;
+            self.read_cache.views_written();
             return updated
                 .first()
                 .map(|article| article.view_count)
@@ -216,6 +225,7 @@ impl ViewCounter {
             .all(&txn)
             .await?;
         txn.commit().await?;
+        self.read_cache.views_written();
         // Remember only counts already remembered: whether an article is
         // public is checked when a count is first read.
         for (id, count) in written {
