@@ -18,6 +18,7 @@
 //! call [`ReadCache::invalidate`] and needs nothing else from this module.
 
 use std::{
+    collections::HashMap,
     future::Future,
     sync::{
         Arc, Mutex,
@@ -312,39 +313,65 @@ impl ReadCache {
             .ok_or_else(|| AppError::Internal("a cache entry of the wrong kind".to_owned()))
     }
 
-    /// The values cached for `lookups` at `now`, by position; `None` where
-    /// nothing is cached. With [`ReadCache::put`], for loaders that fetch
-    /// many keys in one statement.
-    pub async fn get_many<T: Cacheable>(
+    /// The values of many `keys` at `now`, for loaders that fetch many
+    /// in one statement: cached ones from the cache, the rest from one call
+    /// of `load` with just those keys, then cached (a key `load` leaves out
+    /// gets the default value: no tags, an empty page).
+    pub async fn get_or_load_many<K, T, F, Fut>(
         &self,
         db: &DatabaseConnection,
         now: DateTime<Utc>,
-        lookups: impl IntoIterator<Item = Lookup>,
-    ) -> AppResult<(Option<u64>, Vec<Option<T>>)> {
+        keys: &[K],
+        lookup: impl Fn(&K) -> Lookup,
+        load: F,
+    ) -> AppResult<HashMap<K, T>>
+    where
+        K: Clone + Eq + std::hash::Hash,
+        T: Cacheable + Clone + Default,
+        F: FnOnce(Vec<K>) -> Fut,
+        Fut: Future<Output = AppResult<HashMap<K, T>>>,
+    {
         let generation = match &self.entries {
             Some(_) => self.generation_at(db, now).await?,
             None => None,
         };
-        let (Some(entries), Some(generation)) = (&self.entries, generation) else {
-            return Ok((None, lookups.into_iter().map(|_| None).collect()));
-        };
-        let mut found = Vec::new();
-        for lookup in lookups {
-            let key = Key { generation, lookup };
-            found.push(entries.get(&key).await.and_then(T::unwrap));
+        let live = self.entries.as_ref().zip(generation);
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for key in keys {
+            let cached = match live {
+                Some((entries, generation)) => {
+                    let key = Key {
+                        generation,
+                        lookup: lookup(key),
+                    };
+                    entries.get(&key).await.and_then(T::unwrap)
+                }
+                None => None,
+            };
+            match cached {
+                Some(value) => {
+                    found.insert(key.clone(), value);
+                }
+                None => missing.push(key.clone()),
+            }
         }
-        Ok((Some(generation), found))
-    }
-
-    /// Stores `value` for `lookup` in `generation` (as [`ReadCache::get_many`]
-    /// returned it, so that a write in between makes this a no-op; `None`
-    /// stores nothing).
-    pub async fn put<T: Cacheable>(&self, generation: Option<u64>, lookup: Lookup, value: T) {
-        if let (Some(entries), Some(generation)) = (&self.entries, generation) {
-            entries
-                .insert(Key { generation, lookup }, value.wrap())
-                .await;
+        if missing.is_empty() {
+            return Ok(found);
         }
+        let mut loaded = load(missing.clone()).await?;
+        for key in missing {
+            let value = loaded.remove(&key).unwrap_or_default();
+            if let Some((entries, generation)) = live {
+                let stored = Key {
+                    generation,
+                    lookup: lookup(&key),
+                };
+                entries.insert(stored, value.clone().wrap()).await;
+            }
+            found.insert(key, value);
+        }
+        Ok(found)
     }
 
     /// The generation entries are read and filled in at `now`, starting a

@@ -438,40 +438,23 @@ impl Loader<FirstPageKey> for FirstPages {
         keys: &[FirstPageKey],
     ) -> Result<HashMap<FirstPageKey, Self::Value>, Self::Error> {
         let (state, now) = (&self.state, self.now);
-        let (generation, cached) = state
+        state
             .cache
-            .get_many::<SharedPage>(&state.db, now, keys.iter().cloned().map(Lookup::FirstPage))
+            .get_or_load_many(
+                &state.db,
+                now,
+                keys,
+                |key| Lookup::FirstPage(key.clone()),
+                |missing| async move {
+                    let loaded = content::article::first_pages(&state.db, &missing, now).await?;
+                    Ok(loaded
+                        .into_iter()
+                        .map(|(key, page)| (key, Arc::new(page.shared())))
+                        .collect())
+                },
+            )
             .await
-            .map_err(Arc::new)?;
-        let mut pages = HashMap::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        for (key, page) in keys.iter().zip(cached) {
-            match page {
-                Some(page) => {
-                    pages.insert(key.clone(), page);
-                }
-                None => missing.push(key.clone()),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(pages);
-        }
-        let loaded = content::article::first_pages(&state.db, &missing, now)
-            .await
-            .map_err(Arc::new)?;
-        for (key, page) in loaded {
-            let page = Arc::new(page.shared());
-            state
-                .cache
-                .put(
-                    generation,
-                    Lookup::FirstPage(key.clone()),
-                    Arc::clone(&page),
-                )
-                .await;
-            pages.insert(key, page);
-        }
-        Ok(pages)
+            .map_err(Arc::new)
     }
 }
 

@@ -108,40 +108,22 @@ impl Loader<Uuid> for TagsByArticle {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let state = &self.state;
-        let (generation, cached) = state
+        state
             .cache
-            .get_many::<Self::Value>(
+            .get_or_load_many(
                 &state.db,
                 content::now(),
-                keys.iter().copied().map(Lookup::TagsOf),
+                keys,
+                |id| Lookup::TagsOf(*id),
+                |missing| async move {
+                    let loaded = content::tag::of_articles(&state.db, &missing).await?;
+                    Ok(loaded
+                        .into_iter()
+                        .map(|(id, tags)| (id, Arc::new(tags)))
+                        .collect())
+                },
             )
             .await
-            .map_err(Arc::new)?;
-        let mut found = HashMap::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        for (key, tags) in keys.iter().zip(cached) {
-            match tags {
-                Some(tags) => {
-                    found.insert(*key, tags);
-                }
-                None => missing.push(*key),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(found);
-        }
-        let mut loaded = content::tag::of_articles(&state.db, &missing)
-            .await
-            .map_err(Arc::new)?;
-        for key in missing {
-            // An article without tags is cached too, as an empty list.
-            let tags = Arc::new(loaded.remove(&key).unwrap_or_default());
-            state
-                .cache
-                .put(generation, Lookup::TagsOf(key), Arc::clone(&tags))
-                .await;
-            found.insert(key, tags);
-        }
-        Ok(found)
+            .map_err(Arc::new)
     }
 }
