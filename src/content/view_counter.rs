@@ -158,7 +158,8 @@ impl ViewCounter {
         let mut counts = HashMap::with_capacity(article_ids.len());
         let mut missing = Vec::new();
         for id in article_ids {
-            match self.stored.get(id).filter(|_| self.buffered) {
+            // Unbuffered, nothing is ever remembered: every total is read.
+            match self.stored.get(id) {
                 Some(count) => {
                     counts.insert(*id, count);
                 }
