@@ -107,7 +107,14 @@ async fn fresh_database(folder: &std::path::Path) -> String {
             let base = url.rsplit_once('/').unwrap().0;
             format!("{base}/{name}")
         }
-        _ => format!("sqlite://{}", folder.join("bench.db").display()),
+        _ => {
+            // A kept folder holds the previous run's site: start afresh.
+            let file = folder.join("bench.db");
+            for stale in ["bench.db", "bench.db-wal", "bench.db-shm"] {
+                let _ = std::fs::remove_file(folder.join(stale));
+            }
+            format!("sqlite://{}", file.display())
+        }
     }
 }
 
