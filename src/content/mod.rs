@@ -7,6 +7,7 @@
 //! - [`comment`]: readers' comments, validated on the way in.
 //! - [`view_counter`]: counting page views exactly under concurrency.
 //! - [`body`], [`cursor`]: pure logic for HTML, excerpts and cursors.
+//! - [`loaded_article`]: an article row with its teaser text cut once.
 //! - [`demo`]: the bilingual demo site loaded into an empty database.
 
 pub mod abuse;
@@ -19,6 +20,7 @@ pub mod category_editor;
 pub mod comment;
 pub mod cursor;
 pub mod demo;
+pub mod loaded_article;
 pub mod moderation;
 pub mod read_cache;
 pub mod slug;
@@ -60,11 +62,16 @@ impl<T> Default for Page<T> {
 }
 
 impl<T> Page<T> {
-    /// The same page with each item behind an `Arc`, to be shared between
-    /// the read cache and responses.
-    pub fn shared(self) -> Page<std::sync::Arc<T>> {
+    /// The same page with each item (or what it becomes, such as a
+    /// [`loaded_article::LoadedArticle`]) behind an `Arc`, to be shared
+    /// between the read cache and responses.
+    pub fn shared<U: From<T>>(self) -> Page<std::sync::Arc<U>> {
         Page {
-            items: self.items.into_iter().map(std::sync::Arc::new).collect(),
+            items: self
+                .items
+                .into_iter()
+                .map(|item| std::sync::Arc::new(U::from(item)))
+                .collect(),
             has_next_page: self.has_next_page,
         }
     }

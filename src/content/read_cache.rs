@@ -41,6 +41,7 @@ use super::{
     article::{ArticleFilter, ArticleOrder, FirstPageKey},
     category::CategoryTree,
     cursor::Cursor,
+    loaded_article::LoadedArticle,
 };
 use crate::error::{AppError, AppResult};
 
@@ -97,11 +98,11 @@ pub enum Lookup {
 #[derive(Clone)]
 pub enum Cached {
     /// A public article, or `None` when there is none by that key.
-    Article(Option<Arc<article::Model>>),
+    Article(Option<Arc<LoadedArticle>>),
     /// A page of articles.
-    Articles(Arc<Page<Arc<article::Model>>>),
+    Articles(Arc<Page<Arc<LoadedArticle>>>),
     /// Related teasers.
-    Related(Arc<Vec<Arc<article::Model>>>),
+    Related(Arc<Vec<Arc<LoadedArticle>>>),
     /// The section tree.
     Sections(Arc<CategoryTree>),
     /// Some tags.
@@ -138,9 +139,9 @@ macro_rules! cacheable {
     };
 }
 
-cacheable!(Option<Arc<article::Model>>, Article);
-cacheable!(Arc<Page<Arc<article::Model>>>, Articles);
-cacheable!(Arc<Vec<Arc<article::Model>>>, Related);
+cacheable!(Option<Arc<LoadedArticle>>, Article);
+cacheable!(Arc<Page<Arc<LoadedArticle>>>, Articles);
+cacheable!(Arc<Vec<Arc<LoadedArticle>>>, Related);
 cacheable!(Arc<CategoryTree>, Sections);
 cacheable!(Arc<Vec<tag::Model>>, Tags);
 cacheable!(Option<Arc<tag::Model>>, Tag);
@@ -201,7 +202,9 @@ fn weight(key: &Key, value: &Cached) -> u32 {
             _ => 0,
         };
     let value_bytes = match value {
-        Cached::Article(article) => article.as_deref().map_or(16, article_weight),
+        Cached::Article(article) => article
+            .as_deref()
+            .map_or(16, |loaded| article_weight(loaded)),
         Cached::Articles(page) => page.items.iter().map(|a| article_weight(a)).sum(),
         Cached::Related(articles) => articles.iter().map(|a| article_weight(a)).sum(),
         Cached::Sections(tree) => 256 * tree.section_count(),
@@ -548,7 +551,7 @@ mod tests {
         let now = Utc::now();
         // 400 articles of 16 KB: about 6.5 MB offered to a 1 MB cache.
         for _ in 0..400 {
-            let model = Arc::new(article(16 * 1024));
+            let model = Arc::new(LoadedArticle::new(article(16 * 1024)));
             let lookup = Lookup::ArticleById(model.id);
             let stored = cache
                 .get_or_load(&db, now, lookup, async { Ok(Some(model)) })

@@ -26,7 +26,7 @@ use crate::{
         article::{
             ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
         },
-        body::{EXCERPT_LENGTH, excerpt},
+        loaded_article::LoadedArticle,
         read_cache::Lookup,
         token::Permission,
     },
@@ -35,7 +35,13 @@ use crate::{
 };
 
 /// A published news article (shared: the read cache holds the same one).
-pub struct Article(pub Arc<article_entity::Model>);
+pub struct Article(pub Arc<LoadedArticle>);
+
+impl From<article_entity::Model> for Article {
+    fn from(row: article_entity::Model) -> Self {
+        Self(Arc::new(LoadedArticle::new(row)))
+    }
+}
 
 /// An article's cover image.
 #[derive(SimpleObject)]
@@ -68,11 +74,8 @@ impl Article {
 
     /// The editor's summary, or else the body's first ~120 characters, cut
     /// cleanly and ending in `…` when cut.
-    async fn summary(&self) -> String {
-        match &self.0.summary {
-            Some(summary) if !summary.trim().is_empty() => summary.clone(),
-            _ => excerpt(&self.0.body_text, EXCERPT_LENGTH),
-        }
+    async fn summary(&self) -> &str {
+        self.0.summary()
     }
 
     /// The body as HTML, sanitised on the way in: safe to render as it is.
@@ -187,12 +190,17 @@ impl Article {
             article: self.0.id,
             size,
         };
-        let related: Arc<Vec<Arc<article_entity::Model>>> = state
+        let related: Arc<Vec<Arc<LoadedArticle>>> = state
             .cache
             .get_or_load(&state.db, request.now, lookup, async {
                 let related =
                     content::article::related(&state.db, &self.0, size, request.now).await?;
-                Ok(Arc::new(related.into_iter().map(Arc::new).collect()))
+                Ok(Arc::new(
+                    related
+                        .into_iter()
+                        .map(|row| Arc::new(LoadedArticle::new(row)))
+                        .collect(),
+                ))
             })
             .await?;
         Ok(related.iter().cloned().map(Article).collect())
@@ -412,7 +420,7 @@ impl ArticleConnection {
 pub type FirstPageLoader = DataLoader<FirstPages, HashMapCache>;
 
 /// A page of shared articles, as lists hold them.
-pub type SharedPage = Arc<Page<Arc<article_entity::Model>>>;
+pub type SharedPage = Arc<Page<Arc<LoadedArticle>>>;
 
 /// Loads the first pages of many section lists at once, for one request's
 /// moment (what is published depends on it): cached ones from the read
@@ -535,7 +543,7 @@ impl ArticleQuery {
                 }
                 _ => None,
             };
-            Ok::<_, AppError>(found.map(Arc::new))
+            Ok::<_, AppError>(found.map(|row| Arc::new(LoadedArticle::new(row))))
         };
         let found = match audience {
             // Previews are read fresh; they are not what readers see.

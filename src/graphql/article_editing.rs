@@ -211,7 +211,7 @@ impl ArticleEditingMutation {
         };
         let article = article_editor::create(&state.db, &actor, new, request.now).await?;
         Ok(ArticlePayload {
-            article: Article(article.into()),
+            article: Article::from(article),
         })
     }
 
@@ -246,7 +246,7 @@ impl ArticleEditingMutation {
         let article =
             article_editor::update(&state.db, &actor, id, version, changes, request.now).await?;
         Ok(ArticlePayload {
-            article: Article(article.into()),
+            article: Article::from(article),
         })
     }
 
@@ -263,7 +263,7 @@ impl ArticleEditingMutation {
         let at = at.map(|at| at.0);
         let article = article_editor::publish(&state.db, &actor, id, at, request.now).await?;
         Ok(ArticlePayload {
-            article: Article(article.into()),
+            article: Article::from(article),
         })
     }
 
@@ -277,7 +277,7 @@ impl ArticleEditingMutation {
         let id = parse_id(&id, "id")?;
         let article = article_editor::unpublish(&state.db, &actor, id, request.now).await?;
         Ok(ArticlePayload {
-            article: Article(article.into()),
+            article: Article::from(article),
         })
     }
 
@@ -291,7 +291,7 @@ impl ArticleEditingMutation {
         let id = parse_id(&id, "id")?;
         let article = article_editor::archive(&state.db, &actor, id, request.now).await?;
         Ok(ArticlePayload {
-            article: Article(article.into()),
+            article: Article::from(article),
         })
     }
 
@@ -319,7 +319,7 @@ impl ArticleEditingMutation {
         let id = parse_id(&id, "id")?;
         let article = article_editor::set_tags(&state.db, &actor, id, &tags, request.now).await?;
         Ok(ArticlePayload {
-            article: Article(article.into()),
+            article: Article::from(article),
         })
     }
 
@@ -336,7 +336,7 @@ impl ArticleEditingMutation {
         let article =
             article_editor::restore(&state.db, &actor, revision_id, version, request.now).await?;
         Ok(ArticlePayload {
-            article: Article(article.into()),
+            article: Article::from(article),
         })
     }
 }

@@ -183,6 +183,6 @@ impl ModerationMutation {
         let id = parse_id(&article_id, "articleId")?;
         let article =
             moderation::set_comments_closed(&state.db, &actor, id, closed, request.now).await?;
-        Ok(ArticlePayload::new(Article(article.into())))
+        Ok(ArticlePayload::new(Article::from(article)))
     }
 }
