@@ -197,3 +197,31 @@ async fn a_remembered_validation_still_refuses_bad_variables() {
         assert_eq!(common::error_code(&unknown_operation), "BAD_USER_INPUT");
     }
 }
+
+/// Mutations run on the schema that remembers validations: the same holds.
+#[tokio::test]
+async fn a_remembered_mutation_validation_still_refuses_bad_variables() {
+    let app = TestApp::spawn().await;
+    let slug = app
+        .graphql(
+            "{ articles(first: 1) { edges { node { slug } } } }",
+            json!({}),
+        )
+        .await["data"]["articles"]["edges"][0]["node"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = app.article_id(&slug).await.to_string();
+    let mutation = "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }";
+    for _ in 0..2 {
+        let good = app.graphql(mutation, json!({ "id": id })).await;
+        assert!(good["data"]["recordView"]["viewCount"].is_i64(), "{good}");
+        let bad = app
+            .graphql(mutation, json!({ "id": { "not": "an id" } }))
+            .await;
+        assert_eq!(bad["data"], Value::Null, "{bad}");
+        assert_eq!(common::error_code(&bad), "BAD_USER_INPUT");
+        let missing = app.graphql(mutation, json!({})).await;
+        assert_eq!(common::error_code(&missing), "BAD_USER_INPUT");
+    }
+}

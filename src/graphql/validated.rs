@@ -4,7 +4,8 @@
 //! A document, operation and set of variables that passed once pass again
 //! (the schema does not change while the server runs), so the result is
 //! kept, keyed by a SHA-256 of all three. Failures are never kept: a bad
-//! request is validated, and refused, every time.
+//! request is validated, and refused, every time. Installed on the schema
+//! mutations run on only (see [`super::AppSchema`]).
 
 use std::sync::Arc;
 
