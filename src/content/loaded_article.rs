@@ -12,7 +12,7 @@ use super::body::{EXCERPT_LENGTH, excerpt};
 /// An article row with its derived teaser text, computed on first use.
 pub struct LoadedArticle {
     row: article::Model,
-    summary: OnceLock<String>,
+    excerpt: OnceLock<String>,
 }
 
 impl LoadedArticle {
@@ -20,16 +20,18 @@ impl LoadedArticle {
     pub fn new(row: article::Model) -> Self {
         Self {
             row,
-            summary: OnceLock::new(),
+            excerpt: OnceLock::new(),
         }
     }
 
     /// The editor's summary, or else an excerpt of the body's text, cut once.
     pub fn summary(&self) -> &str {
-        self.summary.get_or_init(|| match &self.row.summary {
-            Some(summary) if !summary.trim().is_empty() => summary.clone(),
-            _ => excerpt(&self.row.body_text, EXCERPT_LENGTH),
-        })
+        match &self.row.summary {
+            Some(summary) if !summary.trim().is_empty() => summary,
+            _ => self
+                .excerpt
+                .get_or_init(|| excerpt(&self.row.body_text, EXCERPT_LENGTH)),
+        }
     }
 }
 
