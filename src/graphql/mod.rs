@@ -139,7 +139,6 @@ pub async fn execute(
     context: RequestContext,
     allow_mutations: bool,
 ) -> Option<Outcome> {
-    let mut read_only = false;
     let mut changes_content = false;
     let mut operation = None;
     match prepare(state, &mut request) {
@@ -156,7 +155,6 @@ pub async fn execute(
             if kind == OperationType::Mutation && !allow_mutations {
                 return None;
             }
-            read_only = kind == OperationType::Query;
             operation = Some(kind);
             changes_content = changes;
             request.set_parsed_query((*document).clone());
@@ -190,7 +188,7 @@ pub async fn execute(
     }
     Some(Outcome {
         response,
-        read_only,
+        read_only: operation == Some(OperationType::Query),
     })
 }
 
@@ -219,8 +217,12 @@ fn prepare(
         return Ok(None);
     };
     limits::check_document(limits, &document, operation_name, &request.variables)?;
-    let key = validated::ValidationKey::of(&hash, request);
-    request.data.insert(key);
+    // Only mutations run where validations are remembered (see AppSchema).
+    if kind == OperationType::Mutation {
+        request
+            .data
+            .insert(validated::ValidationKey::of(&hash, request));
+    }
     Ok(Some((document, kind, changes)))
 }
 
