@@ -1,14 +1,16 @@
 //! Related teasers: the most related first — shared tags, then the same
-//! section, then recency — never the article itself, never a duplicate,
-//! never a hidden article.
+//! section, then recency — drawn from the newest articles of each tag, never
+//! the article itself, never a duplicate, never a hidden article; and the
+//! copies on tag links that make that fast, kept true by every edit.
 
 #![allow(clippy::unwrap_used)] // a panic in a test is a failed test, which is what we want
 
 mod common;
 
 use common::{TestApp, past};
-use entity::article::ArticleStatus;
-use serde_json::json;
+use entity::{api_token::Role, article::ArticleStatus};
+use newsroom::content::article::RELATED_CANDIDATES_PER_TAG;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn related_ranks_shared_tags_then_section_then_recency() {
@@ -109,5 +111,190 @@ async fn an_article_with_no_tags_and_no_neighbours_gets_the_newest_others() {
     assert_eq!(
         response["data"]["article"]["related"],
         json!([{ "slug": "newer" }, { "slug": "older" }])
+    );
+}
+
+#[tokio::test]
+async fn related_teasers_come_from_the_newest_articles_of_each_tag() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let home = arrange.category("home", None, 0).await;
+    let away = arrange.category("away", None, 1).await;
+    let topic = arrange.tag("topic").await;
+
+    let subject = arrange
+        .article("subject", home, ArticleStatus::Published, past(1_000))
+        .await;
+    arrange.tag_article(subject, topic).await;
+    // Shares the tag and the section: the best match, were it a candidate.
+    let old_neighbour = arrange
+        .article("old-neighbour", home, ArticleStatus::Published, past(900))
+        .await;
+    arrange.tag_article(old_neighbour, topic).await;
+    // Newer articles on the tag fill its whole candidate window.
+    for day in 1..=RELATED_CANDIDATES_PER_TAG {
+        let newer = arrange
+            .article(
+                &format!("newer-{day}"),
+                away,
+                ArticleStatus::Published,
+                past(day as i64),
+            )
+            .await;
+        arrange.tag_article(newer, topic).await;
+    }
+
+    let related = |response: Value| -> Vec<String> {
+        response["data"]["article"]["related"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let query = r#"{ article(slug: "subject") { related(first: 3) { slug } } }"#;
+    assert_eq!(
+        related(app.graphql(query, json!({})).await),
+        ["newer-1", "newer-2", "newer-3"],
+        "the old neighbour is past the tag's newest {RELATED_CANDIDATES_PER_TAG}"
+    );
+
+    // One newer article taken down: the old neighbour is in the window again,
+    // and first.
+    let newest = app.article_id("newer-1").await;
+    app.arrange().take_down(newest).await;
+    assert_eq!(
+        related(app.graphql(query, json!({})).await),
+        ["old-neighbour", "newer-2", "newer-3"]
+    );
+}
+
+/// What every tag link's copies must be: its article's publication time
+/// when published (else nothing) and its article's section.
+async fn stale_copies(app: &TestApp) -> Vec<(String, String)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.db.get_database_backend();
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT a.slug, t.slug AS tag FROM article_tags l
+             JOIN articles a ON a.id = l.article_id
+             JOIN tags t ON t.id = l.tag_id
+             WHERE l.category_id IS NULL OR l.category_id <> a.category_id
+                OR (a.status = 'published' AND (l.public_since IS NULL OR l.public_since <> a.published_at))
+                OR (a.status <> 'published' AND l.public_since IS NOT NULL)",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            (
+                row.try_get::<String>("", "slug").unwrap(),
+                row.try_get::<String>("", "tag").unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_edit_keeps_the_tag_links_copies_of_visibility_and_section() {
+    let app = TestApp::spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let section = |slug: &'static str| {
+        let app = &app;
+        async move {
+            app.graphql(
+                "query($s: String) { category(slug: $s) { id } }",
+                json!({ "s": slug }),
+            )
+            .await["data"]["category"]["id"]
+                .clone()
+        }
+    };
+    let (technology, finance) = (section("technology").await, section("finance").await);
+    assert!(technology.is_string() && finance.is_string());
+    assert_eq!(stale_copies(&app).await, [], "the demo site, as loaded");
+
+    let edit = |query: &'static str, variables: Value| {
+        let (app, editor) = (&app, &editor);
+        async move {
+            app.data_as(editor, query, variables).await;
+            stale_copies(app).await
+        }
+    };
+    let created = app
+        .data_as(
+            &editor,
+            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id version } } }",
+            json!({ "input": {
+                "title": "Copies test 副本",
+                "body": "<p>正文</p>",
+                "categoryId": technology,
+                "tags": ["chips", "新标签"],
+            }}),
+        )
+        .await;
+    let id = created["createArticle"]["article"]["id"].clone();
+    assert_eq!(stale_copies(&app).await, [], "a new draft's links");
+
+    let steps: [(&str, &str, Value); 7] = [
+        (
+            "published",
+            "mutation($id: ID!) { publishArticle(id: $id) { article { id } } }",
+            json!({ "id": id }),
+        ),
+        (
+            "moved to another section",
+            "mutation($id: ID!, $c: ID) { updateArticle(id: $id, version: 1, input: { categoryId: $c }) { article { id } } }",
+            json!({ "id": id, "c": finance }),
+        ),
+        (
+            "retagged",
+            r#"mutation($id: ID!) { setArticleTags(id: $id, tags: ["chips", "另一个"]) { article { id } } }"#,
+            json!({ "id": id }),
+        ),
+        (
+            "scheduled",
+            "mutation($id: ID!, $at: DateTime) { publishArticle(id: $id, at: $at) { article { id } } }",
+            json!({ "id": id, "at": "2099-01-01T00:00:00Z" }),
+        ),
+        (
+            "unpublished",
+            "mutation($id: ID!) { unpublishArticle(id: $id) { article { id } } }",
+            json!({ "id": id }),
+        ),
+        (
+            "published again",
+            "mutation($id: ID!) { publishArticle(id: $id) { article { id } } }",
+            json!({ "id": id }),
+        ),
+        (
+            "archived",
+            "mutation($id: ID!) { archiveArticle(id: $id) { article { id } } }",
+            json!({ "id": id }),
+        ),
+    ];
+    for (what, mutation, variables) in steps {
+        assert_eq!(edit(mutation, variables).await, [], "after being {what}");
+    }
+
+    // Merging moves links onto another tag: the new links get copies too.
+    let tags = app.graphql("{ tags { id name slug } }", json!({})).await;
+    let tag_id = |field: &str, value: &str| {
+        tags["data"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|tag| tag[field] == value)
+            .unwrap()["id"]
+            .clone()
+    };
+    let (source, target) = (tag_id("name", "另一个"), tag_id("slug", "climate"));
+    let merge = "mutation($from: [ID!]!, $to: ID!) { mergeTags(sourceIds: $from, targetId: $to) { tag { id } } }";
+    assert_eq!(
+        edit(merge, json!({ "from": [source], "to": target })).await,
+        [],
+        "after a tag merge"
     );
 }

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_content_tables;
 mod m20261128_000002_editorial;
 mod m20261128_000003_article_visibility_index;
+mod m20261128_000004_related_candidates;
 
 /// Runs every migration in order; the server calls it at start and from
 /// `newsroom migrate`.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_content_tables::Migration),
             Box::new(m20261128_000002_editorial::Migration),
             Box::new(m20261128_000003_article_visibility_index::Migration),
+            Box::new(m20261128_000004_related_candidates::Migration),
         ]
     }
 }

@@ -10,9 +10,9 @@ use entity::{
     article_slug, article_tag, tag,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
-    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    Iterable, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -353,49 +353,38 @@ pub async fn count(
         .await?)
 }
 
-/// Up to `limit` other public articles, most related first: those sharing
-/// the most tags, then those in the same section, then the most recent.
-/// Never the article itself, never twice the same.
+/// How many of each tag's newest public articles (besides the article
+/// itself) are candidates for its related teasers. Bounding the candidates
+/// keeps a cold article page's cost flat as a site grows: older articles
+/// that share a tag are passed over for the newest ones, which is what a
+/// news reader looks for under a story anyway.
+pub const RELATED_CANDIDATES_PER_TAG: u64 = 100;
+
+/// Up to `limit` other public articles, most related first: among the
+/// newest [`RELATED_CANDIDATES_PER_TAG`] public articles of each of the
+/// article's `tag_ids`, those sharing the most tags, then those in the same
+/// section, then the most recent; then, to fill up, the newest of the same
+/// section, then the newest of all. Never the article itself, never twice
+/// the same.
 pub async fn related(
     db: &DatabaseConnection,
     article: &article::Model,
+    tag_ids: &[Uuid],
     limit: u64,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<article::Model>> {
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let shared_tags: Vec<Uuid> = article::Entity::find()
-        .select_only()
-        .column(article::Column::Id)
-        .join(JoinType::InnerJoin, article::Relation::ArticleTag.def())
-        .filter(
-            article_tag::Column::TagId.in_subquery(
-                Query::select()
-                    .column(article_tag::Column::TagId)
-                    .from(article_tag::Entity)
-                    .and_where(Expr::col(article_tag::Column::ArticleId).eq(article.id))
-                    .to_owned(),
-            ),
-        )
-        .filter(article::Column::Id.ne(article.id))
-        .filter(visible(now))
-        .group_by(article::Column::Id)
-        .group_by(article::Column::CategoryId)
-        .group_by(article::Column::PublishedAt)
-        .order_by_desc(Expr::col((article_tag::Entity, article_tag::Column::TagId)).count())
-        .order_by_desc(
-            Expr::col((article::Entity, article::Column::CategoryId)).eq(article.category_id),
-        )
-        .order_by_desc(article::Column::PublishedAt)
-        .order_by_desc(article::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-
-    let mut picked = by_ids_in_order(db, &shared_tags).await?;
-    let mut exclude: Vec<Uuid> = shared_tags;
+    let mut picked = match sharing_tags(article, tag_ids, limit, now) {
+        Some(query) => {
+            article::Model::find_by_statement(db.get_database_backend().build(&query))
+                .all(db)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let mut exclude: Vec<Uuid> = picked.iter().map(|a| a.id).collect();
     exclude.push(article.id);
 
     for same_section in [true, false] {
@@ -420,17 +409,91 @@ pub async fn related(
     Ok(picked)
 }
 
-/// Loads articles by id, in the order of `ids`.
-async fn by_ids_in_order(db: &DatabaseConnection, ids: &[Uuid]) -> AppResult<Vec<article::Model>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+/// The statement that ranks the articles sharing `tag_ids` with `article`
+/// and returns the best `limit` of them whole, in rank order; `None` when
+/// the article has no tags. Each tag's candidates are one backward range of
+/// `idx_article_tags_recent`, whose copies of publication time and section
+/// (kept by triggers) spare a visit to every candidate article.
+fn sharing_tags(
+    article: &article::Model,
+    tag_ids: &[Uuid],
+    limit: u64,
+    now: DateTime<Utc>,
+) -> Option<SelectStatement> {
+    let link_article = Alias::new("article_id");
+    let link_section = Alias::new("category_id");
+    let link_since = Alias::new("public_since");
+    let mut candidates: Option<SelectStatement> = None;
+    for (index, tag_id) in tag_ids.iter().enumerate() {
+        let window = Query::select()
+            .columns([
+                link_article.clone(),
+                link_section.clone(),
+                link_since.clone(),
+            ])
+            .from(article_tag::Entity)
+            .and_where(Expr::col(article_tag::Column::TagId).eq(*tag_id))
+            .and_where(Expr::col(link_since.clone()).lte(now))
+            .and_where(Expr::col(link_article.clone()).ne(article.id))
+            .order_by(link_since.clone(), Order::Desc)
+            .order_by(link_article.clone(), Order::Desc)
+            .limit(RELATED_CANDIDATES_PER_TAG)
+            .to_owned();
+        // SQLite allows no LIMIT on a member of a UNION: wrap each window.
+        let table = Alias::new(format!("tag{index}"));
+        let branch = Query::select()
+            .column(Asterisk)
+            .from_subquery(window, table)
+            .to_owned();
+        match &mut candidates {
+            None => candidates = Some(branch),
+            Some(union) => {
+                union.union(UnionType::All, branch);
+            }
+        }
     }
-    let rows = article::Entity::find()
-        .filter(article::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| rows.iter().find(|row| row.id == *id).cloned())
-        .collect())
+    let candidates = candidates?;
+
+    let ranked = Alias::new("ranked");
+    let shared = Alias::new("shared");
+    let same_section = Alias::new("same_section");
+    let since = Alias::new("since");
+    let ranking = Query::select()
+        .column(link_article.clone())
+        .expr_as(Expr::col(link_article.clone()).count(), shared.clone())
+        .expr_as(
+            Expr::case(Expr::col(link_section).eq(article.category_id), 1)
+                .finally(0)
+                .max(),
+            same_section.clone(),
+        )
+        .expr_as(Expr::col(link_since).max(), since.clone())
+        .from_subquery(candidates, Alias::new("candidates"))
+        .group_by_col(link_article.clone())
+        .order_by(shared.clone(), Order::Desc)
+        .order_by(same_section.clone(), Order::Desc)
+        .order_by(since.clone(), Order::Desc)
+        .order_by(link_article.clone(), Order::Desc)
+        .limit(limit)
+        .to_owned();
+
+    let mut query = Query::select();
+    for column in article::Column::iter() {
+        query.column((article::Entity, column));
+    }
+    query
+        .from(article::Entity)
+        .join_subquery(
+            JoinType::InnerJoin,
+            ranking,
+            ranked.clone(),
+            Expr::col((ranked.clone(), link_article.clone()))
+                .equals((article::Entity, article::Column::Id)),
+        )
+        .cond_where(visible(now))
+        .order_by((ranked.clone(), shared), Order::Desc)
+        .order_by((ranked.clone(), same_section), Order::Desc)
+        .order_by((ranked, since), Order::Desc)
+        .order_by((article::Entity, article::Column::Id), Order::Desc);
+    Some(query.to_owned())
 }

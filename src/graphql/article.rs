@@ -167,7 +167,7 @@ impl Article {
 
     /// The article's tags, by name.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
-        let loader = ctx.data::<async_graphql::dataloader::DataLoader<TagsByArticle>>()?;
+        let loader = ctx.data::<DataLoader<TagsByArticle>>()?;
         let tags = loader
             .load_one(self.0.id)
             .await
@@ -177,8 +177,10 @@ impl Article {
             .unwrap_or_default())
     }
 
-    /// Up to `first` other published articles, the most related first: those
-    /// sharing the most tags, then those in the same section, then the newest.
+    /// Up to `first` other published articles, the most related first: of
+    /// the newest 100 articles of each of its tags, those sharing the most
+    /// tags, then those in the same section, then the newest; then, to fill
+    /// up, the newest of its section, then the newest of all.
     async fn related(
         &self,
         ctx: &Context<'_>,
@@ -190,11 +192,20 @@ impl Article {
             article: self.0.id,
             size,
         };
+        let tag_loader = ctx.data::<DataLoader<TagsByArticle>>()?;
         let related: Arc<Vec<Arc<LoadedArticle>>> = state
             .cache
             .get_or_load(&state.db, request.now, lookup, async {
+                // The same batch as the `tags` field's, when both are asked.
+                let tags = tag_loader
+                    .load_one(self.0.id)
+                    .await
+                    .map_err(|error| AppError::Internal(error.log_message()))?
+                    .unwrap_or_default();
+                let tag_ids: Vec<Uuid> = tags.iter().map(|tag| tag.id).collect();
                 let related =
-                    content::article::related(&state.db, &self.0, size, request.now).await?;
+                    content::article::related(&state.db, &self.0, &tag_ids, size, request.now)
+                        .await?;
                 Ok(Arc::new(
                     related
                         .into_iter()

@@ -404,6 +404,20 @@ impl Arrange<'_> {
         self.state.content_changed();
     }
 
+    /// Takes an article down (archives it), as a writer behind the server's
+    /// back would.
+    pub async fn take_down(&self, article: Uuid) {
+        article::ActiveModel {
+            id: Set(article),
+            status: Set(ArticleStatus::Archived),
+            ..Default::default()
+        }
+        .update(self.db)
+        .await
+        .unwrap();
+        self.state.content_changed();
+    }
+
     /// An approved comment, counted on its article as moderation would.
     pub async fn approved_comment(&self, article: Uuid, body: &str, created_at: DateTime<Utc>) {
         use sea_orm::{
