@@ -159,6 +159,17 @@ async fn related_teasers_come_from_the_newest_articles_of_each_tag() {
         "the old neighbour is past the tag's newest {RELATED_CANDIDATES_PER_TAG}"
     );
 
+    // What GraphiQL's docs pane tells clients matches the window.
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .unwrap()
+        .replace("\n\t", " ");
+    assert!(
+        docs.contains(&format!(
+            "the newest {RELATED_CANDIDATES_PER_TAG} articles of each of its tags"
+        )),
+        "the `related` field's description names the window"
+    );
+
     // One newer article taken down: the old neighbour is in the window again,
     // and first.
     let newest = app.article_id("newer-1").await;

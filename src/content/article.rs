@@ -12,7 +12,7 @@ use entity::{
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
     Iterable, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -215,12 +215,66 @@ pub async fn find_by_slug(
     }
 }
 
+/// The articles with these ids, whatever their state, in no order.
+pub async fn by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> AppResult<Vec<article::Model>> {
+    Ok(article::Entity::find()
+        .filter(article::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
 /// The article that used to have `slug`, if any.
 pub async fn retired_slug_owner(db: &DatabaseConnection, slug: &str) -> AppResult<Option<Uuid>> {
     Ok(article_slug::Entity::find_by_id(slug.to_owned())
         .one(db)
         .await?
         .map(|retired| retired.article_id))
+}
+
+/// How much of an article's plain text a teaser row carries, in characters:
+/// far more than its excerpt needs, far less than a whole body. (An `i32`:
+/// PostgreSQL's `substr` takes `integer` arguments.)
+pub const TEASER_TEXT_CHARS: i32 = 1_000;
+
+/// An article row read for a teaser in a list: every column but the body,
+/// and only the first [`TEASER_TEXT_CHARS`] characters of the plain text.
+/// The lists of a home page carry forty of these; reading whole bodies for
+/// them copied about 16 KB per teaser out of the database. A client that
+/// asks a teaser for its body gets the whole article loaded by id.
+#[derive(Debug, Clone)]
+pub struct Teaser(pub article::Model);
+
+/// Makes `query` on `articles` select teaser rows (see [`Teaser`]).
+fn select_teaser_columns(query: &mut SelectStatement) {
+    query.clear_selects();
+    for column in article::Column::iter() {
+        match column {
+            article::Column::Body => {
+                query.expr_as(Expr::val(""), column);
+            }
+            article::Column::BodyText => {
+                query.expr_as(
+                    Func::cust(Alias::new("substr"))
+                        .arg(Expr::col((article::Entity, column)))
+                        .arg(1i32)
+                        .arg(TEASER_TEXT_CHARS),
+                    column,
+                );
+            }
+            _ => {
+                query.column((article::Entity, column));
+            }
+        }
+    }
+}
+
+/// Reads the teaser rows `select` finds.
+async fn teasers(
+    db: &DatabaseConnection,
+    mut select: sea_orm::Select<article::Entity>,
+) -> AppResult<Vec<Teaser>> {
+    select_teaser_columns(QueryTrait::query(&mut select));
+    Ok(select.all(db).await?.into_iter().map(Teaser).collect())
 }
 
 /// One page of public articles matching `filter`, in `order`, after `after`.
@@ -231,7 +285,7 @@ pub async fn list(
     size: u64,
     after: Option<&Cursor>,
     now: DateTime<Utc>,
-) -> AppResult<Page<article::Model>> {
+) -> AppResult<Page<Teaser>> {
     if size == 0 {
         return Ok(Page {
             items: Vec::new(),
@@ -242,7 +296,7 @@ pub async fn list(
     if let Some(cursor) = after {
         select = select.filter(order.after(cursor)?);
     }
-    let rows = order.sort(select).limit(size + 1).all(db).await?;
+    let rows = teasers(db, order.sort(select).limit(size + 1)).await?;
     Ok(Page::from_overfetch(rows, size))
 }
 
@@ -259,12 +313,12 @@ pub struct FirstPageKey {
 
 /// The first pages of many section lists in two statements, however many
 /// sections there are: one `UNION ALL` of per-list id queries, then the
-/// articles by id.
+/// teasers by id.
 pub async fn first_pages(
     db: &DatabaseConnection,
     keys: &[FirstPageKey],
     now: DateTime<Utc>,
-) -> AppResult<HashMap<FirstPageKey, Page<article::Model>>> {
+) -> AppResult<HashMap<FirstPageKey, Page<Teaser>>> {
     if let [key] = keys {
         // One list alone: a plain query is one statement, not two.
         let filter = ArticleFilter {
@@ -306,7 +360,7 @@ pub async fn first_pages(
             }
         }
     }
-    let mut pages: HashMap<FirstPageKey, Page<article::Model>> = HashMap::new();
+    let mut pages: HashMap<FirstPageKey, Page<Teaser>> = HashMap::new();
     let Some(union) = union else {
         return Ok(pages);
     };
@@ -318,24 +372,25 @@ pub async fn first_pages(
         members.push((list as usize, id));
     }
     let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
-    let models: HashMap<Uuid, article::Model> = if ids.is_empty() {
+    let models: HashMap<Uuid, Teaser> = if ids.is_empty() {
         HashMap::new()
     } else {
-        article::Entity::find()
-            .filter(article::Column::Id.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|model| (model.id, model))
-            .collect()
+        teasers(
+            db,
+            article::Entity::find().filter(article::Column::Id.is_in(ids)),
+        )
+        .await?
+        .into_iter()
+        .map(|teaser| (teaser.0.id, teaser))
+        .collect()
     };
     for (index, key) in keys.iter().enumerate() {
-        let mut rows: Vec<article::Model> = members
+        let mut rows: Vec<Teaser> = members
             .iter()
             .filter(|(list, _)| *list == index)
             .filter_map(|(_, id)| models.get(id).cloned())
             .collect();
-        rows.sort_by(|a, b| key.order.compare(a, b));
+        rows.sort_by(|a, b| key.order.compare(&a.0, &b.0));
         pages.insert(key.clone(), Page::from_overfetch(rows, key.size));
     }
     Ok(pages)
@@ -372,19 +427,20 @@ pub async fn related(
     tag_ids: &[Uuid],
     limit: u64,
     now: DateTime<Utc>,
-) -> AppResult<Vec<article::Model>> {
+) -> AppResult<Vec<Teaser>> {
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let mut picked = match sharing_tags(article, tag_ids, limit, now) {
-        Some(query) => {
-            article::Model::find_by_statement(db.get_database_backend().build(&query))
-                .all(db)
-                .await?
-        }
+    let mut picked: Vec<Teaser> = match sharing_tags(article, tag_ids, limit, now) {
+        Some(query) => article::Model::find_by_statement(db.get_database_backend().build(&query))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(Teaser)
+            .collect(),
         None => Vec::new(),
     };
-    let mut exclude: Vec<Uuid> = picked.iter().map(|a| a.id).collect();
+    let mut exclude: Vec<Uuid> = picked.iter().map(|a| a.0.id).collect();
     exclude.push(article.id);
 
     for same_section in [true, false] {
@@ -398,19 +454,15 @@ pub async fn related(
         if same_section {
             select = select.filter(article::Column::CategoryId.eq(article.category_id));
         }
-        let more = ArticleOrder::Newest
-            .sort(select)
-            .limit(missing)
-            .all(db)
-            .await?;
-        exclude.extend(more.iter().map(|a| a.id));
+        let more = teasers(db, ArticleOrder::Newest.sort(select).limit(missing)).await?;
+        exclude.extend(more.iter().map(|a| a.0.id));
         picked.extend(more);
     }
     Ok(picked)
 }
 
 /// The statement that ranks the articles sharing `tag_ids` with `article`
-/// and returns the best `limit` of them whole, in rank order; `None` when
+/// and returns the best `limit` of them as teaser rows, in rank order; `None` when
 /// the article has no tags. Each tag's candidates are one backward range of
 /// `idx_article_tags_recent`, whose copies of publication time and section
 /// (kept by triggers) spare a visit to every candidate article.
@@ -478,9 +530,7 @@ fn sharing_tags(
         .to_owned();
 
     let mut query = Query::select();
-    for column in article::Column::iter() {
-        query.column((article::Entity, column));
-    }
+    select_teaser_columns(&mut query);
     query
         .from(article::Entity)
         .join_subquery(

@@ -153,8 +153,17 @@ fn folded_prefix(text: &str, chars: usize) -> String {
 /// the closing `…`, never splitting a grapheme; Latin words are not cut in
 /// half when a space lies close enough before the cut.
 pub fn excerpt(text: &str, max_chars: usize) -> String {
-    let folded = folded_prefix(text, max_chars + EXCERPT_LOOKAHEAD);
-    if folded.chars().count() <= max_chars {
+    excerpt_of_start(text, max_chars, false)
+}
+
+/// [`excerpt`] of a text of which only `start` is at hand; `more_follows`
+/// says whether the text goes on after it. The result is the same as from
+/// the whole text whenever `start` holds `max_chars` + 64 characters once
+/// runs of whitespace are folded; a shorter start that is cut short still
+/// ends in `…`.
+pub fn excerpt_of_start(start: &str, max_chars: usize, more_follows: bool) -> String {
+    let folded = folded_prefix(start, max_chars + EXCERPT_LOOKAHEAD);
+    if folded.chars().count() <= max_chars && !more_follows {
         return folded;
     }
     let budget = max_chars.saturating_sub(1);
@@ -198,6 +207,26 @@ fn is_cjk(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_start_of_a_text_gives_the_whole_texts_excerpt() {
+        let text = "市场观察：English words and 中文 mixed, one after another. ".repeat(100);
+        let start: String = text.chars().take(1_000).collect();
+        assert_eq!(
+            excerpt_of_start(&start, EXCERPT_LENGTH, true),
+            excerpt(&text, EXCERPT_LENGTH)
+        );
+        // A short text that is whole is not marked as cut.
+        assert_eq!(excerpt_of_start("短讯。", EXCERPT_LENGTH, false), "短讯。");
+    }
+
+    #[test]
+    fn a_start_that_is_mostly_blank_still_ends_in_an_ellipsis_when_cut() {
+        let start = format!("开头{}", "\n".repeat(2_000));
+        let cut = excerpt_of_start(&start, EXCERPT_LENGTH, true);
+        assert_eq!(cut, "开头…");
+        assert!(cut.chars().count() <= EXCERPT_LENGTH);
+    }
 
     #[test]
     fn an_excerpt_folds_only_the_start_of_a_long_text() {

@@ -1,7 +1,7 @@
 //! Articles in the API: the `Article` type, the `article` and `articles`
 //! queries, the list orders and filters, and the article connection.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject,
@@ -43,6 +43,20 @@ impl From<article_entity::Model> for Article {
     }
 }
 
+impl Article {
+    /// The whole article behind a teaser (lists read teasers without their
+    /// bodies), loaded by id in one batch with the page's other teasers.
+    async fn whole(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<LoadedArticle>> {
+        ctx.data::<DataLoader<WholeArticles>>()?
+            .load_one(self.0.id)
+            .await
+            .map_err(|error| AppError::Internal(error.log_message()))?
+            .ok_or_else(|| {
+                AppError::NotFound("The article was deleted a moment ago".to_owned()).into()
+            })
+    }
+}
+
 /// An article's cover image.
 #[derive(SimpleObject)]
 pub struct CoverImage {
@@ -79,13 +93,19 @@ impl Article {
     }
 
     /// The body as HTML, sanitised on the way in: safe to render as it is.
-    async fn body(&self) -> &str {
-        &self.0.body
+    async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, str>> {
+        if self.0.is_complete() {
+            return Ok(Cow::Borrowed(&self.0.body));
+        }
+        Ok(Cow::Owned(self.whole(ctx).await?.body.clone()))
     }
 
     /// The body as plain text, one paragraph per line.
-    async fn body_text(&self) -> &str {
-        &self.0.body_text
+    async fn body_text(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, str>> {
+        if self.0.is_complete() {
+            return Ok(Cow::Borrowed(&self.0.body_text));
+        }
+        Ok(Cow::Owned(self.whole(ctx).await?.body_text.clone()))
     }
 
     /// The byline.
@@ -209,7 +229,7 @@ impl Article {
                 Ok(Arc::new(
                     related
                         .into_iter()
-                        .map(|row| Arc::new(LoadedArticle::new(row)))
+                        .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
                         .collect(),
                 ))
             })
@@ -474,6 +494,34 @@ impl Loader<FirstPageKey> for FirstPages {
             )
             .await
             .map_err(Arc::new)
+    }
+}
+
+/// Loads whole articles by id, for teasers asked for their bodies. A teaser
+/// was public when its list was read, so its body is loaded as it stands.
+pub struct WholeArticles {
+    state: AppState,
+}
+
+impl WholeArticles {
+    /// A loader over `state`.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl Loader<Uuid> for WholeArticles {
+    type Value = Arc<LoadedArticle>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = content::article::by_ids(&self.state.db, keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.id, Arc::new(LoadedArticle::new(row))))
+            .collect())
     }
 }
 

@@ -94,8 +94,10 @@ impl AppSchema {
 pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
     let build = |remember_validations: bool| {
         let tags = DataLoader::new(tag::TagsByArticle::new(state.clone()), tokio::spawn);
+        let whole = DataLoader::new(article::WholeArticles::new(state.clone()), tokio::spawn);
         let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
             .data(tags)
+            .data(whole)
             .data(state.clone());
         if remember_validations {
             builder = builder.extension(validated::ValidatedRequests::default());

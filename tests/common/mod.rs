@@ -404,6 +404,21 @@ impl Arrange<'_> {
         self.state.content_changed();
     }
 
+    /// Gives an article this plain text as its body, one paragraph per line.
+    pub async fn set_text(&self, article: Uuid, text: &str) {
+        let html: String = text.lines().map(|line| format!("<p>{line}</p>")).collect();
+        article::ActiveModel {
+            id: Set(article),
+            body: Set(html),
+            body_text: Set(text.to_owned()),
+            ..Default::default()
+        }
+        .update(self.db)
+        .await
+        .unwrap();
+        self.state.content_changed();
+    }
+
     /// Takes an article down (archives it), as a writer behind the server's
     /// back would.
     pub async fn take_down(&self, article: Uuid) {

@@ -1,0 +1,99 @@
+//! Teasers in lists are read without their bodies (a home page shows forty
+//! of them); a client that asks one for its body, text or summary still
+//! gets exactly what the article itself says, in every list that has them.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failed test, which is what we want
+
+mod common;
+
+use common::{TestApp, past};
+use entity::article::ArticleStatus;
+use newsroom::content::article::TEASER_TEXT_CHARS;
+use serde_json::{Value, json};
+
+const FIELDS: &str = "slug summary body bodyText";
+
+/// A body far longer than a teaser's share of text, with a summary that is
+/// cut from it (no editor's summary).
+fn long_text(name: &str) -> String {
+    let paragraph = format!("{name} 的第一段新闻正文，English words mixed in here. ");
+    let mut text = String::new();
+    for line in 0..60 {
+        text.push_str(&format!("{line}. {}\n", paragraph.repeat(3)));
+    }
+    assert!(text.chars().count() > 3 * TEASER_TEXT_CHARS as usize);
+    text
+}
+
+#[tokio::test]
+async fn a_teaser_asked_for_its_body_gets_the_whole_article() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let section = arrange.category("section", None, 0).await;
+    let topic = arrange.tag("topic").await;
+    for (slug, days) in [("first", 3), ("second", 2), ("third", 1)] {
+        let id = arrange
+            .article(slug, section, ArticleStatus::Published, past(days))
+            .await;
+        arrange.tag_article(id, topic).await;
+        arrange.set_text(id, &long_text(slug)).await;
+    }
+
+    let whole = |slug: &'static str| {
+        let app = &app;
+        async move {
+            app.graphql(
+                &format!(r#"{{ article(slug: "{slug}") {{ {FIELDS} }} }}"#),
+                json!({}),
+            )
+            .await["data"]["article"]
+                .clone()
+        }
+    };
+    let articles: Vec<Value> = vec![
+        whole("third").await,
+        whole("second").await,
+        whole("first").await,
+    ];
+    for article in &articles {
+        let text = article["bodyText"].as_str().unwrap();
+        assert!(text.chars().count() > 3 * TEASER_TEXT_CHARS as usize);
+        assert!(article["summary"].as_str().unwrap().ends_with('…'));
+    }
+
+    let lists = app
+        .graphql(
+            &format!(
+                r#"{{
+                    articles {{ edges {{ node {{ {FIELDS} }} }} }}
+                    tagged: articles(filter: {{ tag: "topic" }}) {{ edges {{ node {{ {FIELDS} }} }} }}
+                    categories {{ articles(first: 5) {{ edges {{ node {{ {FIELDS} }} }} }} }}
+                    article(slug: "first") {{ related(first: 2) {{ {FIELDS} }} }}
+                }}"#
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(lists["errors"], Value::Null, "{lists}");
+    let nodes = |connection: &Value| -> Vec<Value> {
+        connection["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"].clone())
+            .collect()
+    };
+    let data = &lists["data"];
+    assert_eq!(nodes(&data["articles"]), articles, "the newest articles");
+    assert_eq!(nodes(&data["tagged"]), articles, "a tag's articles");
+    assert_eq!(
+        nodes(&data["categories"][0]["articles"]),
+        articles,
+        "a section's first page"
+    );
+    assert_eq!(
+        data["article"]["related"],
+        json!(articles[..2]),
+        "related teasers"
+    );
+}
