@@ -117,6 +117,27 @@ mod tests {
         assert_eq!(qpsg, 1, "SQLite was built without SQLITE_ENABLE_QPSG");
     }
 
+    /// `.cargo/config.toml` also turns off SQLite's global memory
+    /// statistics, kept under one process-wide mutex that every
+    /// connection's worker thread takes on every allocation. This fails
+    /// when that build setting is lost.
+    #[tokio::test]
+    async fn sqlite_keeps_no_global_memory_statistics() {
+        let db = Database::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite");
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0') AS off",
+            ))
+            .await
+            .expect("a compile-option query")
+            .expect("one row");
+        let off: i32 = row.try_get("", "off").expect("an integer");
+        assert_eq!(off, 1, "SQLite was built with SQLITE_DEFAULT_MEMSTATUS on");
+    }
+
     #[test]
     fn finds_the_file_behind_a_sqlite_url() {
         assert_eq!(
