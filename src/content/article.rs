@@ -10,8 +10,9 @@ use entity::{
     article_slug, article_tag, tag,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    Iterable, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, Iterable, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
@@ -237,22 +238,28 @@ pub async fn retired_slug_owner(db: &DatabaseConnection, slug: &str) -> AppResul
 pub const TEASER_TEXT_CHARS: i32 = 1_000;
 
 /// An article row read for a teaser in a list: every column but the body,
-/// and only the first [`TEASER_TEXT_CHARS`] characters of the plain text.
-/// The lists of a home page carry forty of these; reading whole bodies for
-/// them copied about 16 KB per teaser out of the database. A client that
-/// asks a teaser for its body gets the whole article loaded by id.
+/// and on SQLite only the first [`TEASER_TEXT_CHARS`] characters of the
+/// plain text. The lists of a home page carry forty of these; reading whole
+/// bodies for them copied about 16 KB per teaser out of the database. A
+/// client that asks a teaser for its body gets the whole article loaded by
+/// id.
 #[derive(Debug, Clone)]
 pub struct Teaser(pub article::Model);
 
 /// Makes `query` on `articles` select teaser rows (see [`Teaser`]).
-fn select_teaser_columns(query: &mut SelectStatement) {
+///
+/// PostgreSQL gets the whole plain text: it computes `substr` for every row
+/// it sorts, before the `LIMIT`, decompressing each one (a tag page took
+/// 4.5 ms instead of 2.0), while a plain column stays compressed until the
+/// rows that are sent.
+fn select_teaser_columns(query: &mut SelectStatement, backend: DbBackend) {
     query.clear_selects();
     for column in article::Column::iter() {
         match column {
             article::Column::Body => {
                 query.expr_as(Expr::val(""), column);
             }
-            article::Column::BodyText => {
+            article::Column::BodyText if backend != DbBackend::Postgres => {
                 query.expr_as(
                     Func::cust(Alias::new("substr"))
                         .arg(Expr::col((article::Entity, column)))
@@ -273,7 +280,7 @@ async fn teasers(
     db: &DatabaseConnection,
     mut select: sea_orm::Select<article::Entity>,
 ) -> AppResult<Vec<Teaser>> {
-    select_teaser_columns(QueryTrait::query(&mut select));
+    select_teaser_columns(QueryTrait::query(&mut select), db.get_database_backend());
     Ok(select.all(db).await?.into_iter().map(Teaser).collect())
 }
 
@@ -431,7 +438,8 @@ pub async fn related(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let mut picked: Vec<Teaser> = match sharing_tags(article, tag_ids, limit, now) {
+    let backend = db.get_database_backend();
+    let mut picked: Vec<Teaser> = match sharing_tags(article, tag_ids, limit, now, backend) {
         Some(query) => article::Model::find_by_statement(db.get_database_backend().build(&query))
             .all(db)
             .await?
@@ -471,6 +479,7 @@ fn sharing_tags(
     tag_ids: &[Uuid],
     limit: u64,
     now: DateTime<Utc>,
+    backend: DbBackend,
 ) -> Option<SelectStatement> {
     let link_article = Alias::new("article_id");
     let link_section = Alias::new("category_id");
@@ -530,7 +539,7 @@ fn sharing_tags(
         .to_owned();
 
     let mut query = Query::select();
-    select_teaser_columns(&mut query);
+    select_teaser_columns(&mut query, backend);
     query
         .from(article::Entity)
         .join_subquery(
