@@ -216,10 +216,16 @@ pub async fn find_by_slug(
     }
 }
 
-/// The articles with these ids, whatever their state, in no order.
-pub async fn by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> AppResult<Vec<article::Model>> {
+/// Those of the articles with these ids that are public at `now`, whole, in
+/// no order.
+pub async fn public_by_ids(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<article::Model>> {
     Ok(article::Entity::find()
         .filter(article::Column::Id.is_in(ids.iter().copied()))
+        .filter(visible(now))
         .all(db)
         .await?)
 }

@@ -52,7 +52,7 @@ impl Article {
             .await
             .map_err(|error| AppError::Internal(error.log_message()))?
             .ok_or_else(|| {
-                AppError::NotFound("The article was deleted a moment ago".to_owned()).into()
+                AppError::NotFound("The article was taken down a moment ago".to_owned()).into()
             })
     }
 }
@@ -497,8 +497,9 @@ impl Loader<FirstPageKey> for FirstPages {
     }
 }
 
-/// Loads whole articles by id, for teasers asked for their bodies. A teaser
-/// was public when its list was read, so its body is loaded as it stands.
+/// Loads whole articles by id, for teasers asked for their bodies. Only
+/// public ones: a teaser from a list read a moment before its article was
+/// taken down does not reveal the body.
 pub struct WholeArticles {
     state: AppState,
 }
@@ -515,7 +516,7 @@ impl Loader<Uuid> for WholeArticles {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = content::article::by_ids(&self.state.db, keys)
+        let rows = content::article::public_by_ids(&self.state.db, keys, content::now())
             .await
             .map_err(Arc::new)?;
         Ok(rows
