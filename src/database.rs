@@ -96,25 +96,34 @@ mod tests {
 
     use super::sqlite_file_path;
 
+    /// Whether the bundled SQLite was compiled with `option` (as
+    /// `sqlite_compileoption_used` names it, without the `SQLITE_` prefix).
+    async fn sqlite_built_with(option: &str) -> bool {
+        let db = Database::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite");
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT sqlite_compileoption_used(?) AS used",
+                [option.into()],
+            ))
+            .await
+            .expect("a compile-option query")
+            .expect("one row");
+        row.try_get::<i32>("", "used").expect("an integer") == 1
+    }
+
     /// `.cargo/config.toml` builds SQLite with the query planner stability
     /// guarantee; without it every statement with `LIMIT ?` is compiled
     /// again on each run (measured: 745 against 909 cold article pages a
     /// second). This fails when that build setting is lost.
     #[tokio::test]
     async fn sqlite_keeps_each_statement_plan_whatever_values_are_bound() {
-        let db = Database::connect("sqlite::memory:")
-            .await
-            .expect("an in-memory SQLite");
-        let row = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT sqlite_compileoption_used('ENABLE_QPSG') AS qpsg",
-            ))
-            .await
-            .expect("a compile-option query")
-            .expect("one row");
-        let qpsg: i32 = row.try_get("", "qpsg").expect("an integer");
-        assert_eq!(qpsg, 1, "SQLite was built without SQLITE_ENABLE_QPSG");
+        assert!(
+            sqlite_built_with("ENABLE_QPSG").await,
+            "SQLite was built without SQLITE_ENABLE_QPSG"
+        );
     }
 
     /// `.cargo/config.toml` also turns off SQLite's global memory
@@ -123,19 +132,10 @@ mod tests {
     /// when that build setting is lost.
     #[tokio::test]
     async fn sqlite_keeps_no_global_memory_statistics() {
-        let db = Database::connect("sqlite::memory:")
-            .await
-            .expect("an in-memory SQLite");
-        let row = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0') AS off",
-            ))
-            .await
-            .expect("a compile-option query")
-            .expect("one row");
-        let off: i32 = row.try_get("", "off").expect("an integer");
-        assert_eq!(off, 1, "SQLite was built with SQLITE_DEFAULT_MEMSTATUS on");
+        assert!(
+            sqlite_built_with("DEFAULT_MEMSTATUS=0").await,
+            "SQLite was built with SQLITE_DEFAULT_MEMSTATUS on"
+        );
     }
 
     #[test]
