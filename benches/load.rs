@@ -104,8 +104,13 @@ async fn fresh_database(folder: &std::path::Path) -> String {
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .unwrap();
-            let base = url.rsplit_once('/').unwrap().0;
-            format!("{base}/{name}")
+            // Keep the URL's settings (`?sslmode=…`), change only the name.
+            let (address, settings) = match url.split_once('?') {
+                Some((address, settings)) => (address, format!("?{settings}")),
+                None => (url.as_str(), String::new()),
+            };
+            let base = address.rsplit_once('/').unwrap().0;
+            format!("{base}/{name}{settings}")
         }
         _ => {
             // A kept folder holds the previous run's site: start afresh.

@@ -6,7 +6,10 @@ use std::{path::Path, time::Duration};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    sqlx::{
+        postgres::PgSslMode,
+        sqlite::{SqliteJournalMode, SqliteSynchronous},
+    },
 };
 
 use crate::{config::Config, error::AppResult};
@@ -57,7 +60,41 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
         });
+    if !tls_mode_chosen(url, std::env::var_os("PGSSLMODE").is_some()) {
+        options.map_sqlx_postgres_opts(|options| {
+            if is_loopback(options.get_host()) {
+                options.ssl_mode(PgSslMode::Disable)
+            } else {
+                options
+            }
+        });
+    }
     Ok(Database::connect(options).await?)
+}
+
+/// Whether the operator chose how to use TLS towards PostgreSQL, in the
+/// URL's `sslmode` or in `PGSSLMODE`. When they did not, the driver would
+/// try TLS (`prefer`) even towards this machine, where the bytes never leave
+/// it: encrypting them cost about a quarter of PostgreSQL's CPU per article
+/// page (BENCHMARKS.md). So a loopback address without a choice is reached
+/// without TLS; `sslmode=require` (or `prefer`) in the URL asks for it.
+fn tls_mode_chosen(url: &str, mode_in_environment: bool) -> bool {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    mode_in_environment
+        || query.split('&').any(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            name.eq_ignore_ascii_case("sslmode") || name.eq_ignore_ascii_case("ssl-mode")
+        })
+}
+
+/// Whether `host` names this machine over TCP: `localhost` or a loopback
+/// address (a Unix socket path is not TCP and never uses TLS anyway).
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// Brings the schema up to date.
@@ -94,7 +131,7 @@ fn sqlite_file_path(url: &str) -> Option<&str> {
 mod tests {
     use sea_orm::{ConnectionTrait, Database, Statement};
 
-    use super::sqlite_file_path;
+    use super::{is_loopback, sqlite_file_path, tls_mode_chosen};
 
     /// Whether the bundled SQLite was compiled with `option` (as
     /// `sqlite_compileoption_used` names it, without the `SQLITE_` prefix).
@@ -147,5 +184,50 @@ mod tests {
         assert_eq!(sqlite_file_path("sqlite:/tmp/x.db"), Some("/tmp/x.db"));
         assert_eq!(sqlite_file_path("sqlite::memory:"), None);
         assert_eq!(sqlite_file_path("postgres://postgres@localhost/test"), None);
+    }
+
+    #[test]
+    fn a_tls_mode_is_chosen_in_the_url_or_the_environment() {
+        assert!(!tls_mode_chosen(
+            "postgres://postgres@127.0.0.1:5432/test",
+            false
+        ));
+        assert!(!tls_mode_chosen(
+            "postgres://postgres@127.0.0.1/test?application_name=newsroom",
+            false
+        ));
+        assert!(tls_mode_chosen("postgres://db/test?sslmode=require", false));
+        assert!(tls_mode_chosen(
+            "postgres://db/test?x=1&SSLMODE=prefer",
+            false
+        ));
+        assert!(tls_mode_chosen(
+            "postgres://db/test?ssl-mode=verify-full",
+            false
+        ));
+        assert!(tls_mode_chosen("postgres://db/test", true));
+    }
+
+    #[test]
+    fn loopback_hosts_are_this_machine() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.53",
+            "localhost",
+            "LocalHost",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "10.0.0.5",
+            "db.example.com",
+            "/var/run/postgresql",
+            "",
+            "::2",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
     }
 }

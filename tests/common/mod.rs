@@ -111,10 +111,15 @@ impl TestApp {
         let mut connection = newsroom::database::connect(&config).await.unwrap();
         let counter = Arc::clone(&statements);
         connection.set_metric_callback(move |info| {
-            if std::env::var("SHOW_SQL").is_ok() {
+            // SHOW_SQL=1 prints each statement's start; SHOW_SQL=0 whole.
+            if let Ok(shown) = std::env::var("SHOW_SQL") {
+                let chars = match shown.as_str() {
+                    "0" => usize::MAX,
+                    _ => 150,
+                };
                 eprintln!(
                     "SQL {}",
-                    info.statement.sql.chars().take(150).collect::<String>()
+                    info.statement.sql.chars().take(chars).collect::<String>()
                 );
             }
             counter.fetch_add(1, Ordering::SeqCst);
