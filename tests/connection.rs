@@ -13,9 +13,9 @@ async fn session_uses_tls(db: &DatabaseConnection) -> bool {
             "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
         ))
         .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<bool>("", "ssl").unwrap()
+        .expect("a pg_stat_ssl query")
+        .expect("a row for this session");
+    row.try_get::<bool>("", "ssl").expect("a boolean")
 }
 
 #[tokio::test]
