@@ -44,7 +44,7 @@ impl LoadedArticle {
             Some(summary) if !summary.trim().is_empty() => summary,
             _ => self.excerpt.get_or_init(|| {
                 // A teaser's text may have been cut where it was read: then
-                // it is exactly that long (PostgreSQL's teasers are whole).
+                // it is exactly that long (PostgreSQL's list teasers are whole).
                 let more_follows = !self.complete
                     && self.row.body_text.chars().count() == TEASER_TEXT_CHARS as usize;
                 excerpt_of_start(&self.row.body_text, EXCERPT_LENGTH, more_follows)
