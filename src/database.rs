@@ -75,8 +75,9 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
 /// Whether the operator chose how to use TLS towards PostgreSQL, in the
 /// URL's `sslmode` or in `PGSSLMODE`. When they did not, the driver would
 /// try TLS (`prefer`) even towards this machine, where the bytes never leave
-/// it: encrypting them cost about a quarter of PostgreSQL's CPU per article
-/// page (BENCHMARKS.md). So a loopback address without a choice is reached
+/// it: with TLS, pgbench ran a cold article page's statements 28% slower,
+/// and the server's cold page used 15% more of PostgreSQL's CPU
+/// (BENCHMARKS.md). So a loopback address without a choice is reached
 /// without TLS; `sslmode=require` (or `prefer`) in the URL asks for it.
 fn tls_mode_chosen(url: &str, mode_in_environment: bool) -> bool {
     let query = url.split_once('?').map_or("", |(_, query)| query);

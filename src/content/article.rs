@@ -245,10 +245,10 @@ pub const TEASER_TEXT_CHARS: i32 = 1_000;
 
 /// An article row read for a teaser in a list: every column but the body,
 /// and only the first [`TEASER_TEXT_CHARS`] characters of the plain text
-/// (all of it in PostgreSQL's lists, where cutting costs more). The lists of a home page carry forty of these; reading whole
-/// bodies for them copied about 16 KB per teaser out of the database. A
-/// client that asks a teaser for its body gets the whole article loaded by
-/// id.
+/// (all of it in PostgreSQL's lists, where cutting costs more). The lists
+/// of a home page carry forty of these; reading whole bodies for them
+/// copied about 16 KB per teaser out of the database. A client that asks a
+/// teaser for its body gets the whole article loaded by id.
 #[derive(Debug, Clone)]
 pub struct Teaser(pub article::Model);
 

@@ -297,6 +297,8 @@ fn changes_content(operation: &OperationDefinition) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use sha2::Digest;
+
     use super::*;
 
     /// A schema over a new SQLite file with the demo site.
@@ -328,8 +330,6 @@ mod tests {
         );
         validated::ValidationKey::of(&hex::encode(sha2::Sha256::digest(query)), &request)
     }
-
-    use sha2::Digest;
 
     const LIST: &str =
         "query List($first: Int) { articles(first: $first) { edges { node { slug } } } }";
