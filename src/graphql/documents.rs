@@ -35,7 +35,8 @@ impl Default for DocumentCache {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
+/// The SHA-256 of `text`, in lowercase hex: what documents are cached by.
+pub(crate) fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 

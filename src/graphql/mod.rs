@@ -297,8 +297,6 @@ fn changes_content(operation: &OperationDefinition) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use sha2::Digest;
-
     use super::*;
 
     /// A schema over a new SQLite file with the demo site.
@@ -328,7 +326,7 @@ mod tests {
         let request = async_graphql::Request::new(query).variables(
             async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
         );
-        validated::ValidationKey::of(&hex::encode(sha2::Sha256::digest(query)), &request)
+        validated::ValidationKey::of(&documents::sha256_hex(query), &request)
     }
 
     const LIST: &str =
