@@ -4,11 +4,12 @@
 //! load, not once per request: cutting it was 14% of a warm HomePage's CPU.
 //! A row read for a teaser in a list lacks its body (see
 //! [`super::article::Teaser`]); it says so, so that the body is fetched when
-//! a client asks for it.
+//! a client asks for it. An article read for its own page carries its tags,
+//! read in the same statement.
 
 use std::{ops::Deref, sync::OnceLock};
 
-use entity::article;
+use entity::{article, tag};
 
 use super::{
     article::{TEASER_TEXT_CHARS, Teaser},
@@ -21,6 +22,8 @@ pub struct LoadedArticle {
     excerpt: OnceLock<String>,
     /// Whether the row holds the body and all of its text (not a teaser's).
     complete: bool,
+    /// The article's tags by name, when they were read with it.
+    tags: Option<Vec<tag::Model>>,
 }
 
 impl LoadedArticle {
@@ -30,7 +33,21 @@ impl LoadedArticle {
             row,
             excerpt: OnceLock::new(),
             complete: true,
+            tags: None,
         }
+    }
+
+    /// Wraps a whole row read together with its tags.
+    pub fn with_tags(row: article::Model, tags: Vec<tag::Model>) -> Self {
+        Self {
+            tags: Some(tags),
+            ..Self::new(row)
+        }
+    }
+
+    /// The article's tags by name, when they were read with it.
+    pub fn tags(&self) -> Option<&[tag::Model]> {
+        self.tags.as_deref()
     }
 
     /// Whether the row holds the body and its whole text; a teaser's does not.
@@ -59,6 +76,7 @@ impl From<Teaser> for LoadedArticle {
             row: teaser.0,
             excerpt: OnceLock::new(),
             complete: false,
+            tags: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use async_graphql::{
 use chrono::{DateTime as ChronoDateTime, Utc};
 use entity::article::{self as article_entity, ArticleStatus as DbStatus};
 use entity::comment as comment_entity;
+use entity::tag as tag_entity;
 use uuid::Uuid;
 
 use super::{
@@ -30,7 +31,7 @@ use crate::{
         read_cache::Lookup,
         token::Permission,
     },
-    error::AppError,
+    error::{AppError, AppResult},
     state::AppState,
 };
 
@@ -54,6 +55,23 @@ impl Article {
             .ok_or_else(|| {
                 AppError::NotFound("The article was taken down a moment ago".to_owned()).into()
             })
+    }
+
+    /// The article's tags by name: those read with it, or else loaded in
+    /// one batch with the other articles' on the page.
+    async fn tag_rows(&self, ctx: &Context<'_>) -> AppResult<Cow<'_, [tag_entity::Model]>> {
+        if let Some(tags) = self.0.tags() {
+            return Ok(Cow::Borrowed(tags));
+        }
+        let tags = ctx
+            .data::<DataLoader<TagsByArticle>>()
+            .map_err(|error| AppError::Internal(error.message))?
+            .load_one(self.0.id)
+            .await
+            .map_err(|error| AppError::Internal(error.log_message()))?;
+        Ok(Cow::Owned(
+            tags.map(|tags| tags.as_ref().clone()).unwrap_or_default(),
+        ))
     }
 }
 
@@ -97,7 +115,7 @@ impl Article {
         if self.0.is_complete() {
             return Ok(Cow::Borrowed(&self.0.body));
         }
-        Ok(Cow::Owned(self.whole(ctx).await?.body.clone()))
+        Ok(Cow::Owned(Box::pin(self.whole(ctx)).await?.body.clone()))
     }
 
     /// The body as plain text, one paragraph per line.
@@ -105,7 +123,9 @@ impl Article {
         if self.0.is_complete() {
             return Ok(Cow::Borrowed(&self.0.body_text));
         }
-        Ok(Cow::Owned(self.whole(ctx).await?.body_text.clone()))
+        Ok(Cow::Owned(
+            Box::pin(self.whole(ctx)).await?.body_text.clone(),
+        ))
     }
 
     /// The byline.
@@ -141,19 +161,22 @@ impl Article {
     /// How many times readers have viewed the article, including a view
     /// recorded a moment ago.
     async fn view_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let total = ctx
-            .data::<ViewCountLoader>()?
-            .load_one(self.0.id)
-            .await
-            .map_err(|error| AppError::Internal(error.log_message()))?;
-        match total {
-            Some(total) => Ok(total),
-            // Not public (an editor's preview): its stored count and buffer.
-            None => {
-                let (state, _) = scope(ctx)?;
-                Ok(self.0.view_count + state.views.pending(self.0.id))
+        Box::pin(async move {
+            let total = ctx
+                .data::<ViewCountLoader>()?
+                .load_one(self.0.id)
+                .await
+                .map_err(|error| AppError::Internal(error.log_message()))?;
+            match total {
+                Some(total) => Ok(total),
+                // Not public (an editor's preview): its stored count and buffer.
+                None => {
+                    let (state, _) = scope(ctx)?;
+                    Ok(self.0.view_count + state.views.pending(self.0.id))
+                }
             }
-        }
+        })
+        .await
     }
 
     /// How many approved comments the article has.
@@ -180,21 +203,18 @@ impl Article {
 
     /// The section the article is filed in.
     async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-        let (state, request) = scope(ctx)?;
-        let tree = request.categories(state).await?;
-        Ok(tree.get(self.0.category_id).cloned().map(Category))
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tree = request.categories(state).await?;
+            Ok(tree.get(self.0.category_id).cloned().map(Category))
+        })
+        .await
     }
 
     /// The article's tags, by name.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
-        let loader = ctx.data::<DataLoader<TagsByArticle>>()?;
-        let tags = loader
-            .load_one(self.0.id)
+        Box::pin(async move { Ok(self.tag_rows(ctx).await?.iter().cloned().map(Tag).collect()) })
             .await
-            .map_err(|error| AppError::Internal(error.log_message()))?;
-        Ok(tags
-            .map(|tags| tags.iter().cloned().map(Tag).collect())
-            .unwrap_or_default())
     }
 
     /// Up to `first` other published articles, the most related first: of
@@ -206,35 +226,33 @@ impl Article {
         ctx: &Context<'_>,
         #[graphql(default = 5)] first: i32,
     ) -> async_graphql::Result<Vec<Article>> {
-        let (state, request) = scope(ctx)?;
-        let size = content::page_size(first)?;
-        let lookup = Lookup::Related {
-            article: self.0.id,
-            size,
-        };
-        let tag_loader = ctx.data::<DataLoader<TagsByArticle>>()?;
-        let related: Arc<Vec<Arc<LoadedArticle>>> = state
-            .cache
-            .get_or_load(&state.db, request.now, lookup, async {
-                // The same batch as the `tags` field's, when both are asked.
-                let tags = tag_loader
-                    .load_one(self.0.id)
-                    .await
-                    .map_err(|error| AppError::Internal(error.log_message()))?
-                    .unwrap_or_default();
-                let tag_ids: Vec<Uuid> = tags.iter().map(|tag| tag.id).collect();
-                let related =
-                    content::article::related(&state.db, &self.0, &tag_ids, size, request.now)
-                        .await?;
-                Ok(Arc::new(
-                    related
-                        .into_iter()
-                        .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
-                        .collect(),
-                ))
-            })
-            .await?;
-        Ok(related.iter().cloned().map(Article).collect())
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let size = content::page_size(first)?;
+            let lookup = Lookup::Related {
+                article: self.0.id,
+                size,
+            };
+            let related: Arc<Vec<Arc<LoadedArticle>>> = state
+                .cache
+                .get_or_load(&state.db, request.now, lookup, async {
+                    // The same tags as the `tags` field's, read once.
+                    let tags = self.tag_rows(ctx).await?;
+                    let tag_ids: Vec<Uuid> = tags.iter().map(|tag| tag.id).collect();
+                    let related =
+                        content::article::related(&state.db, &self.0, &tag_ids, size, request.now)
+                            .await?;
+                    Ok(Arc::new(
+                        related
+                            .into_iter()
+                            .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
+                            .collect(),
+                    ))
+                })
+                .await?;
+            Ok(related.iter().cloned().map(Article).collect())
+        })
+        .await
     }
 
     /// The approved comments, newest first.
@@ -244,26 +262,29 @@ impl Article {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
-        let (state, request) = scope(ctx)?;
-        let size = content::page_size(first)?;
-        let after = after
-            .as_deref()
-            .map(content::comment::parse_cursor)
-            .transpose()?;
-        let lookup = Lookup::Comments {
-            article: self.0.id,
-            size,
-            after,
-        };
-        let page: Arc<Page<comment_entity::Model>> = state
-            .cache
-            .get_or_load(&state.db, request.now, lookup, async {
-                content::comment::list_approved(&state.db, self.0.id, size, after.as_ref())
-                    .await
-                    .map(Arc::new)
-            })
-            .await?;
-        Ok(CommentConnection::new(&page, self.0.comment_count))
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let size = content::page_size(first)?;
+            let after = after
+                .as_deref()
+                .map(content::comment::parse_cursor)
+                .transpose()?;
+            let lookup = Lookup::Comments {
+                article: self.0.id,
+                size,
+                after,
+            };
+            let page: Arc<Page<comment_entity::Model>> = state
+                .cache
+                .get_or_load(&state.db, request.now, lookup, async {
+                    content::comment::list_approved(&state.db, self.0.id, size, after.as_ref())
+                        .await
+                        .map(Arc::new)
+                })
+                .await?;
+            Ok(CommentConnection::new(&page, self.0.comment_count))
+        })
+        .await
     }
 }
 
@@ -349,14 +370,17 @@ pub struct ArticleEdge {
 impl ArticleConnection {
     /// How many articles the whole list holds, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let (state, _) = scope(ctx)?;
-        let lookup = Lookup::Count(self.filter.clone());
-        Ok(state
-            .cache
-            .get_or_load(&state.db, self.now, lookup, async {
-                content::article::count(&state.db, &self.filter, self.now).await
-            })
-            .await?)
+        Box::pin(async move {
+            let (state, _) = scope(ctx)?;
+            let lookup = Lookup::Count(self.filter.clone());
+            Ok(state
+                .cache
+                .get_or_load(&state.db, self.now, lookup, async {
+                    content::article::count(&state.db, &self.filter, self.now).await
+                })
+                .await?)
+        })
+        .await
     }
 }
 
@@ -574,48 +598,53 @@ impl ArticleQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> async_graphql::Result<Option<Article>> {
-        let (state, request) = scope(ctx)?;
-        let editor = request
-            .viewer(state)
-            .await?
-            .is_some_and(|viewer| viewer.may(Permission::EditContent));
-        let audience = if editor {
-            Audience::Editors
-        } else {
-            Audience::Public(request.now)
-        };
-        let lookup = match (id, slug) {
-            (Some(id), None) => Lookup::ArticleById(parse_id(&id, "id")?),
-            (None, Some(slug)) => Lookup::ArticleBySlug(slug),
-            _ => {
-                return Err(
-                    AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
-                );
-            }
-        };
-        let find = |lookup: Lookup| async move {
-            let found = match lookup {
-                Lookup::ArticleById(id) => {
-                    content::article::find_by_id(&state.db, id, audience).await?
-                }
-                Lookup::ArticleBySlug(slug) => {
-                    content::article::find_by_slug(&state.db, &slug, audience).await?
-                }
-                _ => None,
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let editor = request
+                .viewer(state)
+                .await?
+                .is_some_and(|viewer| viewer.may(Permission::EditContent));
+            let audience = if editor {
+                Audience::Editors
+            } else {
+                Audience::Public(request.now)
             };
-            Ok::<_, AppError>(found.map(|row| Arc::new(LoadedArticle::new(row))))
-        };
-        let found = match audience {
-            // Previews are read fresh; they are not what readers see.
-            Audience::Editors => find(lookup).await?,
-            Audience::Public(now) => {
-                state
-                    .cache
-                    .get_or_load(&state.db, now, lookup.clone(), find(lookup))
-                    .await?
-            }
-        };
-        Ok(found.map(Article))
+            let lookup = match (id, slug) {
+                (Some(id), None) => Lookup::ArticleById(parse_id(&id, "id")?),
+                (None, Some(slug)) => Lookup::ArticleBySlug(slug),
+                _ => {
+                    return Err(
+                        AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
+                    );
+                }
+            };
+            let find = |lookup: Lookup| async move {
+                let found = match lookup {
+                    Lookup::ArticleById(id) => {
+                        content::article::find_by_id(&state.db, id, audience).await?
+                    }
+                    Lookup::ArticleBySlug(slug) => {
+                        content::article::find_by_slug(&state.db, &slug, audience).await?
+                    }
+                    _ => None,
+                };
+                Ok::<_, AppError>(
+                    found.map(|found| Arc::new(LoadedArticle::with_tags(found.row, found.tags))),
+                )
+            };
+            let found = match audience {
+                // Previews are read fresh; they are not what readers see.
+                Audience::Editors => find(lookup).await?,
+                Audience::Public(now) => {
+                    state
+                        .cache
+                        .get_or_load(&state.db, now, lookup.clone(), find(lookup))
+                        .await?
+                }
+            };
+            Ok(found.map(Article))
+        })
+        .await
     }
 
     /// Published articles, newest first unless `orderBy` says otherwise,
@@ -628,23 +657,26 @@ impl ArticleQuery {
         filter: Option<ArticleFilter>,
         #[graphql(default)] order_by: ArticleOrder,
     ) -> async_graphql::Result<ArticleConnection> {
-        let (state, request) = scope(ctx)?;
-        let filter = filter.unwrap_or_default();
-        let category_ids = match &filter.category {
-            Some(slug) => {
-                let tree = request.categories(state).await?;
-                Some(
-                    tree.by_slug(slug)
-                        .map(|category| tree.with_descendants(category.id))
-                        .unwrap_or_default(),
-                )
-            }
-            None => None,
-        };
-        let domain = DomainFilter {
-            category_ids,
-            tag_slug: filter.tag,
-        };
-        ArticleConnection::load(ctx, domain, order_by, first, after).await
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let filter = filter.unwrap_or_default();
+            let category_ids = match &filter.category {
+                Some(slug) => {
+                    let tree = request.categories(state).await?;
+                    Some(
+                        tree.by_slug(slug)
+                            .map(|category| tree.with_descendants(category.id))
+                            .unwrap_or_default(),
+                    )
+                }
+                None => None,
+            };
+            let domain = DomainFilter {
+                category_ids,
+                tag_slug: filter.tag,
+            };
+            ArticleConnection::load(ctx, domain, order_by, first, after).await
+        })
+        .await
     }
 }

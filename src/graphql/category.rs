@@ -60,39 +60,48 @@ impl Category {
 
     /// The enclosing section; `null` for a top-level one.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-        let (state, request) = scope(ctx)?;
-        let tree = request.categories(state).await?;
-        Ok(self
-            .0
-            .parent_id
-            .and_then(|id| tree.get(id))
-            .cloned()
-            .map(Category))
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tree = request.categories(state).await?;
+            Ok(self
+                .0
+                .parent_id
+                .and_then(|id| tree.get(id))
+                .cloned()
+                .map(Category))
+        })
+        .await
     }
 
     /// The sections above this one, from the top level down to the parent
     /// (a breadcrumb); empty for a top-level section.
     async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        let (state, request) = scope(ctx)?;
-        let tree = request.categories(state).await?;
-        Ok(tree
-            .ancestors(self.0.id)
-            .into_iter()
-            .cloned()
-            .map(Category)
-            .collect())
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tree = request.categories(state).await?;
+            Ok(tree
+                .ancestors(self.0.id)
+                .into_iter()
+                .cloned()
+                .map(Category)
+                .collect())
+        })
+        .await
     }
 
     /// The direct sub-sections, in display order.
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        let (state, request) = scope(ctx)?;
-        let tree = request.categories(state).await?;
-        Ok(tree
-            .children(self.0.id)
-            .into_iter()
-            .cloned()
-            .map(Category)
-            .collect())
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tree = request.categories(state).await?;
+            Ok(tree
+                .children(self.0.id)
+                .into_iter()
+                .cloned()
+                .map(Category)
+                .collect())
+        })
+        .await
     }
 
     /// Published articles of this section and all its sub-sections, newest
@@ -104,13 +113,16 @@ impl Category {
         after: Option<String>,
         #[graphql(default)] order_by: ArticleOrder,
     ) -> async_graphql::Result<ArticleConnection> {
-        let (state, request) = scope(ctx)?;
-        let tree = request.categories(state).await?;
-        let filter = ArticleFilter {
-            category_ids: Some(tree.with_descendants(self.0.id)),
-            tag_slug: None,
-        };
-        ArticleConnection::load(ctx, filter, order_by, first, after).await
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tree = request.categories(state).await?;
+            let filter = ArticleFilter {
+                category_ids: Some(tree.with_descendants(self.0.id)),
+                tag_slug: None,
+            };
+            ArticleConnection::load(ctx, filter, order_by, first, after).await
+        })
+        .await
     }
 }
 
@@ -122,11 +134,14 @@ pub struct CategoryQuery;
 impl CategoryQuery {
     /// The top-level sections, in display order.
     async fn categories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        let (state, request) = scope(ctx)?;
-        let tree = request.categories(state).await?;
-        let roots: Vec<Category> = tree.roots().into_iter().cloned().map(Category).collect();
-        prime_first_pages(ctx, &tree, &roots).await?;
-        Ok(roots)
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tree = request.categories(state).await?;
+            let roots: Vec<Category> = tree.roots().into_iter().cloned().map(Category).collect();
+            prime_first_pages(ctx, &tree, &roots).await?;
+            Ok(roots)
+        })
+        .await
     }
 
     /// One section, by `id` or by `slug` (give exactly one); `null` when
@@ -137,18 +152,21 @@ impl CategoryQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> async_graphql::Result<Option<Category>> {
-        let (state, request) = scope(ctx)?;
-        let tree = request.categories(state).await?;
-        let found = match (id, slug) {
-            (Some(id), None) => tree.get(parse_id(&id, "id")?),
-            (None, Some(slug)) => tree.by_slug(&slug),
-            _ => {
-                return Err(
-                    AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
-                );
-            }
-        };
-        Ok(found.cloned().map(Category))
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tree = request.categories(state).await?;
+            let found = match (id, slug) {
+                (Some(id), None) => tree.get(parse_id(&id, "id")?),
+                (None, Some(slug)) => tree.by_slug(&slug),
+                _ => {
+                    return Err(
+                        AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
+                    );
+                }
+            };
+            Ok(found.cloned().map(Category))
+        })
+        .await
     }
 }
 

@@ -47,11 +47,14 @@ impl Tag {
         after: Option<String>,
         #[graphql(default)] order_by: ArticleOrder,
     ) -> async_graphql::Result<ArticleConnection> {
-        let filter = ArticleFilter {
-            category_ids: None,
-            tag_slug: Some(self.0.slug.clone()),
-        };
-        ArticleConnection::load(ctx, filter, order_by, first, after).await
+        Box::pin(async move {
+            let filter = ArticleFilter {
+                category_ids: None,
+                tag_slug: Some(self.0.slug.clone()),
+            };
+            ArticleConnection::load(ctx, filter, order_by, first, after).await
+        })
+        .await
     }
 }
 
@@ -63,29 +66,35 @@ pub struct TagQuery;
 impl TagQuery {
     /// Every tag, by name.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
-        let (state, request) = scope(ctx)?;
-        let tags: Arc<Vec<tag_entity::Model>> = state
-            .cache
-            .get_or_load(&state.db, request.now, Lookup::AllTags, async {
-                content::tag::all(&state.db).await.map(Arc::new)
-            })
-            .await?;
-        Ok(tags.iter().cloned().map(Tag).collect())
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let tags: Arc<Vec<tag_entity::Model>> = state
+                .cache
+                .get_or_load(&state.db, request.now, Lookup::AllTags, async {
+                    content::tag::all(&state.db).await.map(Arc::new)
+                })
+                .await?;
+            Ok(tags.iter().cloned().map(Tag).collect())
+        })
+        .await
     }
 
     /// The tag with this slug; `null` when there is none.
     async fn tag(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Tag>> {
-        let (state, request) = scope(ctx)?;
-        let lookup = Lookup::TagBySlug(slug.clone());
-        let tag: Option<Arc<tag_entity::Model>> = state
-            .cache
-            .get_or_load(&state.db, request.now, lookup, async {
-                Ok(content::tag::find_by_slug(&state.db, &slug)
-                    .await?
-                    .map(Arc::new))
-            })
-            .await?;
-        Ok(tag.map(|tag| Tag(tag.as_ref().clone())))
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let lookup = Lookup::TagBySlug(slug.clone());
+            let tag: Option<Arc<tag_entity::Model>> = state
+                .cache
+                .get_or_load(&state.db, request.now, lookup, async {
+                    Ok(content::tag::find_by_slug(&state.db, &slug)
+                        .await?
+                        .map(Arc::new))
+                })
+                .await?;
+            Ok(tag.map(|tag| Tag(tag.as_ref().clone())))
+        })
+        .await
     }
 }
 
