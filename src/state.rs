@@ -7,7 +7,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     config::{CommentPolicy, Config},
-    content::{abuse::AbuseGuard, read_cache::ReadCache, view_counter::ViewCounter},
+    content::{
+        abuse::AbuseGuard, category::SectionsMemo, read_cache::ReadCache, view_counter::ViewCounter,
+    },
     graphql::{documents::DocumentCache, limits::QueryLimits},
 };
 
@@ -30,6 +32,8 @@ pub struct AppState {
     pub views: Arc<ViewCounter>,
     /// What public pages read, kept in memory until a write changes it.
     pub cache: Arc<ReadCache>,
+    /// The last section tree read, reused while its version is current.
+    pub sections: Arc<SectionsMemo>,
 }
 
 impl AppState {
@@ -60,6 +64,7 @@ impl AppState {
                 Arc::clone(&cache),
             )),
             cache,
+            sections: Arc::default(),
         }
     }
 

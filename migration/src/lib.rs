@@ -9,6 +9,7 @@ mod m20261128_000001_create_content_tables;
 mod m20261128_000002_editorial;
 mod m20261128_000003_article_visibility_index;
 mod m20261128_000004_related_candidates;
+mod m20261128_000005_sections_version;
 
 /// Runs every migration in order; the server calls it at start and from
 /// `newsroom migrate`.
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_editorial::Migration),
             Box::new(m20261128_000003_article_visibility_index::Migration),
             Box::new(m20261128_000004_related_candidates::Migration),
+            Box::new(m20261128_000005_sections_version::Migration),
         ]
     }
 }

@@ -188,9 +188,13 @@ pub struct ArticleWithTags {
     pub row: article::Model,
     /// Its tags, by name.
     pub tags: Vec<tag::Model>,
+    /// The section tree's version in the same snapshot (see
+    /// [`super::category::SectionsMemo`]).
+    pub sections_version: Option<i64>,
 }
 
-/// The first article `select` finds, whole, with its tags.
+/// The first article `select` finds, whole, with its tags and the section
+/// tree's version.
 async fn one_with_tags(
     db: &DatabaseConnection,
     select: sea_orm::Select<article::Entity>,
@@ -198,6 +202,7 @@ async fn one_with_tags(
     let backend = db.get_database_backend();
     let statement = select
         .column_as(super::tag::aggregate_of_article_row(backend), "tags")
+        .column_as(super::category::version_column(), "sections_version")
         .limit(1)
         .build(backend);
     let Some(row) = db.query_one_raw(statement).await? else {
@@ -207,6 +212,7 @@ async fn one_with_tags(
     Ok(Some(ArticleWithTags {
         row: article::Model::from_query_result(&row, "")?,
         tags: super::tag::from_aggregate(&tags)?,
+        sections_version: row.try_get("", "sections_version")?,
     }))
 }
 

@@ -1,11 +1,22 @@
 //! The section tree. Sites have tens of sections, not millions, so a request
 //! loads the whole tree once and answers every ancestor, child and descendant
 //! question from memory.
+//!
+//! The database numbers the tree's versions (a trigger adds one on every
+//! change to `categories`), and the server keeps the last tree it read with
+//! its version ([`SectionsMemo`]): a request that learns the current version
+//! in a statement it runs anyway reuses that tree instead of reading it.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use entity::category;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryOrder, QuerySelect,
+    QueryTrait, sea_query::Expr,
+};
 use uuid::Uuid;
 
 use crate::error::AppResult;
@@ -16,6 +27,48 @@ pub struct CategoryTree {
     by_id: HashMap<Uuid, category::Model>,
     /// Child ids per parent (`None` for the top level), in display order.
     children: HashMap<Option<Uuid>, Vec<Uuid>>,
+    /// The version the database gave the tree when it was read, if known.
+    version: Option<i64>,
+}
+
+/// A column expression for any statement: the section tree's current
+/// version, as the same snapshot sees it.
+pub fn version_column() -> Expr {
+    Expr::cust("(SELECT version FROM content_versions WHERE name = 'sections')")
+}
+
+/// The last section tree this server read, with its version, shared by all
+/// requests. It is only handed out for the version a request read from the
+/// database, so it is never stale, across processes too.
+#[derive(Default)]
+pub struct SectionsMemo {
+    latest: Mutex<Option<Arc<CategoryTree>>>,
+}
+
+impl SectionsMemo {
+    /// The remembered tree, if it is the tree at `version`.
+    pub fn at_version(&self, version: i64) -> Option<Arc<CategoryTree>> {
+        let latest = self.latest.lock().ok()?;
+        latest
+            .as_ref()
+            .filter(|tree| tree.version == Some(version))
+            .cloned()
+    }
+
+    /// Remembers `tree` if it is newer than the remembered one.
+    pub fn remember(&self, tree: &Arc<CategoryTree>) {
+        let Some(version) = tree.version else {
+            return;
+        };
+        if let Ok(mut latest) = self.latest.lock()
+            && latest
+                .as_ref()
+                .and_then(|known| known.version)
+                .is_none_or(|known| known < version)
+        {
+            *latest = Some(Arc::clone(tree));
+        }
+    }
 }
 
 impl CategoryTree {
@@ -29,15 +82,25 @@ impl CategoryTree {
         Self::load_in(db).await
     }
 
-    /// Reads every section over any connection, a transaction included.
+    /// Reads every section, and the tree's version, over any connection, a
+    /// transaction included.
     pub async fn load_in(db: &impl ConnectionTrait) -> AppResult<Self> {
-        let rows = category::Entity::find()
+        let statement = category::Entity::find()
+            .column_as(version_column(), "sections_version")
             .order_by_asc(category::Column::Position)
             .order_by_asc(category::Column::Name)
             .order_by_asc(category::Column::Id)
-            .all(db)
-            .await?;
-        Ok(Self::from_rows(rows))
+            .build(db.get_database_backend());
+        let mut version = None;
+        let mut rows = Vec::new();
+        for row in db.query_all_raw(statement).await? {
+            version = row.try_get("", "sections_version")?;
+            rows.push(category::Model::from_query_result(&row, "")?);
+        }
+        Ok(Self {
+            version,
+            ..Self::from_rows(rows)
+        })
     }
 
     /// Builds the tree from rows already in display order.
@@ -47,7 +110,11 @@ impl CategoryTree {
             children.entry(row.parent_id).or_default().push(row.id);
         }
         let by_id = rows.into_iter().map(|row| (row.id, row)).collect();
-        Self { by_id, children }
+        Self {
+            by_id,
+            children,
+            version: None,
+        }
     }
 
     /// The section with this id.

@@ -628,9 +628,10 @@ impl ArticleQuery {
                     }
                     _ => None,
                 };
-                Ok::<_, AppError>(
-                    found.map(|found| Arc::new(LoadedArticle::with_tags(found.row, found.tags))),
-                )
+                Ok::<_, AppError>(found.map(|found| {
+                    request.saw_sections_version(found.sections_version);
+                    Arc::new(LoadedArticle::with_tags(found.row, found.tags))
+                }))
             };
             let found = match audience {
                 // Previews are read fresh; they are not what readers see.

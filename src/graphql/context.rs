@@ -30,6 +30,8 @@ pub struct RequestContext {
     /// The API token the request carried, if any. Never logged.
     credentials: Option<String>,
     categories: OnceCell<Arc<CategoryTree>>,
+    /// The section tree's version, when a statement of this request read it.
+    sections_version: std::sync::OnceLock<i64>,
     principal: OnceCell<Result<Principal, String>>,
 }
 
@@ -47,6 +49,7 @@ impl RequestContext {
             user_agent,
             credentials,
             categories: OnceCell::new(),
+            sections_version: std::sync::OnceLock::new(),
             principal: OnceCell::new(),
         }
     }
@@ -94,15 +97,33 @@ impl RequestContext {
         }
     }
 
-    /// The section tree, from the read cache or the database, once per
-    /// request.
+    /// Records the section tree's version that a statement of this request
+    /// read along with its own data (the first one counts).
+    pub fn saw_sections_version(&self, version: Option<i64>) {
+        if let Some(version) = version {
+            let _ = self.sections_version.set(version);
+        }
+    }
+
+    /// The section tree, once per request: the server's remembered tree
+    /// when this request read its version, else from the read cache or the
+    /// database.
     pub async fn categories(&self, state: &AppState) -> AppResult<Arc<CategoryTree>> {
         self.categories
             .get_or_try_init(|| async {
+                if let Some(tree) = self
+                    .sections_version
+                    .get()
+                    .and_then(|&version| state.sections.at_version(version))
+                {
+                    return Ok(tree);
+                }
                 state
                     .cache
                     .get_or_load(&state.db, self.now, Lookup::Sections, async {
-                        CategoryTree::load(&state.db).await.map(Arc::new)
+                        let tree = Arc::new(CategoryTree::load(&state.db).await?);
+                        state.sections.remember(&tree);
+                        Ok(tree)
                     })
                     .await
             })

@@ -45,6 +45,8 @@ pub struct TestApp {
     pub state: newsroom::state::AppState,
     /// How many SQL statements the server's connection has run.
     statements: Arc<AtomicUsize>,
+    /// How many of them read the whole section tree.
+    tree_reads: Arc<AtomicUsize>,
     _folder: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -110,7 +112,16 @@ impl TestApp {
         let statements = Arc::new(AtomicUsize::new(0));
         let mut connection = newsroom::database::connect(&config).await.unwrap();
         let counter = Arc::clone(&statements);
+        let tree_reads = Arc::new(AtomicUsize::new(0));
+        let tree_counter = Arc::clone(&tree_reads);
         connection.set_metric_callback(move |info| {
+            if info
+                .statement
+                .sql
+                .starts_with(r#"SELECT "categories"."id""#)
+            {
+                tree_counter.fetch_add(1, Ordering::SeqCst);
+            }
             // SHOW_SQL=1 prints each statement's start; SHOW_SQL=0 whole.
             if let Ok(shown) = std::env::var("SHOW_SQL") {
                 let chars = match shown.as_str() {
@@ -149,6 +160,7 @@ impl TestApp {
             database_url,
             state,
             statements,
+            tree_reads,
             _folder: folder,
             stop: Some(stop),
         }
@@ -182,6 +194,13 @@ impl TestApp {
         let before = self.statements.load(Ordering::SeqCst);
         let output = work.await;
         (self.statements.load(Ordering::SeqCst) - before, output)
+    }
+
+    /// How many times `work` made the server read the whole section tree.
+    pub async fn tree_reads_during<F: std::future::Future>(&self, work: F) -> (usize, F::Output) {
+        let before = self.tree_reads.load(Ordering::SeqCst);
+        let output = work.await;
+        (self.tree_reads.load(Ordering::SeqCst) - before, output)
     }
 
     /// POSTs a GraphQL request with `Authorization: Bearer token`.
