@@ -610,36 +610,17 @@ fn cut_teaser_columns() -> &'static str {
 mod tests {
     use super::*;
 
-    fn article() -> article::Model {
-        let now = Utc::now();
-        article::Model {
-            id: Uuid::now_v7(),
-            slug: "s".into(),
-            title: "t".into(),
-            summary: None,
-            body: String::new(),
-            body_text: String::new(),
-            cover_image_url: None,
-            cover_image_alt: None,
-            author: "a".into(),
-            source: None,
-            status: ArticleStatus::Published,
-            published_at: Some(now),
-            created_at: now,
-            updated_at: now,
-            category_id: Uuid::now_v7(),
-            view_count: 0,
-            comment_count: 0,
-            version: 1,
-            comments_closed: false,
-        }
-    }
-
     #[test]
     fn the_related_statement_binds_one_value_per_placeholder() {
         let tags: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
-        let statement = sharing_tags(DbBackend::Postgres, &article(), &tags, 5, Utc::now())
-            .expect("an article with tags has a ranking");
+        let statement = sharing_tags(
+            DbBackend::Postgres,
+            &crate::content::sample_article(),
+            &tags,
+            5,
+            Utc::now(),
+        )
+        .expect("an article with tags has a ranking");
         let values = statement.values.expect("the statement has values").0;
         assert_eq!(values.len(), 6 + tags.len());
         assert!(statement.sql.contains("$9"));
@@ -648,7 +629,14 @@ mod tests {
         assert_eq!(statement.sql.matches(r#""tag_id" = $"#).count(), 3);
         assert_eq!(values[6], sea_orm::Value::from(tags[0]));
         assert!(
-            sharing_tags(DbBackend::Sqlite, &article(), &[], 5, Utc::now()).is_none(),
+            sharing_tags(
+                DbBackend::Sqlite,
+                &crate::content::sample_article(),
+                &[],
+                5,
+                Utc::now()
+            )
+            .is_none(),
             "no tags, no ranking"
         );
     }

@@ -101,27 +101,10 @@ mod tests {
     use crate::content::body::excerpt;
 
     fn row(summary: Option<&str>, body_text: &str) -> article::Model {
-        let now = chrono::Utc::now();
         article::Model {
-            id: uuid::Uuid::now_v7(),
-            slug: "s".into(),
-            title: "t".into(),
             summary: summary.map(str::to_owned),
-            body: String::new(),
             body_text: body_text.into(),
-            cover_image_url: None,
-            cover_image_alt: None,
-            author: "a".into(),
-            source: None,
-            status: article::ArticleStatus::Published,
-            published_at: Some(now),
-            created_at: now,
-            updated_at: now,
-            category_id: uuid::Uuid::now_v7(),
-            view_count: 0,
-            comment_count: 0,
-            version: 1,
-            comments_closed: false,
+            ..crate::content::sample_article()
         }
     }
 

@@ -106,6 +106,33 @@ pub fn time_from_micros(micros: i64) -> AppResult<DateTime<Utc>> {
         .ok_or_else(|| AppError::bad_input("after", "the cursor is not valid for this list"))
 }
 
+/// A public article row for unit tests, to adjust with `..sample_article()`.
+#[cfg(test)]
+pub(crate) fn sample_article() -> entity::article::Model {
+    let now = Utc::now();
+    entity::article::Model {
+        id: uuid::Uuid::now_v7(),
+        slug: "s".into(),
+        title: "t".into(),
+        summary: None,
+        body: String::new(),
+        body_text: String::new(),
+        cover_image_url: None,
+        cover_image_alt: None,
+        author: "a".into(),
+        source: None,
+        status: entity::article::ArticleStatus::Published,
+        published_at: Some(now),
+        created_at: now,
+        updated_at: now,
+        category_id: uuid::Uuid::now_v7(),
+        view_count: 0,
+        comment_count: 0,
+        version: 1,
+        comments_closed: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,6 +188,11 @@ fn article_weight(article: &article::Model) -> usize {
         + article.source.as_ref().map_or(0, String::len)
 }
 
+/// The approximate memory of some tags.
+fn tags_weight(tags: &[tag::Model]) -> usize {
+    tags.iter().map(|t| 96 + t.slug.len() + t.name.len()).sum()
+}
+
 /// The approximate memory of an entry, in bytes. Articles shared with other
 /// entries are counted in each, which errs on the safe side.
 fn weight(key: &Key, value: &Cached) -> u32 {
@@ -202,13 +207,13 @@ fn weight(key: &Key, value: &Cached) -> u32 {
             _ => 0,
         };
     let value_bytes = match value {
-        Cached::Article(article) => article
-            .as_deref()
-            .map_or(16, |loaded| article_weight(loaded)),
+        Cached::Article(article) => article.as_deref().map_or(16, |loaded| {
+            article_weight(loaded) + loaded.tags().map_or(0, tags_weight)
+        }),
         Cached::Articles(page) => page.items.iter().map(|a| article_weight(a)).sum(),
         Cached::Related(articles) => articles.iter().map(|a| article_weight(a)).sum(),
         Cached::Sections(tree) => 256 * tree.section_count(),
-        Cached::Tags(tags) => tags.iter().map(|t| 96 + t.slug.len() + t.name.len()).sum(),
+        Cached::Tags(tags) => tags_weight(tags),
         Cached::Tag(tag) => tag
             .as_ref()
             .map_or(16, |t| 96 + t.slug.len() + t.name.len()),
@@ -476,27 +481,9 @@ mod tests {
     }
 
     fn article(body_bytes: usize) -> article::Model {
-        let now = Utc::now();
         article::Model {
-            id: Uuid::now_v7(),
-            slug: "a".to_owned(),
-            title: "t".to_owned(),
-            summary: None,
             body: "x".repeat(body_bytes),
-            body_text: String::new(),
-            cover_image_url: None,
-            cover_image_alt: None,
-            author: String::new(),
-            source: None,
-            status: ArticleStatus::Published,
-            published_at: Some(now),
-            created_at: now,
-            updated_at: now,
-            category_id: Uuid::now_v7(),
-            view_count: 0,
-            comment_count: 0,
-            version: 1,
-            comments_closed: false,
+            ..crate::content::sample_article()
         }
     }
 
