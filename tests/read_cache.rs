@@ -22,6 +22,15 @@ async fn article_page(app: &TestApp) -> Value {
     .await
 }
 
+/// The demo site served with the read cache off.
+async fn cache_off() -> TestApp {
+    TestApp::spawn_with(Options {
+        tweak: |config| config.read_cache_mb = 0,
+        ..Options::default()
+    })
+    .await
+}
+
 async fn home_page(app: &TestApp) -> Value {
     app.contract_data("home.graphql", "HomePage", json!({}))
         .await
@@ -55,11 +64,7 @@ async fn a_warm_article_page_is_served_without_the_database() {
 
 #[tokio::test]
 async fn with_the_cache_off_every_read_goes_to_the_database() {
-    let app = TestApp::spawn_with(Options {
-        tweak: |config| config.read_cache_mb = 0,
-        ..Options::default()
-    })
-    .await;
+    let app = cache_off().await;
     let (_, first) = app.statements_during(article_page(&app)).await;
     let (again, second) = app.statements_during(article_page(&app)).await;
 
@@ -73,11 +78,7 @@ async fn with_the_cache_off_every_read_goes_to_the_database() {
 
 #[tokio::test]
 async fn with_the_cache_off_a_section_changed_by_anyone_is_seen_at_once() {
-    let app = TestApp::spawn_with(Options {
-        tweak: |config| config.read_cache_mb = 0,
-        ..Options::default()
-    })
-    .await;
+    let app = cache_off().await;
     let page = article_page(&app).await;
     let section = page["article"]["category"]["slug"]
         .as_str()

@@ -7,7 +7,10 @@
 //! a client asks for it. An article read for its own page carries its tags,
 //! read in the same statement.
 
-use std::{ops::Deref, sync::OnceLock};
+use std::{
+    ops::Deref,
+    sync::{Arc, OnceLock},
+};
 
 use entity::{article, tag};
 
@@ -23,7 +26,7 @@ pub struct LoadedArticle {
     /// Whether the row holds the body and all of its text (not a teaser's).
     complete: bool,
     /// The article's tags by name, when they were read with it.
-    tags: Option<Vec<tag::Model>>,
+    tags: Option<Arc<Vec<tag::Model>>>,
 }
 
 impl LoadedArticle {
@@ -40,14 +43,14 @@ impl LoadedArticle {
     /// Wraps a whole row read together with its tags.
     pub fn with_tags(row: article::Model, tags: Vec<tag::Model>) -> Self {
         Self {
-            tags: Some(tags),
+            tags: Some(Arc::new(tags)),
             ..Self::new(row)
         }
     }
 
     /// The article's tags by name, when they were read with it.
-    pub fn tags(&self) -> Option<&[tag::Model]> {
-        self.tags.as_deref()
+    pub fn tags(&self) -> Option<&Arc<Vec<tag::Model>>> {
+        self.tags.as_ref()
     }
 
     /// Whether the row holds the body and its whole text; a teaser's does not.

@@ -208,7 +208,7 @@ fn weight(key: &Key, value: &Cached) -> u32 {
         };
     let value_bytes = match value {
         Cached::Article(article) => article.as_deref().map_or(16, |loaded| {
-            article_weight(loaded) + loaded.tags().map_or(0, tags_weight)
+            article_weight(loaded) + loaded.tags().map_or(0, |tags| tags_weight(tags))
         }),
         Cached::Articles(page) => page.items.iter().map(|a| article_weight(a)).sum(),
         Cached::Related(articles) => articles.iter().map(|a| article_weight(a)).sum(),

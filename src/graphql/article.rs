@@ -59,9 +59,9 @@ impl Article {
 
     /// The article's tags by name: those read with it, or else loaded in
     /// one batch with the other articles' on the page.
-    async fn tag_rows(&self, ctx: &Context<'_>) -> AppResult<Cow<'_, [tag_entity::Model]>> {
+    async fn tag_rows(&self, ctx: &Context<'_>) -> AppResult<Arc<Vec<tag_entity::Model>>> {
         if let Some(tags) = self.0.tags() {
-            return Ok(Cow::Borrowed(tags));
+            return Ok(Arc::clone(tags));
         }
         let tags = ctx
             .data::<DataLoader<TagsByArticle>>()
@@ -69,9 +69,7 @@ impl Article {
             .load_one(self.0.id)
             .await
             .map_err(|error| AppError::Internal(error.log_message()))?;
-        Ok(Cow::Owned(
-            tags.map(|tags| tags.as_ref().clone()).unwrap_or_default(),
-        ))
+        Ok(tags.unwrap_or_default())
     }
 }
 
@@ -203,12 +201,9 @@ impl Article {
 
     /// The section the article is filed in.
     async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-        Box::pin(async move {
-            let (state, request) = scope(ctx)?;
-            let tree = request.categories(state).await?;
-            Ok(tree.get(self.0.category_id).cloned().map(Category))
-        })
-        .await
+        let (state, request) = scope(ctx)?;
+        let tree = request.categories(state).await?;
+        Ok(tree.get(self.0.category_id).cloned().map(Category))
     }
 
     /// The article's tags, by name.

@@ -60,48 +60,39 @@ impl Category {
 
     /// The enclosing section; `null` for a top-level one.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-        Box::pin(async move {
-            let (state, request) = scope(ctx)?;
-            let tree = request.categories(state).await?;
-            Ok(self
-                .0
-                .parent_id
-                .and_then(|id| tree.get(id))
-                .cloned()
-                .map(Category))
-        })
-        .await
+        let (state, request) = scope(ctx)?;
+        let tree = request.categories(state).await?;
+        Ok(self
+            .0
+            .parent_id
+            .and_then(|id| tree.get(id))
+            .cloned()
+            .map(Category))
     }
 
     /// The sections above this one, from the top level down to the parent
     /// (a breadcrumb); empty for a top-level section.
     async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        Box::pin(async move {
-            let (state, request) = scope(ctx)?;
-            let tree = request.categories(state).await?;
-            Ok(tree
-                .ancestors(self.0.id)
-                .into_iter()
-                .cloned()
-                .map(Category)
-                .collect())
-        })
-        .await
+        let (state, request) = scope(ctx)?;
+        let tree = request.categories(state).await?;
+        Ok(tree
+            .ancestors(self.0.id)
+            .into_iter()
+            .cloned()
+            .map(Category)
+            .collect())
     }
 
     /// The direct sub-sections, in display order.
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        Box::pin(async move {
-            let (state, request) = scope(ctx)?;
-            let tree = request.categories(state).await?;
-            Ok(tree
-                .children(self.0.id)
-                .into_iter()
-                .cloned()
-                .map(Category)
-                .collect())
-        })
-        .await
+        let (state, request) = scope(ctx)?;
+        let tree = request.categories(state).await?;
+        Ok(tree
+            .children(self.0.id)
+            .into_iter()
+            .cloned()
+            .map(Category)
+            .collect())
     }
 
     /// Published articles of this section and all its sub-sections, newest
@@ -152,21 +143,18 @@ impl CategoryQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> async_graphql::Result<Option<Category>> {
-        Box::pin(async move {
-            let (state, request) = scope(ctx)?;
-            let tree = request.categories(state).await?;
-            let found = match (id, slug) {
-                (Some(id), None) => tree.get(parse_id(&id, "id")?),
-                (None, Some(slug)) => tree.by_slug(&slug),
-                _ => {
-                    return Err(
-                        AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
-                    );
-                }
-            };
-            Ok(found.cloned().map(Category))
-        })
-        .await
+        let (state, request) = scope(ctx)?;
+        let tree = request.categories(state).await?;
+        let found = match (id, slug) {
+            (Some(id), None) => tree.get(parse_id(&id, "id")?),
+            (None, Some(slug)) => tree.by_slug(&slug),
+            _ => {
+                return Err(
+                    AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
+                );
+            }
+        };
+        Ok(found.cloned().map(Category))
     }
 }
 

@@ -107,28 +107,28 @@ impl RequestContext {
 
     /// The section tree, once per request: the server's remembered tree
     /// when this request read its version, else from the read cache or the
-    /// database.
+    /// database. The work is boxed, so that the many resolvers that only
+    /// await this stay small futures (see the `graphql` module).
     pub async fn categories(&self, state: &AppState) -> AppResult<Arc<CategoryTree>> {
-        self.categories
-            .get_or_try_init(|| async {
-                if let Some(tree) = self
-                    .sections_version
-                    .get()
-                    .and_then(|&version| state.sections.at_version(version))
-                {
-                    return Ok(tree);
-                }
-                state
-                    .cache
-                    .get_or_load(&state.db, self.now, Lookup::Sections, async {
-                        let tree = Arc::new(CategoryTree::load(&state.db).await?);
-                        state.sections.remember(&tree);
-                        Ok(tree)
-                    })
-                    .await
-            })
-            .await
-            .cloned()
+        Box::pin(self.categories.get_or_try_init(|| async {
+            if let Some(tree) = self
+                .sections_version
+                .get()
+                .and_then(|&version| state.sections.at_version(version))
+            {
+                return Ok(tree);
+            }
+            state
+                .cache
+                .get_or_load(&state.db, self.now, Lookup::Sections, async {
+                    let tree = Arc::new(CategoryTree::load(&state.db).await?);
+                    state.sections.remember(&tree);
+                    Ok(tree)
+                })
+                .await
+        }))
+        .await
+        .cloned()
     }
 }
 

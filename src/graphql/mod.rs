@@ -3,7 +3,8 @@
 //! hands it a request and the client's address.
 //!
 //! Resolvers that wait on the database or a loader run their work in
-//! `Box::pin(async move { … })`. async-graphql builds each field of an
+//! `Box::pin(async move { … })`, or await a helper that boxes its own
+//! (`RequestContext::categories`). async-graphql builds each field of an
 //! object as one future sized for the object's largest field, so one heavy
 //! field made every `id` and `slug` future of its type kilobytes large, and
 //! copying those was 8% of a cold article page's CPU.
