@@ -17,6 +17,10 @@ use crate::{config::Config, error::AppResult};
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT_MILLIS: u64 = 100;
 
+/// A pooled PostgreSQL connection idle at least this long is pinged before
+/// it is handed out; busier ones are trusted.
+const PING_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(30);
+
 /// How long a SQLite writer waits for another to finish before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -37,6 +41,17 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         })?;
     }
     let mut options = ConnectOptions::new(url);
+    if url.starts_with("sqlite:") {
+        // A SQLite connection is a file handle in this process: it cannot
+        // have been dropped by a server, so asking it first is pure cost
+        // (each ask is a hand-off to the connection's worker thread).
+        options.test_before_acquire(false);
+    } else {
+        // By default every statement first pings the server, one round
+        // trip more per statement. Only a connection idle long enough to
+        // have been dropped by the server or a firewall is asked now.
+        options.test_before_acquire_if_idle_for(PING_CONNECTIONS_IDLE_FOR);
+    }
     options
         .max_connections(config.db_max_connections)
         // When the database is away, fail within seconds rather than let
