@@ -309,3 +309,85 @@ async fn every_edit_keeps_the_tag_links_copies_of_visibility_and_section() {
         "after a tag merge"
     );
 }
+
+/// The article page reads its first comments and its related teasers in the
+/// article's own statement; a teaser in a list has them read on their own.
+/// Both must give the same answer, for every article of the demo site.
+#[tokio::test]
+async fn what_the_article_statement_reads_along_is_what_the_fields_read_alone() {
+    let app = TestApp::spawn_with(common::Options {
+        tweak: |config| config.read_cache_mb = 0,
+        ..common::Options::default()
+    })
+    .await;
+    const FIELDS: &str = "slug related(first: 4) { slug title summary } \
+        comments(first: 2) { totalCount pageInfo { hasNextPage endCursor } \
+        edges { cursor node { id authorName body createdAt } } }";
+    let list = app
+        .graphql(
+            &format!("{{ articles(first: 100) {{ edges {{ node {{ {FIELDS} }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let nodes = list["data"]["articles"]["edges"].as_array().unwrap();
+    assert!(nodes.len() > 5, "the demo site has articles");
+    let mut with_comments = 0;
+    for edge in nodes {
+        let alone = &edge["node"];
+        let slug = alone["slug"].as_str().unwrap();
+        let page = app
+            .graphql(
+                &format!("query($slug: String!) {{ article(slug: $slug) {{ {FIELDS} }} }}"),
+                json!({ "slug": slug }),
+            )
+            .await;
+        assert_eq!(&page["data"]["article"], alone, "{slug}");
+        if alone["comments"]["pageInfo"]["hasNextPage"] == true {
+            with_comments += 1;
+        }
+    }
+    assert!(with_comments > 0, "some article has a second comment page");
+}
+
+/// Only a first page is read along: a page after a cursor, asked for
+/// beside it under another name, is the next page.
+#[tokio::test]
+async fn a_comment_page_after_a_cursor_is_never_the_one_read_along() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let home = arrange.category("home", None, 0).await;
+    let article = arrange
+        .article("subject", home, ArticleStatus::Published, past(5))
+        .await;
+    for n in 0..5 {
+        arrange
+            .approved_comment(
+                article,
+                &format!("c{n}"),
+                past(4) + chrono::Duration::minutes(n),
+            )
+            .await;
+    }
+    let query = "query($after: String) { article(slug: \"subject\") { \
+        first: comments(first: 2) { edges { cursor node { body } } } \
+        next: comments(first: 2, after: $after) { edges { node { body } } } } }";
+    let bodies = |page: &Value, name: &str| -> Vec<String> {
+        page["data"]["article"][name]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let start = app.graphql(query, json!({ "after": null })).await;
+    assert_eq!(bodies(&start, "first"), ["c4", "c3"]);
+    assert_eq!(bodies(&start, "next"), ["c4", "c3"]);
+
+    let cursor = start["data"]["article"]["first"]["edges"][1]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let then = app.graphql(query, json!({ "after": cursor })).await;
+    assert_eq!(bodies(&then, "first"), ["c4", "c3"]);
+    assert_eq!(bodies(&then, "next"), ["c2", "c1"]);
+}

@@ -172,87 +172,6 @@ pub enum Audience {
     Editors,
 }
 
-impl Audience {
-    fn condition(self) -> Condition {
-        match self {
-            Self::Public(now) => visible(now),
-            Self::Editors => Condition::all(),
-        }
-    }
-}
-
-/// An article read for its own page: the whole row and its tags, by name,
-/// in one statement.
-pub struct ArticleWithTags {
-    /// The whole row.
-    pub row: article::Model,
-    /// Its tags, by name.
-    pub tags: Vec<tag::Model>,
-    /// The section tree's version in the same snapshot (see
-    /// [`super::category::SectionsMemo`]).
-    pub sections_version: Option<i64>,
-}
-
-/// The first article `select` finds, whole, with its tags and the section
-/// tree's version.
-async fn one_with_tags(
-    db: &DatabaseConnection,
-    select: sea_orm::Select<article::Entity>,
-) -> AppResult<Option<ArticleWithTags>> {
-    let backend = db.get_database_backend();
-    let statement = select
-        .column_as(super::tag::aggregate_of_article_row(backend), "tags")
-        .column_as(super::category::version_column(), "sections_version")
-        .limit(1)
-        .build(backend);
-    let Some(row) = db.query_one_raw(statement).await? else {
-        return Ok(None);
-    };
-    let tags: String = row.try_get("", "tags")?;
-    Ok(Some(ArticleWithTags {
-        row: article::Model::from_query_result(&row, "")?,
-        tags: super::tag::from_aggregate(&tags)?,
-        sections_version: row.try_get("", "sections_version")?,
-    }))
-}
-
-/// The article with this id and its tags, if `audience` may see it.
-pub async fn find_by_id(
-    db: &DatabaseConnection,
-    id: Uuid,
-    audience: Audience,
-) -> AppResult<Option<ArticleWithTags>> {
-    one_with_tags(
-        db,
-        article::Entity::find_by_id(id).filter(audience.condition()),
-    )
-    .await
-}
-
-/// The article with this slug, or with this as a slug it used to have (its
-/// `slug` then tells the current one, so a frontend can redirect), and its
-/// tags, if `audience` may see it.
-pub async fn find_by_slug(
-    db: &DatabaseConnection,
-    slug: &str,
-    audience: Audience,
-) -> AppResult<Option<ArticleWithTags>> {
-    let current = one_with_tags(
-        db,
-        article::Entity::find()
-            .filter(article::Column::Slug.eq(slug))
-            .filter(audience.condition()),
-    )
-    .await?;
-    if current.is_some() {
-        return Ok(current);
-    }
-    match retired_slug_owner(db, slug).await? {
-        Some(id) => find_by_id(db, id, audience).await,
-        None => Ok(None),
-    }
-}
-
 /// Those of the articles with these ids that are public at `now`, whole, in
 /// no order.
 pub async fn public_by_ids(
@@ -503,7 +422,7 @@ pub async fn related(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    let mut picked: Vec<Teaser> = match sharing_tags(backend, article, tag_ids, limit, now) {
+    let picked: Vec<Teaser> = match sharing_tags(backend, article, tag_ids, limit, now) {
         Some(statement) => article::Model::find_by_statement(statement)
             .all(db)
             .await?
@@ -512,6 +431,23 @@ pub async fn related(
             .collect(),
         None => Vec::new(),
     };
+    top_up_related(db, article, picked, limit, now).await
+}
+
+/// Fills `picked`, the best related teasers of `article` by shared tags, up
+/// to `limit` with the newest of the same section, then the newest of all
+/// (see [`related`]); without a statement when it is full already.
+pub async fn top_up_related(
+    db: &DatabaseConnection,
+    article: &article::Model,
+    mut picked: Vec<Teaser>,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Teaser>> {
+    if picked.len() as u64 >= limit {
+        picked.truncate(limit as usize);
+        return Ok(picked);
+    }
     let mut exclude: Vec<Uuid> = picked.iter().map(|a| a.0.id).collect();
     exclude.push(article.id);
 

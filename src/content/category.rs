@@ -31,11 +31,9 @@ pub struct CategoryTree {
     version: Option<i64>,
 }
 
-/// A column expression for any statement: the section tree's current
+/// A column for any statement, as SQL text: the section tree's current
 /// version, as the same snapshot sees it.
-pub fn version_column() -> Expr {
-    Expr::cust("(SELECT version FROM content_versions WHERE name = 'sections')")
-}
+pub const VERSION_SQL: &str = "(SELECT version FROM content_versions WHERE name = 'sections')";
 
 /// The last section tree this server read, with its version, shared by all
 /// requests. It is only handed out for the version a request read from the
@@ -86,7 +84,7 @@ impl CategoryTree {
     /// transaction included.
     pub async fn load_in(db: &impl ConnectionTrait) -> AppResult<Self> {
         let statement = category::Entity::find()
-            .column_as(version_column(), "sections_version")
+            .column_as(Expr::cust(VERSION_SQL), "sections_version")
             .order_by_asc(category::Column::Position)
             .order_by_asc(category::Column::Name)
             .order_by_asc(category::Column::Id)

@@ -3,6 +3,7 @@
 //!
 //! - [`category`]: the section tree (ancestors, children, descendants).
 //! - [`article`]: what readers may see, lists in every order, related teasers.
+//! - [`article_page`]: an article's own page read in one statement.
 //! - [`tag`]: labels and which articles carry them.
 //! - [`comment`]: readers' comments, validated on the way in.
 //! - [`view_counter`]: counting page views exactly under concurrency.
@@ -13,6 +14,7 @@
 pub mod abuse;
 pub mod article;
 pub mod article_editor;
+pub mod article_page;
 pub mod audit;
 pub mod body;
 pub mod category;

@@ -303,15 +303,43 @@ impl ReadCache {
         T: Cacheable,
         F: Future<Output = AppResult<T>>,
     {
+        self.get_or_load_along(db, now, lookup, async {
+            load.await.map(|value| (value, Vec::new()))
+        })
+        .await
+    }
+
+    /// As [`Self::get_or_load`], for a `load` that also reads the values of
+    /// other lookups in the same statement (an article page's comments and
+    /// related teasers with its article): those are cached too, in the
+    /// generation of the value they came with, since they were read in the
+    /// same snapshot.
+    pub async fn get_or_load_along<T, F>(
+        &self,
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        lookup: Lookup,
+        load: F,
+    ) -> AppResult<T>
+    where
+        T: Cacheable,
+        F: Future<Output = AppResult<(T, Vec<(Lookup, Cached)>)>>,
+    {
         let Some(entries) = &self.entries else {
-            return load.await;
+            return load.await.map(|(value, _)| value);
         };
         let Some(generation) = self.generation_at(db, now).await? else {
-            return load.await;
+            return load.await.map(|(value, _)| value);
         };
         let key = Key { generation, lookup };
         let cached = entries
-            .try_get_with(key, async { load.await.map(Cacheable::wrap) })
+            .try_get_with(key, async {
+                let (value, along) = load.await?;
+                for (lookup, other) in along {
+                    entries.insert(Key { generation, lookup }, other).await;
+                }
+                Ok::<_, AppError>(value.wrap())
+            })
             .await
             .map_err(|shared| {
                 Arc::try_unwrap(shared)

@@ -4,10 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{article_tag, tag};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -50,20 +47,20 @@ pub async fn of_articles(
     Ok(tags)
 }
 
-/// A column expression for a statement on `articles`: the row's tags, by
+/// A column for a statement on `articles`, as SQL text: the row's tags, by
 /// name, as a JSON array of `[id, slug, name, created_at]`. An article page
 /// reads its article and tags in one statement with it, not two.
 /// ([`from_aggregate`] reads it back.) SQLite keeps ids as 16-byte blobs,
 /// which JSON cannot hold, so they travel as hex there.
-pub fn aggregate_of_article_row(backend: DbBackend) -> Expr {
-    Expr::cust(match backend {
+pub fn aggregate_of_article_row(backend: DbBackend) -> &'static str {
+    match backend {
         DbBackend::Postgres => {
             r#"(SELECT COALESCE(json_agg(json_build_array(t.id, t.slug, t.name, t.created_at) ORDER BY t.name, t.id), '[]')::text FROM article_tags l JOIN tags t ON t.id = l.tag_id WHERE l.article_id = "articles"."id")"#
         }
         _ => {
             r#"(SELECT json_group_array(json_array(hex(t.id), t.slug, t.name, t.created_at) ORDER BY t.name, t.id) FROM article_tags l JOIN tags t ON t.id = l.tag_id WHERE l.article_id = "articles"."id")"#
         }
-    })
+    }
 }
 
 /// The tags in a JSON array made by [`aggregate_of_article_row`].

@@ -4,7 +4,7 @@
 use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject,
+    ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Value,
     dataloader::{DataLoader, HashMapCache, Loader},
 };
 use chrono::{DateTime as ChronoDateTime, Utc};
@@ -17,7 +17,7 @@ use super::{
     category::Category,
     comment::CommentConnection,
     connection::{PageInfo, parse_id},
-    context::scope,
+    context::{RequestContext, scope},
     scalars::DateTime,
     tag::{Tag, TagsByArticle},
 };
@@ -27,13 +27,19 @@ use crate::{
         article::{
             ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
         },
+        article_page::{AlsoRead, ArticleKey, ArticleRead},
         loaded_article::LoadedArticle,
-        read_cache::Lookup,
+        read_cache::{Cacheable, Cached, Lookup},
         token::Permission,
     },
     error::{AppError, AppResult},
     state::AppState,
 };
+
+/// How many related teasers `related` gives unless asked otherwise.
+const DEFAULT_RELATED_FIRST: i32 = 5;
+/// How many comments `comments` gives unless asked otherwise.
+const DEFAULT_COMMENTS_FIRST: i32 = 20;
 
 /// A published news article (shared: the read cache holds the same one).
 pub struct Article(pub Arc<LoadedArticle>);
@@ -219,7 +225,7 @@ impl Article {
     async fn related(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 5)] first: i32,
+        #[graphql(default_with = "DEFAULT_RELATED_FIRST")] first: i32,
     ) -> async_graphql::Result<Vec<Article>> {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
@@ -228,6 +234,9 @@ impl Article {
                 article: self.0.id,
                 size,
             };
+            if let Some(related) = request.read_along_for::<Arc<Vec<Arc<LoadedArticle>>>>(&lookup) {
+                return Ok(related.iter().cloned().map(Article).collect());
+            }
             let related: Arc<Vec<Arc<LoadedArticle>>> = state
                 .cache
                 .get_or_load(&state.db, request.now, lookup, async {
@@ -254,7 +263,7 @@ impl Article {
     async fn comments(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "DEFAULT_COMMENTS_FIRST")] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         Box::pin(async move {
@@ -269,6 +278,10 @@ impl Article {
                 size,
                 after,
             };
+            if let Some(page) = request.read_along_for::<Arc<Page<comment_entity::Model>>>(&lookup)
+            {
+                return Ok(CommentConnection::new(&page, self.0.comment_count));
+            }
             let page: Arc<Page<comment_entity::Model>> = state
                 .cache
                 .get_or_load(&state.db, request.now, lookup, async {
@@ -281,6 +294,82 @@ impl Article {
         })
         .await
     }
+}
+
+/// What the selection under `article` shows that the article's own
+/// statement can read along: the first page of comments (no `after`) and
+/// the related teasers, each at the size the first such field asks for.
+/// A size out of range reads nothing along; the field itself then says so.
+fn also_read(ctx: &Context<'_>) -> AlsoRead {
+    let selection = ctx.look_ahead();
+    let first_page_size = |field: &str, default: i32| {
+        selection
+            .field(field)
+            .selection_fields()
+            .into_iter()
+            .filter_map(|field| field.arguments().ok())
+            .find(|arguments| {
+                arguments
+                    .iter()
+                    .all(|(name, value)| name.as_str() != "after" || *value == Value::Null)
+            })
+            .and_then(|arguments| {
+                let first = match arguments.iter().find(|(name, _)| name.as_str() == "first") {
+                    Some((_, Value::Number(number))) => i32::try_from(number.as_i64()?).ok()?,
+                    Some(_) => return None,
+                    None => default,
+                };
+                content::page_size(first).ok().filter(|&size| size > 0)
+            })
+    };
+    AlsoRead {
+        comments: first_page_size("comments", DEFAULT_COMMENTS_FIRST),
+        related: first_page_size("related", DEFAULT_RELATED_FIRST),
+    }
+}
+
+/// Keeps what `found`'s statement read along for the `comments` and
+/// `related` fields of this request (see [`RequestContext::read_along`]),
+/// and returns it for the read cache. Related teasers are topped up first
+/// when too few share a tag.
+async fn keep_read_along(
+    state: &AppState,
+    request: &RequestContext,
+    found: &ArticleRead,
+    also: AlsoRead,
+) -> AppResult<Vec<(Lookup, Cached)>> {
+    let mut along = Vec::new();
+    let article = found.row.id;
+    if let (Some(size), Some(page)) = (also.comments, &found.comments) {
+        let lookup = Lookup::Comments {
+            article,
+            size,
+            after: None,
+        };
+        let page = Arc::new(page.clone());
+        request.read_along(lookup.clone(), page.clone());
+        along.push((lookup, page.wrap()));
+    }
+    if let (Some(size), Some(teasers)) = (also.related, &found.related) {
+        let teasers = content::article::top_up_related(
+            &state.db,
+            &found.row,
+            teasers.clone(),
+            size,
+            request.now,
+        )
+        .await?;
+        let related: Arc<Vec<Arc<LoadedArticle>>> = Arc::new(
+            teasers
+                .into_iter()
+                .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
+                .collect(),
+        );
+        let lookup = Lookup::Related { article, size };
+        request.read_along(lookup.clone(), related.clone());
+        along.push((lookup, related.wrap()));
+    }
+    Ok(along)
 }
 
 /// Where an article stands in its life.
@@ -613,28 +702,33 @@ impl ArticleQuery {
                     );
                 }
             };
+            let also = also_read(ctx);
+            // The article, and what its statement read along for the
+            // page's other fields (for the read cache to keep as well).
             let find = |lookup: Lookup| async move {
-                let found = match lookup {
-                    Lookup::ArticleById(id) => {
-                        content::article::find_by_id(&state.db, id, audience).await?
-                    }
-                    Lookup::ArticleBySlug(slug) => {
-                        content::article::find_by_slug(&state.db, &slug, audience).await?
-                    }
-                    _ => None,
+                let key = match &lookup {
+                    Lookup::ArticleById(id) => ArticleKey::Id(*id),
+                    Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
+                    _ => return Ok((None, Vec::new())),
                 };
-                Ok::<_, AppError>(found.map(|found| {
-                    request.saw_sections_version(found.sections_version);
-                    Arc::new(LoadedArticle::with_tags(found.row, found.tags))
-                }))
+                let found =
+                    content::article_page::find(&state.db, key, audience, also, request.now)
+                        .await?;
+                let Some(found) = found else {
+                    return Ok::<_, AppError>((None, Vec::new()));
+                };
+                request.saw_sections_version(found.sections_version);
+                let along = keep_read_along(state, request, &found, also).await?;
+                let article = Arc::new(LoadedArticle::with_tags(found.row, found.tags));
+                Ok((Some(article), along))
             };
-            let found = match audience {
+            let found: Option<Arc<LoadedArticle>> = match audience {
                 // Previews are read fresh; they are not what readers see.
-                Audience::Editors => find(lookup).await?,
+                Audience::Editors => find(lookup).await?.0,
                 Audience::Public(now) => {
                     state
                         .cache
-                        .get_or_load(&state.db, now, lookup.clone(), find(lookup))
+                        .get_or_load_along(&state.db, now, lookup.clone(), find(lookup))
                         .await?
                 }
             };

@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use crate::{
     content::{
         category::CategoryTree,
-        read_cache::Lookup,
+        read_cache::{Cacheable, Cached, Lookup},
         token::{self, Permission, Principal},
     },
     error::{AppError, AppResult},
@@ -33,6 +33,10 @@ pub struct RequestContext {
     /// The section tree's version, when a statement of this request read it.
     sections_version: std::sync::OnceLock<i64>,
     principal: OnceCell<Result<Principal, String>>,
+    /// What a statement of this request read along with its own data for a
+    /// field resolved later (an article's first comments and its related
+    /// teasers), by the lookup that field would make.
+    read_along: std::sync::Mutex<Vec<(Lookup, Cached)>>,
 }
 
 impl RequestContext {
@@ -51,6 +55,7 @@ impl RequestContext {
             categories: OnceCell::new(),
             sections_version: std::sync::OnceLock::new(),
             principal: OnceCell::new(),
+            read_along: std::sync::Mutex::default(),
         }
     }
 
@@ -103,6 +108,23 @@ impl RequestContext {
         if let Some(version) = version {
             let _ = self.sections_version.set(version);
         }
+    }
+
+    /// Keeps `value`, read along with another statement of this request,
+    /// for the field that will look it up by `lookup`. It serves this
+    /// request only: it never enters the read cache, where it could outlive
+    /// a write made after it was read.
+    pub fn read_along<T: Cacheable>(&self, lookup: Lookup, value: T) {
+        if let Ok(mut kept) = self.read_along.lock() {
+            kept.push((lookup, value.wrap()));
+        }
+    }
+
+    /// What was read along for `lookup` (see [`Self::read_along`]).
+    pub fn read_along_for<T: Cacheable>(&self, lookup: &Lookup) -> Option<T> {
+        let kept = self.read_along.lock().ok()?;
+        let (_, value) = kept.iter().find(|(key, _)| key == lookup)?;
+        T::unwrap(value.clone())
     }
 
     /// The section tree, once per request: the server's remembered tree

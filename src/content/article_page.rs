@@ -1,0 +1,529 @@
+//! An article's own page read in one statement: the article, its tags, the
+//! section tree's version and, when the page shows them, the first page of
+//! its approved comments and its related teasers.
+//!
+//! Every statement costs more than its own work: the driver sends it, waits,
+//! and hands the connection back with one more round trip, and the database
+//! wakes up for each. A cold article page ran three statements (article,
+//! related, comments); as one it runs one. Comments and teasers travel as
+//! JSON arrays, since one row cannot hold lists otherwise. The lists that
+//! are not read here still come from [`super::article::related`] and
+//! [`super::comment::list_approved`], which rank and order them the same.
+
+use chrono::{DateTime, Utc};
+use entity::{
+    article::{self, ArticleStatus},
+    comment::{self, CommentStatus},
+};
+use sea_orm::{ActiveEnum, DatabaseConnection, DbBackend, FromQueryResult, Statement, Value};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::{
+    Page,
+    article::{Audience, RELATED_CANDIDATES_PER_TAG, TEASER_TEXT_CHARS, Teaser},
+};
+use crate::error::{AppError, AppResult};
+
+/// Which article a page shows.
+#[derive(Debug, Clone, Copy)]
+pub enum ArticleKey<'a> {
+    /// By id.
+    Id(Uuid),
+    /// By its current slug.
+    Slug(&'a str),
+}
+
+/// What the page shows besides the article and its tags, so that it is
+/// read in the same statement: the sizes of the first comments page and of
+/// the related teasers, each when the page asks for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlsoRead {
+    /// The first page of approved comments, this many.
+    pub comments: Option<u64>,
+    /// This many related teasers (before any top-up, see
+    /// [`super::article::related`]).
+    pub related: Option<u64>,
+}
+
+/// An article read for its own page.
+pub struct ArticleRead {
+    /// The whole row.
+    pub row: article::Model,
+    /// Its tags, by name.
+    pub tags: Vec<entity::tag::Model>,
+    /// The section tree's version in the same snapshot (see
+    /// [`super::category::SectionsMemo`]).
+    pub sections_version: Option<i64>,
+    /// The first page of approved comments, when asked for. Rows read for
+    /// the public carry no email and no fingerprint: they are empty here.
+    pub comments: Option<Page<comment::Model>>,
+    /// The best related teasers, when asked for: at most as many as asked,
+    /// perhaps fewer (see [`AlsoRead::related`]).
+    pub related: Option<Vec<Teaser>>,
+}
+
+/// The article at `key` that `audience` may see, with what `also` asks
+/// for. A slug the article used to have still finds it (its `slug` then
+/// tells the current one, so a frontend can redirect); that takes two
+/// statements more.
+pub async fn find(
+    db: &DatabaseConnection,
+    key: ArticleKey<'_>,
+    audience: Audience,
+    also: AlsoRead,
+    now: DateTime<Utc>,
+) -> AppResult<Option<ArticleRead>> {
+    let found = read(db, key, audience, also, now).await?;
+    if found.is_some() {
+        return Ok(found);
+    }
+    let ArticleKey::Slug(slug) = key else {
+        return Ok(None);
+    };
+    match super::article::retired_slug_owner(db, slug).await? {
+        Some(id) => read(db, ArticleKey::Id(id), audience, also, now).await,
+        None => Ok(None),
+    }
+}
+
+/// Reads the article at `key` that `audience` may see, with what `also`
+/// asks for, in one statement.
+async fn read(
+    db: &DatabaseConnection,
+    key: ArticleKey<'_>,
+    audience: Audience,
+    also: AlsoRead,
+    now: DateTime<Utc>,
+) -> AppResult<Option<ArticleRead>> {
+    use sea_orm::ConnectionTrait;
+    let statement = statement(db.get_database_backend(), key, audience, also, now);
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok(None);
+    };
+    let tags: String = row.try_get("", "tags")?;
+    let comments = match also.comments {
+        Some(size) => {
+            let json: String = row.try_get("", "comments")?;
+            let article_id: Uuid = row.try_get("", "id")?;
+            Some(Page::from_overfetch(
+                comments_from_json(&json, article_id)?,
+                size,
+            ))
+        }
+        None => None,
+    };
+    let related = match also.related {
+        Some(_) => {
+            let json: String = row.try_get("", "related")?;
+            Some(teasers_from_json(&json)?)
+        }
+        None => None,
+    };
+    Ok(Some(ArticleRead {
+        row: article::Model::from_query_result(&row, "")?,
+        tags: super::tag::from_aggregate(&tags)?,
+        sections_version: row.try_get("", "sections_version")?,
+        comments,
+        related,
+    }))
+}
+
+/// The values of a statement in the making, each named `$n` by its place.
+#[derive(Default)]
+struct Values(Vec<Value>);
+
+impl Values {
+    /// Binds `value` and returns its placeholder.
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.0.push(value.into());
+        format!("${}", self.0.len())
+    }
+}
+
+/// The page's statement, as SQL text with `$n` parameters, which sqlx binds
+/// by number on both databases (as for [`super::article::related`]'s
+/// ranking). Only values the text uses are bound: SQLite refuses extras.
+fn statement(
+    backend: DbBackend,
+    key: ArticleKey<'_>,
+    audience: Audience,
+    also: AlsoRead,
+    now: DateTime<Utc>,
+) -> Statement {
+    let mut values = Values::default();
+    let key = match key {
+        ArticleKey::Id(id) => format!(r#""articles"."id" = {}"#, values.bind(id)),
+        ArticleKey::Slug(slug) => format!(r#""articles"."slug" = {}"#, values.bind(slug)),
+    };
+    let needs_clock = matches!(audience, Audience::Public(_)) || also.related.is_some();
+    let (now, published) = if needs_clock {
+        (
+            values.bind(now),
+            values.bind(ArticleStatus::Published.to_value()),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    let mut sql = format!(
+        r#"SELECT "articles".*, {tags} AS "tags", {version} AS "sections_version""#,
+        tags = super::tag::aggregate_of_article_row(backend),
+        version = super::category::VERSION_SQL,
+    );
+    if let Some(size) = also.comments {
+        let limit = values.bind(size.saturating_add(1));
+        let approved = values.bind(CommentStatus::Approved.to_value());
+        sql.push_str(", ");
+        sql.push_str(&comments_column(backend, &limit, &approved));
+        sql.push_str(r#" AS "comments""#);
+    }
+    if let Some(size) = also.related {
+        let limit = values.bind(size);
+        let window = values.bind(RELATED_CANDIDATES_PER_TAG);
+        sql.push_str(", ");
+        sql.push_str(&related_column(backend, &now, &published, &limit, &window));
+        sql.push_str(r#" AS "related""#);
+    }
+    sql.push_str(r#" FROM "articles" WHERE "#);
+    sql.push_str(&key);
+    if matches!(audience, Audience::Public(_)) {
+        sql.push_str(&format!(
+            r#" AND "articles"."status" = {published} AND "articles"."published_at" <= {now}"#
+        ));
+    }
+    sql.push_str(" LIMIT 1");
+    Statement::from_sql_and_values(backend, sql, values.0)
+}
+
+/// An id as JSON can hold it: SQLite keeps uuids as 16-byte blobs, which
+/// travel as hex.
+fn json_id(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => column.to_owned(),
+        _ => format!("hex({column})"),
+    }
+}
+
+/// A JSON array of `rows`, one `[…]` of `fields` per row, in `order`; `[]`
+/// when there are none.
+fn json_rows(backend: DbBackend, fields: &[String], order: &str, rows: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!(
+            "(SELECT COALESCE(json_agg(json_build_array({}) ORDER BY {order}), '[]')::text FROM {rows})",
+            fields.join(", ")
+        ),
+        _ => format!(
+            "(SELECT json_group_array(json_array({}) ORDER BY {order}) FROM {rows})",
+            fields.join(", ")
+        ),
+    }
+}
+
+/// The first `limit` approved comments of the row's article, newest first,
+/// as `[id, author_name, body, created_at]` (read by [`comments_from_json`]).
+fn comments_column(backend: DbBackend, limit: &str, approved: &str) -> String {
+    json_rows(
+        backend,
+        &[
+            json_id(backend, "c.id"),
+            "c.author_name".to_owned(),
+            "c.body".to_owned(),
+            "c.created_at".to_owned(),
+        ],
+        "c.created_at DESC, c.id DESC",
+        &format!(
+            r#"(SELECT "id", "author_name", "body", "created_at" FROM "comments" WHERE "article_id" = "articles"."id" AND "status" = {approved} ORDER BY "created_at" DESC, "id" DESC LIMIT {limit}) AS c"#
+        ),
+    )
+}
+
+/// The row's related teasers, best first, ranked as
+/// [`super::article::related`] ranks them: among the newest `window` public
+/// articles of each of the row's tags, most shared tags, then same section,
+/// then newest. Each teaser is an array of the columns of `articles` in
+/// [`TEASER_FIELDS`]'s order, its text cut (read by [`teasers_from_json`]).
+fn related_column(
+    backend: DbBackend,
+    now: &str,
+    published: &str,
+    limit: &str,
+    window: &str,
+) -> String {
+    // Each tag's window is one backward range of `idx_article_tags_recent`.
+    // PostgreSQL runs it per tag as a LATERAL join; SQLite has none, and
+    // runs the same window as a correlated `IN` list per tag.
+    let candidates = match backend {
+        DbBackend::Postgres => format!(
+            r#"(SELECT o.article_id, o.category_id, o.public_since FROM article_tags mine CROSS JOIN LATERAL (SELECT t.article_id, t.category_id, t.public_since FROM article_tags t WHERE t.tag_id = mine.tag_id AND t.public_since <= {now} AND t.article_id <> "articles"."id" ORDER BY t.public_since DESC, t.article_id DESC LIMIT {window}) AS o WHERE mine.article_id = "articles"."id")"#
+        ),
+        _ => format!(
+            r#"(SELECT o.article_id, o.category_id, o.public_since FROM article_tags mine JOIN article_tags o ON o.tag_id = mine.tag_id WHERE mine.article_id = "articles"."id" AND o.article_id IN (SELECT t.article_id FROM article_tags t WHERE t.tag_id = mine.tag_id AND t.public_since <= {now} AND t.article_id <> "articles"."id" ORDER BY t.public_since DESC, t.article_id DESC LIMIT {window}))"#
+        ),
+    };
+    let fields: Vec<String> = TEASER_FIELDS
+        .iter()
+        .map(|field| match *field {
+            "id" | "category_id" => json_id(backend, &format!("x.{field}")),
+            "body_text" => format!("substr(x.body_text, 1, {TEASER_TEXT_CHARS})"),
+            // SQLite has no booleans: 0 or 1 becomes JSON's false or true.
+            "comments_closed" if backend != DbBackend::Postgres => {
+                "json(CASE WHEN x.comments_closed THEN 'true' ELSE 'false' END)".to_owned()
+            }
+            other => format!("x.{other}"),
+        })
+        .collect();
+    json_rows(
+        backend,
+        &fields,
+        "r.shared DESC, r.same_section DESC, r.since DESC, x.id DESC",
+        &format!(
+            r#"(SELECT w.article_id, COUNT(*) AS shared, MAX(CASE WHEN w.category_id = "articles"."category_id" THEN 1 ELSE 0 END) AS same_section, MAX(w.public_since) AS since FROM {candidates} AS w GROUP BY w.article_id ORDER BY shared DESC, same_section DESC, since DESC, w.article_id DESC LIMIT {limit}) AS r JOIN articles x ON x.id = r.article_id WHERE x.status = {published} AND x.published_at <= {now}"#
+        ),
+    )
+}
+
+/// The columns of a related teaser in its JSON array, in order. The body
+/// is left out: a teaser has none (see [`Teaser`]).
+const TEASER_FIELDS: [&str; 18] = [
+    "id",
+    "slug",
+    "title",
+    "summary",
+    "body_text",
+    "cover_image_url",
+    "cover_image_alt",
+    "author",
+    "source",
+    "status",
+    "published_at",
+    "created_at",
+    "updated_at",
+    "category_id",
+    "view_count",
+    "comment_count",
+    "version",
+    "comments_closed",
+];
+
+/// Reads the fields of one JSON array row in order.
+struct Fields<'a> {
+    values: std::slice::Iter<'a, Json>,
+}
+
+/// A row's JSON did not have the shape the statement gives it.
+fn unreadable(what: &str) -> AppError {
+    AppError::Internal(format!(
+        "unreadable {what} in a page read from the database"
+    ))
+}
+
+impl<'a> Fields<'a> {
+    fn of(row: &'a Json) -> AppResult<Self> {
+        match row {
+            Json::Array(values) => Ok(Self {
+                values: values.iter(),
+            }),
+            _ => Err(unreadable("row")),
+        }
+    }
+
+    fn next(&mut self) -> AppResult<&'a Json> {
+        self.values.next().ok_or_else(|| unreadable("short row"))
+    }
+
+    fn text(&mut self) -> AppResult<String> {
+        self.optional_text()?.ok_or_else(|| unreadable("text"))
+    }
+
+    fn optional_text(&mut self) -> AppResult<Option<String>> {
+        match self.next()? {
+            Json::Null => Ok(None),
+            Json::String(text) => Ok(Some(text.clone())),
+            _ => Err(unreadable("text")),
+        }
+    }
+
+    fn id(&mut self) -> AppResult<Uuid> {
+        match self.next()? {
+            Json::String(text) => Uuid::try_parse(text).map_err(|_| unreadable("id")),
+            _ => Err(unreadable("id")),
+        }
+    }
+
+    fn time(&mut self) -> AppResult<DateTime<Utc>> {
+        self.optional_time()?.ok_or_else(|| unreadable("time"))
+    }
+
+    fn optional_time(&mut self) -> AppResult<Option<DateTime<Utc>>> {
+        self.optional_text()?
+            .map(|text| {
+                DateTime::parse_from_rfc3339(&text)
+                    .map(|time| time.with_timezone(&Utc))
+                    .map_err(|_| unreadable("time"))
+            })
+            .transpose()
+    }
+
+    fn number(&mut self) -> AppResult<i64> {
+        self.next()?.as_i64().ok_or_else(|| unreadable("number"))
+    }
+
+    fn small_number(&mut self) -> AppResult<i32> {
+        i32::try_from(self.number()?).map_err(|_| unreadable("number"))
+    }
+
+    fn flag(&mut self) -> AppResult<bool> {
+        self.next()?.as_bool().ok_or_else(|| unreadable("flag"))
+    }
+}
+
+/// The rows of a JSON array of arrays.
+fn rows(json: &str) -> AppResult<Vec<Json>> {
+    serde_json::from_str(json).map_err(|_| unreadable("list"))
+}
+
+/// The comments made by [`comments_column`] for the article `article_id`.
+fn comments_from_json(json: &str, article_id: Uuid) -> AppResult<Vec<comment::Model>> {
+    rows(json)?
+        .iter()
+        .map(|row| {
+            let mut fields = Fields::of(row)?;
+            Ok(comment::Model {
+                id: fields.id()?,
+                article_id,
+                author_name: fields.text()?,
+                author_email: String::new(),
+                body: fields.text()?,
+                status: CommentStatus::Approved,
+                created_at: fields.time()?,
+                client_fingerprint: None,
+            })
+        })
+        .collect()
+}
+
+/// The teasers made by [`related_column`].
+fn teasers_from_json(json: &str) -> AppResult<Vec<Teaser>> {
+    rows(json)?
+        .iter()
+        .map(|row| {
+            let mut fields = Fields::of(row)?;
+            Ok(Teaser(article::Model {
+                id: fields.id()?,
+                slug: fields.text()?,
+                title: fields.text()?,
+                summary: fields.optional_text()?,
+                body: String::new(),
+                body_text: fields.text()?,
+                cover_image_url: fields.optional_text()?,
+                cover_image_alt: fields.optional_text()?,
+                author: fields.text()?,
+                source: fields.optional_text()?,
+                status: ArticleStatus::try_from_value(&fields.text()?)
+                    .map_err(|_| unreadable("status"))?,
+                published_at: fields.optional_time()?,
+                created_at: fields.time()?,
+                updated_at: fields.time()?,
+                category_id: fields.id()?,
+                view_count: fields.number()?,
+                comment_count: fields.small_number()?,
+                version: fields.small_number()?,
+                comments_closed: fields.flag()?,
+            }))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_read_back_from_either_database() {
+        let article = Uuid::now_v7();
+        let postgres = r#"[["01a22319-568a-76f8-a843-213d02f048e5", "读者", "好文章", "2026-11-28T17:01:21.219094+00:00"]]"#;
+        let sqlite = r#"[["01A22319568A76F8A843213D02F048E5","读者","好文章","2026-11-28T17:01:21.219094+00:00"]]"#;
+        let from_postgres = comments_from_json(postgres, article).expect("PostgreSQL's form");
+        assert_eq!(
+            from_postgres,
+            comments_from_json(sqlite, article).expect("SQLite's form")
+        );
+        let comment = &from_postgres[0];
+        assert_eq!(
+            (comment.author_name.as_str(), comment.body.as_str()),
+            ("读者", "好文章")
+        );
+        assert_eq!(comment.article_id, article);
+        assert!(
+            comment.author_email.is_empty(),
+            "no email is read for the public"
+        );
+        assert!(comments_from_json("[]", article).expect("none").is_empty());
+        assert!(comments_from_json(r#"[["x","a","b","2026-11-28T00:00:00Z"]]"#, article).is_err());
+        assert!(
+            comments_from_json(r#"[["01a22319-568a-76f8-a843-213d02f048e5"]]"#, article).is_err()
+        );
+    }
+
+    #[test]
+    fn teasers_read_back_from_either_database() {
+        let postgres = r#"[["01a22319-568a-76f8-a843-213d02f048e5", "ai-chips", "AI 芯片", null, "正文", null, null, "编辑部", "新华社", "published", "2026-11-28T17:01:21.219094+00:00", "2026-11-28T17:01:21.219094+00:00", "2026-11-28T17:01:21.219094+00:00", "01a22319-568a-76f8-a843-213d02f048e6", 7, 2, 1, true]]"#;
+        let sqlite = r#"[["01A22319568A76F8A843213D02F048E5","ai-chips","AI 芯片",null,"正文",null,null,"编辑部","新华社","published","2026-11-28T17:01:21.219094+00:00","2026-11-28T17:01:21.219094+00:00","2026-11-28T17:01:21.219094+00:00","01A22319568A76F8A843213D02F048E6",7,2,1,true]]"#;
+        let from_postgres = teasers_from_json(postgres).expect("PostgreSQL's form");
+        let from_sqlite = teasers_from_json(sqlite).expect("SQLite's form");
+        assert_eq!(from_postgres[0].0, from_sqlite[0].0);
+        let teaser = &from_postgres[0].0;
+        assert_eq!(teaser.title, "AI 芯片");
+        assert_eq!(teaser.summary, None);
+        assert!(teaser.body.is_empty(), "a teaser carries no body");
+        assert_eq!((teaser.view_count, teaser.comment_count), (7, 2));
+        assert!(teaser.comments_closed);
+        assert!(teasers_from_json(&postgres.replace("published", "gone")).is_err());
+        assert!(teasers_from_json(&postgres.replace("true]", "1]")).is_err());
+    }
+
+    #[test]
+    fn the_statement_binds_exactly_the_values_it_uses() {
+        let now = Utc::now();
+        let count = |sql: &str| (1..20).filter(|n| sql.contains(&format!("${n}"))).count();
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            let everything = AlsoRead {
+                comments: Some(20),
+                related: Some(5),
+            };
+            for (audience, also) in [
+                (Audience::Public(now), everything),
+                (Audience::Public(now), AlsoRead::default()),
+                (Audience::Editors, everything),
+                (Audience::Editors, AlsoRead::default()),
+            ] {
+                let statement = statement(backend, ArticleKey::Slug("a"), audience, also, now);
+                let values = statement.values.expect("the key is bound").0;
+                assert_eq!(count(&statement.sql), values.len(), "{}", statement.sql);
+                assert_eq!(
+                    statement.sql.contains(r#"AS "comments""#),
+                    also.comments.is_some()
+                );
+            }
+            // An editor's page without teasers needs no clock at all.
+            let preview = statement(
+                backend,
+                ArticleKey::Id(Uuid::now_v7()),
+                Audience::Editors,
+                AlsoRead::default(),
+                now,
+            );
+            assert_eq!(preview.values.expect("the key is bound").0.len(), 1);
+        }
+    }
+
+    #[test]
+    fn teaser_fields_are_the_article_columns_but_the_body() {
+        use sea_orm::{IdenStatic, Iterable};
+        let columns: Vec<&str> = article::Column::iter()
+            .map(|column| column.as_str())
+            .filter(|name| *name != "body")
+            .collect();
+        assert_eq!(columns, TEASER_FIELDS);
+    }
+}
