@@ -152,7 +152,11 @@ async fn the_article_page_costs_the_same_with_2_and_200_comments() {
     assert_eq!(page["article"]["comments"]["totalCount"], 200);
     assert_eq!(two, two_hundred);
     // One statement for the article with its tags, the section tree's
-    // version, its first comments and its related teasers; one for the
-    // view total.
-    assert!(two <= 2, "{two} statements");
+    // version, its first comments and (on PostgreSQL) its related teasers;
+    // on SQLite one more for those; one for the view total.
+    let bound = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 2,
+        _ => 3,
+    };
+    assert!(two <= bound, "{two} statements");
 }
