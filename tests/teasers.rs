@@ -97,3 +97,39 @@ async fn a_teaser_asked_for_its_body_gets_the_whole_article() {
         "related teasers"
     );
 }
+
+/// An article's own page reads only the start of the plain text unless it
+/// asks for `bodyText`: its summary is the same, and a later request for
+/// the text (served from the read cache's copy) still gets all of it.
+#[tokio::test]
+async fn an_article_page_reads_its_whole_text_only_when_it_shows_it() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let section = arrange.category("section", None, 0).await;
+    let id = arrange
+        .article("long", section, ArticleStatus::Published, past(1))
+        .await;
+    let text = long_text("long");
+    arrange.set_text(id, &text).await;
+
+    let page = |fields: &'static str| {
+        let app = &app;
+        async move {
+            app.graphql(
+                &format!(r#"{{ article(slug: "long") {{ {fields} }} }}"#),
+                json!({}),
+            )
+            .await["data"]["article"]
+                .clone()
+        }
+    };
+    let without = page("summary body").await;
+    let with = page("summary body bodyText").await;
+    assert_eq!(without["summary"], with["summary"]);
+    assert!(without["summary"].as_str().unwrap().ends_with('…'));
+    assert_eq!(without["body"], with["body"]);
+    assert!(
+        with["bodyText"].as_str() == Some(text.as_str()),
+        "the whole text, not its start"
+    );
+}

@@ -23,8 +23,10 @@ use super::{
 pub struct LoadedArticle {
     row: article::Model,
     excerpt: OnceLock<String>,
-    /// Whether the row holds the body and all of its text (not a teaser's).
-    complete: bool,
+    /// Whether the row holds the body (a teaser's does not).
+    has_body: bool,
+    /// Whether the row holds all of the body's text, not just its start.
+    has_whole_text: bool,
     /// The article's tags by name, when they were read with it.
     tags: Option<Arc<Vec<tag::Model>>>,
 }
@@ -35,15 +37,19 @@ impl LoadedArticle {
         Self {
             row,
             excerpt: OnceLock::new(),
-            complete: true,
+            has_body: true,
+            has_whole_text: true,
             tags: None,
         }
     }
 
-    /// Wraps a whole row read together with its tags.
-    pub fn with_tags(row: article::Model, tags: Vec<tag::Model>) -> Self {
+    /// Wraps a row read for the article's own page, together with its
+    /// tags: with its body, and with its whole text when `has_whole_text`,
+    /// else the first [`TEASER_TEXT_CHARS`] characters of it.
+    pub fn for_page(row: article::Model, tags: Vec<tag::Model>, has_whole_text: bool) -> Self {
         Self {
             tags: Some(Arc::new(tags)),
+            has_whole_text,
             ..Self::new(row)
         }
     }
@@ -53,9 +59,15 @@ impl LoadedArticle {
         self.tags.as_ref()
     }
 
-    /// Whether the row holds the body and its whole text; a teaser's does not.
-    pub fn is_complete(&self) -> bool {
-        self.complete
+    /// Whether the row holds the body; a teaser's does not.
+    pub fn has_body(&self) -> bool {
+        self.has_body
+    }
+
+    /// Whether the row holds all of the body's text; a teaser's, and an
+    /// article page's that did not ask for it, hold only its start.
+    pub fn has_whole_text(&self) -> bool {
+        self.has_whole_text
     }
 
     /// The editor's summary, or else an excerpt of the body's text, cut once.
@@ -65,7 +77,7 @@ impl LoadedArticle {
             _ => self.excerpt.get_or_init(|| {
                 // A teaser's text may have been cut where it was read: then
                 // it is exactly that long (PostgreSQL's list teasers are whole).
-                let more_follows = !self.complete
+                let more_follows = !self.has_whole_text
                     && self.row.body_text.chars().count() == TEASER_TEXT_CHARS as usize;
                 excerpt_of_start(&self.row.body_text, EXCERPT_LENGTH, more_follows)
             }),
@@ -78,7 +90,8 @@ impl From<Teaser> for LoadedArticle {
         Self {
             row: teaser.0,
             excerpt: OnceLock::new(),
-            complete: false,
+            has_body: false,
+            has_whole_text: false,
             tags: None,
         }
     }
@@ -132,8 +145,8 @@ mod tests {
         let mut cut_row = row(None, &text);
         cut_row.body_text = text.chars().take(TEASER_TEXT_CHARS as usize).collect();
         let teaser = LoadedArticle::from(Teaser(cut_row));
-        assert!(whole.is_complete());
-        assert!(!teaser.is_complete());
+        assert!(whole.has_body() && whole.has_whole_text());
+        assert!(!teaser.has_body() && !teaser.has_whole_text());
         assert_eq!(teaser.summary(), whole.summary());
         assert!(teaser.summary().ends_with('…'));
     }

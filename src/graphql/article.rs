@@ -116,7 +116,7 @@ impl Article {
 
     /// The body as HTML, sanitised on the way in: safe to render as it is.
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, str>> {
-        if self.0.is_complete() {
+        if self.0.has_body() {
             return Ok(Cow::Borrowed(&self.0.body));
         }
         Ok(Cow::Owned(Box::pin(self.whole(ctx)).await?.body.clone()))
@@ -124,7 +124,7 @@ impl Article {
 
     /// The body as plain text, one paragraph per line.
     async fn body_text(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, str>> {
-        if self.0.is_complete() {
+        if self.0.has_whole_text() {
             return Ok(Cow::Borrowed(&self.0.body_text));
         }
         Ok(Cow::Owned(
@@ -297,8 +297,9 @@ impl Article {
 }
 
 /// What the selection under `article` shows that the article's own
-/// statement can read along: the first page of comments (no `after`) and
-/// the related teasers, each at the size the first such field asks for.
+/// statement can read along: the whole plain text when `bodyText` is
+/// asked for, the first page of comments (no `after`) and the related
+/// teasers, each at the size the first such field asks for.
 /// A size out of range reads nothing along; the field itself then says so.
 fn also_read(ctx: &Context<'_>) -> AlsoRead {
     let selection = ctx.look_ahead();
@@ -323,6 +324,7 @@ fn also_read(ctx: &Context<'_>) -> AlsoRead {
             })
     };
     AlsoRead {
+        whole_text: selection.field("bodyText").exists(),
         comments: first_page_size("comments", DEFAULT_COMMENTS_FIRST),
         related: first_page_size("related", DEFAULT_RELATED_FIRST),
     }
@@ -719,7 +721,11 @@ impl ArticleQuery {
                 };
                 request.saw_sections_version(found.sections_version);
                 let along = keep_read_along(state, request, &found, also).await?;
-                let article = Arc::new(LoadedArticle::with_tags(found.row, found.tags));
+                let article = Arc::new(LoadedArticle::for_page(
+                    found.row,
+                    found.tags,
+                    also.whole_text,
+                ));
                 Ok((Some(article), along))
             };
             let found: Option<Arc<LoadedArticle>> = match audience {
