@@ -511,7 +511,7 @@ fn sharing_tags(
         .collect();
     let sql = format!(
         r#"SELECT {columns} FROM "articles" INNER JOIN (SELECT "article_id", COUNT("article_id") AS "shared", MAX(CASE WHEN "category_id" = $1 THEN 1 ELSE 0 END) AS "same_section", MAX("public_since") AS "since" FROM ({candidates}) AS "candidates" GROUP BY "article_id" ORDER BY "shared" DESC, "same_section" DESC, "since" DESC, "article_id" DESC LIMIT $2) AS "ranked" ON "ranked"."article_id" = "articles"."id" WHERE "articles"."status" = $3 AND "articles"."published_at" <= $4 ORDER BY "ranked"."shared" DESC, "ranked"."same_section" DESC, "ranked"."since" DESC, "articles"."id" DESC"#,
-        columns = cut_teaser_columns(),
+        columns = columns_with_text_cut(false),
         candidates = windows.join(" UNION ALL "),
     );
     let mut values: Vec<sea_orm::Value> = vec![
@@ -528,15 +528,24 @@ fn sharing_tags(
     ))
 }
 
-/// The select list of a teaser row whose text is cut (see [`Teaser`]), as
-/// SQL text, written once.
-fn cut_teaser_columns() -> &'static str {
-    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The select list of an `articles` row with its plain text cut to its
+/// first [`TEASER_TEXT_CHARS`] characters, as SQL text, written once: with
+/// the body for an article's own page, or without it for a teaser (see
+/// [`Teaser`]).
+pub(super) fn columns_with_text_cut(with_body: bool) -> &'static str {
     use sea_orm::IdenStatic;
-    COLUMNS.get_or_init(|| {
+    use std::sync::OnceLock;
+    static WITH_BODY: OnceLock<String> = OnceLock::new();
+    static WITHOUT_BODY: OnceLock<String> = OnceLock::new();
+    let (columns, body) = if with_body {
+        (&WITH_BODY, r#""articles"."body""#)
+    } else {
+        (&WITHOUT_BODY, r#"'' AS "body""#)
+    };
+    columns.get_or_init(|| {
         article::Column::iter()
             .map(|column| match column {
-                article::Column::Body => r#"'' AS "body""#.to_owned(),
+                article::Column::Body => body.to_owned(),
                 article::Column::BodyText => format!(
                     r#"substr("articles"."body_text", 1, {TEASER_TEXT_CHARS}) AS "body_text""#
                 ),
@@ -550,6 +559,21 @@ fn cut_teaser_columns() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_row_keeps_its_body_and_a_teaser_row_does_not() {
+        let (page, teaser) = (columns_with_text_cut(true), columns_with_text_cut(false));
+        assert!(page.contains(r#""articles"."body","#));
+        assert!(teaser.contains(r#"'' AS "body""#) && !teaser.contains(r#""articles"."body","#));
+        for columns in [page, teaser] {
+            assert!(columns.contains(&format!(r#""body_text", 1, {TEASER_TEXT_CHARS})"#)));
+            for column in article::Column::iter() {
+                use sea_orm::IdenStatic;
+                let name = format!(r#""{}""#, column.as_str());
+                assert!(columns.contains(&name), "{name} is selected");
+            }
+        }
+    }
 
     #[test]
     fn the_related_statement_binds_one_value_per_placeholder() {

@@ -197,7 +197,7 @@ fn statement(
         columns = if also.whole_text {
             r#""articles".*"#
         } else {
-            page_columns_with_text_cut()
+            super::article::columns_with_text_cut(true)
         },
         tags = super::tag::aggregate_of_article_row(backend),
         version = super::category::VERSION_SQL,
@@ -225,24 +225,6 @@ fn statement(
     }
     sql.push_str(" LIMIT 1");
     Statement::from_sql_and_values(backend, sql, values.0)
-}
-
-/// Every column of `articles`, the plain text cut to its first
-/// [`TEASER_TEXT_CHARS`] characters, as SQL text, written once.
-fn page_columns_with_text_cut() -> &'static str {
-    use sea_orm::{IdenStatic, Iterable};
-    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    COLUMNS.get_or_init(|| {
-        article::Column::iter()
-            .map(|column| match column {
-                article::Column::BodyText => format!(
-                    r#"substr("articles"."body_text", 1, {TEASER_TEXT_CHARS}) AS "body_text""#
-                ),
-                other => format!(r#""articles"."{}""#, other.as_str()),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
 }
 
 /// An id as JSON can hold it: SQLite keeps uuids as 16-byte blobs, which
