@@ -26,6 +26,7 @@ use crate::{
         self, Page,
         article::{
             ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
+            Teaser,
         },
         article_page::{AlsoRead, ArticleKey, ArticleRead},
         loaded_article::LoadedArticle,
@@ -330,37 +331,33 @@ fn also_read(ctx: &Context<'_>) -> AlsoRead {
     }
 }
 
-/// Keeps what `found`'s statement read along for the `comments` and
-/// `related` fields of this request (see [`RequestContext::read_along`]),
-/// and returns it for the read cache. Related teasers are topped up first
-/// when too few share a tag.
+/// Keeps the `comments` and `related` teasers read along with `row` for
+/// those fields of this request (see [`RequestContext::read_along`]), and
+/// returns them for the read cache. They are moved, not copied. Related
+/// teasers are topped up first when too few share a tag.
 async fn keep_read_along(
     state: &AppState,
     request: &RequestContext,
-    found: &ArticleRead,
+    row: &article_entity::Model,
+    comments: Option<Page<comment_entity::Model>>,
+    related: Option<Vec<Teaser>>,
     also: AlsoRead,
 ) -> AppResult<Vec<(Lookup, Cached)>> {
     let mut along = Vec::new();
-    let article = found.row.id;
-    if let (Some(size), Some(page)) = (also.comments, &found.comments) {
+    let article = row.id;
+    if let (Some(size), Some(page)) = (also.comments, comments) {
         let lookup = Lookup::Comments {
             article,
             size,
             after: None,
         };
-        let page = Arc::new(page.clone());
+        let page = Arc::new(page);
         request.read_along(lookup.clone(), page.clone());
         along.push((lookup, page.wrap()));
     }
-    if let (Some(size), Some(teasers)) = (also.related, &found.related) {
-        let teasers = content::article::top_up_related(
-            &state.db,
-            &found.row,
-            teasers.clone(),
-            size,
-            request.now,
-        )
-        .await?;
+    if let (Some(size), Some(teasers)) = (also.related, related) {
+        let teasers =
+            content::article::top_up_related(&state.db, row, teasers, size, request.now).await?;
         let related: Arc<Vec<Arc<LoadedArticle>>> = Arc::new(
             teasers
                 .into_iter()
@@ -719,13 +716,16 @@ impl ArticleQuery {
                 let Some(found) = found else {
                     return Ok::<_, AppError>((None, Vec::new()));
                 };
-                request.saw_sections_version(found.sections_version);
-                let along = keep_read_along(state, request, &found, also).await?;
-                let article = Arc::new(LoadedArticle::for_page(
-                    found.row,
-                    found.tags,
-                    also.whole_text,
-                ));
+                let ArticleRead {
+                    row,
+                    tags,
+                    sections_version,
+                    comments,
+                    related,
+                } = found;
+                request.saw_sections_version(sections_version);
+                let along = keep_read_along(state, request, &row, comments, related, also).await?;
+                let article = Arc::new(LoadedArticle::for_page(row, tags, also.whole_text));
                 Ok((Some(article), along))
             };
             let found: Option<Arc<LoadedArticle>> = match audience {
