@@ -35,6 +35,100 @@ async fn a_thousand_simultaneous_writes_through_never_fail_as_locked() {
     thousand_views(&app).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn views_stay_exact_while_pages_teach_the_counter_stored_counts() {
+    // Pages read stored counts along with articles and lists, and the
+    // counter learns them; with flushes every few milliseconds, a count read
+    // across a flush must never be learnt. A stale one would make some
+    // recordView repeat a total, a doubled one skip one.
+    let app = TestApp::spawn_with(Options {
+        view_window: std::time::Duration::ZERO,
+        tweak: |config| {
+            config.read_cache_mb = 0;
+            config.view_flush_interval = std::time::Duration::from_millis(3);
+        },
+        ..Options::default()
+    })
+    .await;
+    // A few readers, one page after another, for as long as the views last.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|reader| {
+            let client = app.client.clone();
+            let url = app.graphql_url();
+            let done = std::sync::Arc::clone(&done);
+            let (file, name, variables) = if reader % 2 == 0 {
+                (
+                    "article-page.graphql",
+                    "ArticlePage",
+                    json!({ "slug": "city-night-bus" }),
+                )
+            } else {
+                ("home.graphql", "HomePage", json!({}))
+            };
+            let query = common::contract_document(file);
+            tokio::spawn(async move {
+                let mut pages = 0;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let response: serde_json::Value = client
+                        .post(&url)
+                        .json(&json!({ "query": query, "operationName": name, "variables": variables }))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    assert!(response.get("errors").is_none(), "{response}");
+                    pages += 1;
+                }
+                pages
+            })
+        })
+        .collect();
+    thousand_views(&app).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0);
+    }
+}
+
+#[tokio::test]
+async fn a_count_read_across_a_flush_is_not_learnt() {
+    // No background flush: this test flushes by hand.
+    let app = TestApp::spawn_with(Options {
+        view_window: std::time::Duration::ZERO,
+        tweak: |config| config.view_flush_interval = std::time::Duration::from_secs(3600),
+        ..Options::default()
+    })
+    .await;
+    let id = app.article_id("city-night-bus").await;
+    let views = &app.state.views;
+    let now = chrono::Utc::now();
+    let before = views.current(id, now).await.unwrap();
+    for _ in 0..3 {
+        views.record(id, now).await.unwrap();
+    }
+
+    // A page's statement reads the stored count, then a flush writes the
+    // three pending views before the page hands the count over.
+    views.forget_stored();
+    let steady = views.steady();
+    assert!(steady.is_some());
+    assert_eq!(views.flush().await.unwrap(), 3);
+    views.learn(steady, [(id, before)]);
+    assert_eq!(views.current(id, now).await.unwrap(), before + 3);
+
+    // Read with no flush in between, the count is learnt: the next total
+    // costs no statement.
+    views.forget_stored();
+    let steady = views.steady();
+    views.learn(steady, [(id, before + 3)]);
+    let (statements, total) = app.statements_during(views.current(id, now)).await;
+    assert_eq!(total.unwrap(), before + 3);
+    assert_eq!(statements, 0);
+}
+
 /// Sends a thousand simultaneous views of one article and checks that they
 /// add exactly a thousand, in the answers and in the database.
 async fn thousand_views(app: &TestApp) {

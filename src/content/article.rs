@@ -213,6 +213,16 @@ pub const TEASER_TEXT_CHARS: i32 = 400;
 #[derive(Debug, Clone)]
 pub struct Teaser(pub article::Model);
 
+impl Page<Teaser> {
+    /// The stored view count of each article on the page, for the view
+    /// counter to learn (see [`super::view_counter::ViewCounter::learn`]).
+    pub fn view_counts(&self) -> impl Iterator<Item = (Uuid, i64)> + '_ {
+        self.items
+            .iter()
+            .map(|Teaser(row)| (row.id, row.view_count))
+    }
+}
+
 /// How a teaser statement reads the plain text.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum TeaserText {

@@ -11,8 +11,17 @@
 //! public articles are remembered for a moment (and updated by each flush),
 //! so counting a view or showing a count is usually done in memory; the
 //! moment bounds how long views written by another process go unseen.
+//! Pages that read articles anyway teach the counter their stored counts
+//! ([`ViewCounter::learn`]), so showing a count costs no statement of its own.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use moka::sync::Cache;
 
@@ -43,6 +52,16 @@ pub struct ViewCounter {
     /// database, so that a total read under it never counts a view twice or
     /// misses one.
     flushing: RwLock<()>,
+    /// How many flushes have started: a count read between two equal
+    /// readings, with no flush running at either, was read between flushes.
+    flushes_started: AtomicU64,
+}
+
+/// A moment between two flushes, taken before reading stored counts along
+/// with other data; see [`ViewCounter::learn`].
+#[derive(Clone, Copy, Debug)]
+pub struct Steady {
+    flushes_started: u64,
 }
 
 /// How many articles' stored counts are remembered.
@@ -73,6 +92,7 @@ impl ViewCounter {
                 .build(),
             read_cache,
             flushing: RwLock::new(()),
+            flushes_started: AtomicU64::new(0),
         }
     }
 
@@ -187,6 +207,40 @@ impl ViewCounter {
         Ok(counts)
     }
 
+    /// Marks a moment between flushes, before a statement reads articles'
+    /// stored counts along with what a page shows; `None` when no count
+    /// could be learnt from it (views are not buffered, or a flush is
+    /// running and would make the read count its views twice or miss them).
+    pub fn steady(&self) -> Option<Steady> {
+        if !self.buffered {
+            return None;
+        }
+        let _no_flush = self.flushing.try_read().ok()?;
+        Some(Steady {
+            flushes_started: self.flushes_started.load(Ordering::SeqCst),
+        })
+    }
+
+    /// Remembers the stored counts of public articles that a statement
+    /// started after `steady` read, when no flush has started since: then
+    /// each count is exactly what is stored beside this counter's pending
+    /// views, as if [`Self::totals`] had read it. Otherwise it learns nothing
+    /// and the next total is read by itself.
+    pub fn learn(&self, steady: Option<Steady>, counts: impl IntoIterator<Item = (Uuid, i64)>) {
+        let Some(steady) = steady else {
+            return;
+        };
+        let Ok(_no_flush) = self.flushing.try_read() else {
+            return;
+        };
+        if self.flushes_started.load(Ordering::SeqCst) != steady.flushes_started {
+            return;
+        }
+        for (id, count) in counts {
+            self.stored.insert(id, count);
+        }
+    }
+
     /// Forgets remembered counts, so the next read checks again that each
     /// article is public: called when content changes.
     pub fn forget_stored(&self) {
@@ -206,6 +260,9 @@ impl ViewCounter {
         if snapshot.is_empty() {
             return Ok(0);
         }
+        // Stored counts read from here on, until the pending ones are taken
+        // down below, are not to be learnt.
+        self.flushes_started.fetch_add(1, Ordering::SeqCst);
         let txn = self.db.begin().await?;
         for (article_id, count) in &snapshot {
             article::Entity::update_many()

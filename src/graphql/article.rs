@@ -508,6 +508,7 @@ impl ArticleConnection {
                 state
                     .cache
                     .get_or_load(&state.db, request.now, lookup, async {
+                        let steady = state.views.steady();
                         let page = content::article::list(
                             &state.db,
                             &filter,
@@ -517,6 +518,7 @@ impl ArticleConnection {
                             request.now,
                         )
                         .await?;
+                        state.views.learn(steady, page.view_counts());
                         Ok(Arc::new(page.shared()))
                     })
                     .await?
@@ -592,7 +594,11 @@ impl Loader<FirstPageKey> for FirstPages {
                 keys,
                 |key| Lookup::FirstPage(key.clone()),
                 |missing| async move {
+                    let steady = state.views.steady();
                     let loaded = content::article::first_pages(&state.db, &missing, now).await?;
+                    state
+                        .views
+                        .learn(steady, loaded.values().flat_map(Page::view_counts));
                     Ok(loaded
                         .into_iter()
                         .map(|(key, page)| (key, Arc::new(page.shared())))
@@ -710,12 +716,20 @@ impl ArticleQuery {
                     Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
                     _ => return Ok((None, Vec::new())),
                 };
+                // Only public articles' counts may be learnt (see ViewCounter).
+                let steady = match audience {
+                    Audience::Public(_) => state.views.steady(),
+                    Audience::Editors => None,
+                };
                 let found =
                     content::article_page::find(&state.db, key, audience, also, request.now)
                         .await?;
                 let Some(found) = found else {
                     return Ok::<_, AppError>((None, Vec::new()));
                 };
+                state
+                    .views
+                    .learn(steady, [(found.row.id, found.row.view_count)]);
                 let ArticleRead {
                     row,
                     tags,
