@@ -133,3 +133,55 @@ async fn an_article_page_reads_its_whole_text_only_when_it_shows_it() {
         "the whole text, not its start"
     );
 }
+
+#[tokio::test]
+async fn the_database_keeps_the_start_of_the_text_whoever_writes_it() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let section = arrange.category("section", None, 0).await;
+    let id = arrange
+        .article("scripted", section, ArticleStatus::Published, past(1))
+        .await;
+    let backend = app.db.get_database_backend();
+
+    // A script writes the text behind the server's back, as SQL.
+    let text = long_text("scripted");
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE articles SET body_text = $1 WHERE id = $2",
+            [text.clone().into(), id.into()],
+        ))
+        .await
+        .unwrap();
+    let row = app
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT teaser_text FROM articles WHERE id = $1",
+            [id.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let kept: String = row.try_get("", "teaser_text").unwrap();
+    let start: String = text.chars().take(TEASER_TEXT_CHARS as usize).collect();
+    assert_eq!(kept, start);
+
+    // Lists read that start, and cut the same summary from it as the page
+    // cuts from the whole text.
+    app.state.content_changed();
+    let read = app
+        .graphql(
+            r#"{ article(slug: "scripted") { summary bodyText }
+                 articles { edges { node { summary } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(read["data"]["article"]["bodyText"], text.as_str());
+    assert_eq!(
+        read["data"]["articles"]["edges"][0]["node"]["summary"],
+        read["data"]["article"]["summary"]
+    );
+}

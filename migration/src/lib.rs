@@ -10,6 +10,9 @@ mod m20261128_000002_editorial;
 mod m20261128_000003_article_visibility_index;
 mod m20261128_000004_related_candidates;
 mod m20261128_000005_sections_version;
+mod m20261129_000006_teaser_text;
+
+pub use m20261129_000006_teaser_text::TEASER_TEXT_CHARS;
 
 /// Runs every migration in order; the server calls it at start and from
 /// `newsroom migrate`.
@@ -24,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_article_visibility_index::Migration),
             Box::new(m20261128_000004_related_candidates::Migration),
             Box::new(m20261128_000005_sections_version::Migration),
+            Box::new(m20261129_000006_teaser_text::Migration),
         ]
     }
 }

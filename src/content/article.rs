@@ -12,7 +12,7 @@ use entity::{
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     FromQueryResult, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement, UnionType},
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -197,19 +197,23 @@ pub async fn retired_slug_owner(db: &DatabaseConnection, slug: &str) -> AppResul
 /// How much of an article's plain text a teaser row carries, in characters:
 /// more than twice what its excerpt needs (120 characters and 64 to look
 /// ahead, once runs of whitespace are folded), far less than a whole body.
-/// Every character costs: PostgreSQL counts characters to cut, escapes them
-/// into JSON for related teasers and sends them, and the server checks and
-/// parses them. At 1,000, pgbench ran a cold article page's statement 12%
-/// slower than at 400. (An `i32`: PostgreSQL's `substr` takes `integer`
-/// arguments.)
-pub const TEASER_TEXT_CHARS: i32 = 400;
+/// Every character costs: PostgreSQL escapes them into JSON for related
+/// teasers and sends them, and the server checks and parses them. At 1,000,
+/// pgbench ran a cold article page's statement 12% slower than at 400.
+/// The database keeps this start of the text in the `teaser_text` column
+/// (see the migration that adds it), so it is fixed there.
+pub use migration::TEASER_TEXT_CHARS;
+
+/// The select-list item that reads the start of the plain text into the
+/// row's `body_text`.
+const TEASER_TEXT_AS_BODY_TEXT: &str = r#""articles"."teaser_text" AS "body_text""#;
 
 /// An article row read for a teaser in a list: every column but the body,
-/// and only the first [`TEASER_TEXT_CHARS`] characters of the plain text
-/// (all of it in PostgreSQL's lists, where cutting costs more). The lists
-/// of a home page carry forty of these; reading whole bodies for them
-/// copied about 16 KB per teaser out of the database. A client that asks a
-/// teaser for its body gets the whole article loaded by id.
+/// and only the first [`TEASER_TEXT_CHARS`] characters of the plain text,
+/// from the `teaser_text` column. The lists of a home page carry forty of
+/// these; reading whole bodies for them copied about 16 KB per teaser out
+/// of the database. A client that asks a teaser for its body gets the whole
+/// article loaded by id.
 #[derive(Debug, Clone)]
 pub struct Teaser(pub article::Model);
 
@@ -223,45 +227,16 @@ impl Page<Teaser> {
     }
 }
 
-/// How a teaser statement reads the plain text.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TeaserText {
-    /// Only its first [`TEASER_TEXT_CHARS`] characters.
-    Cut,
-    /// All of it.
-    Whole,
-}
-
-impl TeaserText {
-    /// For a list on `backend`. PostgreSQL gets the whole plain text: it
-    /// computes `substr` for every row it sorts, before the `LIMIT`,
-    /// decompressing each one (a tag page took 4.5 ms instead of 2.0),
-    /// while a plain column stays compressed until the rows that are sent.
-    fn for_lists_on(backend: DbBackend) -> Self {
-        match backend {
-            DbBackend::Postgres => Self::Whole,
-            _ => Self::Cut,
-        }
-    }
-}
-
-/// Makes `query` on `articles` select teaser rows (see [`Teaser`]), with
-/// the plain text as `text` says.
-fn select_teaser_columns(query: &mut SelectStatement, text: TeaserText) {
+/// Makes `query` on `articles` select teaser rows (see [`Teaser`]).
+fn select_teaser_columns(query: &mut SelectStatement) {
     query.clear_selects();
     for column in article::Column::iter() {
         match column {
             article::Column::Body => {
                 query.expr_as(Expr::val(""), column);
             }
-            article::Column::BodyText if text == TeaserText::Cut => {
-                query.expr_as(
-                    Func::cust(Alias::new("substr"))
-                        .arg(Expr::col((article::Entity, column)))
-                        .arg(1i32)
-                        .arg(TEASER_TEXT_CHARS),
-                    column,
-                );
+            article::Column::BodyText => {
+                query.expr(Expr::cust(TEASER_TEXT_AS_BODY_TEXT));
             }
             _ => {
                 query.column((article::Entity, column));
@@ -275,10 +250,7 @@ async fn teasers(
     db: &DatabaseConnection,
     mut select: sea_orm::Select<article::Entity>,
 ) -> AppResult<Vec<Teaser>> {
-    select_teaser_columns(
-        QueryTrait::query(&mut select),
-        TeaserText::for_lists_on(db.get_database_backend()),
-    );
+    select_teaser_columns(QueryTrait::query(&mut select));
     Ok(select.all(db).await?.into_iter().map(Teaser).collect())
 }
 
@@ -489,8 +461,7 @@ pub async fn top_up_related(
 /// `None` when the article has no tags. Each tag's candidates are one
 /// backward range of `idx_article_tags_recent`, whose copies of publication
 /// time and section (kept by triggers) spare a visit to every candidate
-/// article. The text is cut after ranking, on the few rows that won, so
-/// cutting it costs PostgreSQL nothing and saves sending whole texts.
+/// article. The winners' text is their `teaser_text`, cut when written.
 ///
 /// Written as SQL text, not built with sea-query: building and dropping
 /// this statement's expression tree was 6% of a cold article page's server
@@ -556,9 +527,7 @@ pub(super) fn columns_with_text_cut(with_body: bool) -> &'static str {
         article::Column::iter()
             .map(|column| match column {
                 article::Column::Body => body.to_owned(),
-                article::Column::BodyText => format!(
-                    r#"substr("articles"."body_text", 1, {TEASER_TEXT_CHARS}) AS "body_text""#
-                ),
+                article::Column::BodyText => TEASER_TEXT_AS_BODY_TEXT.to_owned(),
                 other => format!(r#""articles"."{}""#, other.as_str()),
             })
             .collect::<Vec<_>>()
@@ -576,7 +545,7 @@ mod tests {
         assert!(page.contains(r#""articles"."body","#));
         assert!(teaser.contains(r#"'' AS "body""#) && !teaser.contains(r#""articles"."body","#));
         for columns in [page, teaser] {
-            assert!(columns.contains(&format!(r#""body_text", 1, {TEASER_TEXT_CHARS})"#)));
+            assert!(columns.contains(TEASER_TEXT_AS_BODY_TEXT));
             for column in article::Column::iter() {
                 use sea_orm::IdenStatic;
                 let name = format!(r#""{}""#, column.as_str());

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     Page,
-    article::{Audience, RELATED_CANDIDATES_PER_TAG, TEASER_TEXT_CHARS, Teaser},
+    article::{Audience, RELATED_CANDIDATES_PER_TAG, Teaser},
 };
 use crate::error::{AppError, AppResult};
 
@@ -41,7 +41,7 @@ pub enum ArticleKey<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AlsoRead {
     /// The body's whole plain text; else only its first
-    /// [`TEASER_TEXT_CHARS`] characters, enough for the summary. (A page
+    /// [`super::article::TEASER_TEXT_CHARS`] characters, enough for the summary. (A page
     /// rarely shows both the HTML body and the plain text, and the text is
     /// as long as the body: reading it whole took 4-20% of PostgreSQL's
     /// throughput for a cold page.)
@@ -284,7 +284,7 @@ fn related_column(now: &str, published: &str, limit: &str, window: &str) -> Stri
     let fields: Vec<String> = TEASER_FIELDS
         .iter()
         .map(|field| match *field {
-            "body_text" => format!("substr(x.body_text, 1, {TEASER_TEXT_CHARS})"),
+            "body_text" => "x.teaser_text".to_owned(),
             other => format!("x.{other}"),
         })
         .collect();

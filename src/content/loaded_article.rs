@@ -75,8 +75,8 @@ impl LoadedArticle {
         match &self.row.summary {
             Some(summary) if !summary.trim().is_empty() => summary,
             _ => self.excerpt.get_or_init(|| {
-                // A teaser's text may have been cut where it was read: then
-                // it is exactly that long (PostgreSQL's list teasers are whole).
+                // A teaser's text was cut by the database: when it is
+                // exactly that long, more may follow.
                 let more_follows = !self.has_whole_text
                     && self.row.body_text.chars().count() == TEASER_TEXT_CHARS as usize;
                 excerpt_of_start(&self.row.body_text, EXCERPT_LENGTH, more_follows)
