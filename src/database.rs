@@ -21,17 +21,6 @@ const SLOW_STATEMENT_MILLIS: u64 = 100;
 /// it is handed out; busier ones are trusted.
 const PING_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(30);
 
-/// PostgreSQL plans each of newsroom's prepared statements once per
-/// connection and reuses the plan (a generic plan), instead of planning it
-/// again for each execution's values. By default PostgreSQL plans the first
-/// five executions for their values, and keeps doing so when it estimates
-/// the generic plan dearer: at 1,000,000 articles it did so for every
-/// article page, planning each for 0.7–1.4 ms to run it for 0.6–0.8 ms,
-/// while the generic plan ran as fast (BENCHMARKS.md). newsroom's
-/// statements look rows up by keys and walk indexes in order, where the
-/// values do not change the best plan.
-const PLAN_CACHE_MODE: (&str, &str) = ("plan_cache_mode", "force_generic_plan");
-
 /// How long a SQLite writer waits for another to finish before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -86,15 +75,15 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
         });
-    let choose_tls = !tls_mode_chosen(url, std::env::var_os("PGSSLMODE").is_some());
-    options.map_sqlx_postgres_opts(move |options| {
-        let options = options.options([PLAN_CACHE_MODE]);
-        if choose_tls && is_loopback(options.get_host()) {
-            options.ssl_mode(PgSslMode::Disable)
-        } else {
-            options
-        }
-    });
+    if !tls_mode_chosen(url, std::env::var_os("PGSSLMODE").is_some()) {
+        options.map_sqlx_postgres_opts(|options| {
+            if is_loopback(options.get_host()) {
+                options.ssl_mode(PgSslMode::Disable)
+            } else {
+                options
+            }
+        });
+    }
     Ok(Database::connect(options).await?)
 }
 
