@@ -70,15 +70,9 @@ async fn views_stay_exact_while_pages_teach_the_counter_stored_counts() {
             tokio::spawn(async move {
                 let mut pages = 0;
                 while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                    let response: serde_json::Value = client
-                        .post(&url)
-                        .json(&json!({ "query": query, "operationName": name, "variables": variables }))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let body =
+                        json!({ "query": query, "operationName": name, "variables": variables });
+                    let response = common::post_graphql(&client, &url, &body).await;
                     assert!(response.get("errors").is_none(), "{response}");
                     pages += 1;
                 }
@@ -140,15 +134,8 @@ async fn thousand_views(app: &TestApp) {
         let client = app.client.clone();
         let url = app.graphql_url();
         tokio::spawn(async move {
-            let response: serde_json::Value = client
-                .post(url)
-                .json(&json!({ "query": query, "variables": { "id": id } }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = json!({ "query": query, "variables": { "id": id } });
+            let response = common::post_graphql(&client, &url, &body).await;
             assert!(response.get("errors").is_none(), "{response}");
             response["data"]["recordView"]["viewCount"]
                 .as_i64()

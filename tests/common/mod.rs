@@ -179,14 +179,7 @@ impl TestApp {
 
     /// POSTs any JSON body to /graphql and returns the JSON response.
     pub async fn post_json(&self, body: Value) -> Value {
-        let response = self
-            .client
-            .post(self.graphql_url())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        response.json().await.unwrap()
+        post_graphql(&self.client, &self.graphql_url(), &body).await
     }
 
     /// How many SQL statements `work` made the server run.
@@ -271,6 +264,13 @@ impl Drop for TestApp {
             let _ = stop.send(());
         }
     }
+}
+
+/// POSTs `body` to the GraphQL endpoint at `url` and returns the JSON
+/// answer; for tasks spawned apart from their [`TestApp`].
+pub async fn post_graphql(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    let response = client.post(url).json(body).send().await.unwrap();
+    response.json().await.unwrap()
 }
 
 /// The text of a contract document, from the copy under tests/contract.
