@@ -25,6 +25,17 @@ fn long_text(name: &str) -> String {
     text
 }
 
+/// A site of one section with one published article, `slug`.
+async fn one_published_article(slug: &str) -> (TestApp, uuid::Uuid) {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let section = arrange.category("section", None, 0).await;
+    let id = arrange
+        .article(slug, section, ArticleStatus::Published, past(1))
+        .await;
+    (app, id)
+}
+
 #[tokio::test]
 async fn a_teaser_asked_for_its_body_gets_the_whole_article() {
     let app = TestApp::spawn_empty().await;
@@ -103,14 +114,9 @@ async fn a_teaser_asked_for_its_body_gets_the_whole_article() {
 /// the text (served from the read cache's copy) still gets all of it.
 #[tokio::test]
 async fn an_article_page_reads_its_whole_text_only_when_it_shows_it() {
-    let app = TestApp::spawn_empty().await;
-    let arrange = app.arrange();
-    let section = arrange.category("section", None, 0).await;
-    let id = arrange
-        .article("long", section, ArticleStatus::Published, past(1))
-        .await;
+    let (app, id) = one_published_article("long").await;
     let text = long_text("long");
-    arrange.set_text(id, &text).await;
+    app.arrange().set_text(id, &text).await;
 
     let page = |fields: &'static str| {
         let app = &app;
@@ -137,12 +143,7 @@ async fn an_article_page_reads_its_whole_text_only_when_it_shows_it() {
 #[tokio::test]
 async fn the_database_keeps_the_start_of_the_text_whoever_writes_it() {
     use sea_orm::{ConnectionTrait, Statement};
-    let app = TestApp::spawn_empty().await;
-    let arrange = app.arrange();
-    let section = arrange.category("section", None, 0).await;
-    let id = arrange
-        .article("scripted", section, ArticleStatus::Published, past(1))
-        .await;
+    let (app, id) = one_published_article("scripted").await;
     let backend = app.db.get_database_backend();
 
     // A script writes the text behind the server's back, as SQL.
