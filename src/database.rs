@@ -53,7 +53,7 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         options.test_before_acquire_if_idle_for(PING_CONNECTIONS_IDLE_FOR);
     }
     options
-        .max_connections(config.db_max_connections)
+        .max_connections(config.database_connections())
         // When the database is away, fail within seconds rather than let
         // requests pile up; the pool reconnects by itself once it is back.
         .connect_timeout(Duration::from_secs(3))
