@@ -8,7 +8,8 @@
 //! Settings (environment): `BENCH_ARTICLES` (10000), `BENCH_SECONDS` per
 //! operation (5), `BENCH_CONNECTIONS` (32), `BENCH_CACHE_MAX_AGE`,
 //! `BENCH_ONLY` (a comma-separated list of operations to measure),
-//! `BENCH_READ_CACHE_MB` (the server's read cache; 0 measures it off); with
+//! `BENCH_READ_CACHE_MB` (the server's read cache; 0 measures it off),
+//! `BENCH_SERVER` (the path of another build of `newsroom` to measure); with
 //! `DATABASE_URL=postgres://…` the site is built in a new database there,
 //! otherwise in a SQLite file (kept in `BENCH_DIR` when that is set).
 
@@ -258,7 +259,10 @@ impl Drop for Server {
 }
 
 fn start_server(database_url: &str, cache_max_age: u64) -> Server {
-    let mut process = Command::new(env!("CARGO_BIN_EXE_newsroom"))
+    // BENCH_SERVER runs another build of the server (an A/B comparison).
+    let binary =
+        std::env::var("BENCH_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_newsroom").to_owned());
+    let mut process = Command::new(binary)
         .env("DATABASE_URL", database_url)
         .env("NEWSROOM_LISTEN", "127.0.0.1:0")
         .env("NEWSROOM_NO_DEMO", "true")
