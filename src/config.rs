@@ -300,29 +300,33 @@ impl Config {
     /// suits the database. A PostgreSQL connection waits on another process,
     /// so a pool larger than the cores keeps that process busy. A SQLite
     /// connection is a worker thread of this process that runs its
-    /// statements itself: more of them than the cores can run only take
-    /// turns. On 2 cores, 4 connections served a cold article page at
-    /// 1,675–1,751 req/s with a p99 of 26 ms, against 1,448–1,958 req/s
-    /// and 28–36 ms with 16 (BENCHMARKS.md). SQLite writes one at a time
-    /// whatever the pool, so a smaller pool costs writers nothing.
+    /// statements itself (see [`sqlite_connections_for`]).
     pub fn database_connections(&self) -> u32 {
         if let Some(configured) = self.db_max_connections {
             return configured;
         }
         if self.database_url.starts_with("sqlite:") {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            u32::try_from(cores.saturating_mul(2))
-                .unwrap_or(u32::MAX)
-                .clamp(4, 16)
+            sqlite_connections_for(std::thread::available_parallelism().map_or(1, |n| n.get()))
         } else {
             16
         }
     }
 }
 
+/// The SQLite pool on a machine of `cores`: twice the cores, 4 to 16. More
+/// worker threads than the cores can run only take turns: on 2 cores, 4
+/// connections served a cold article page at 1,675–1,751 req/s with a p99 of
+/// 26 ms, against 1,448–1,958 req/s and 28–36 ms with 16 (BENCHMARKS.md).
+/// SQLite runs one writer at a time whatever the pool.
+fn sqlite_connections_for(cores: usize) -> u32 {
+    u32::try_from(cores.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .clamp(4, 16)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Config;
+    use super::{Config, sqlite_connections_for};
 
     #[test]
     fn a_configured_pool_size_wins_over_the_database_default() {
@@ -332,11 +336,18 @@ mod tests {
     }
 
     #[test]
-    fn postgresql_gets_sixteen_connections_and_sqlite_a_few_per_core() {
-        let postgres = Config::for_database("postgres://postgres@127.0.0.1/test");
-        assert_eq!(postgres.database_connections(), 16);
-        let sqlite = Config::for_database("sqlite://data/x.db").database_connections();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-        assert_eq!(sqlite, (2 * cores).clamp(4, 16));
+    fn postgresql_gets_sixteen_connections_unless_configured() {
+        let mut config = Config::for_database("postgres://postgres@127.0.0.1/test");
+        config.db_max_connections = None;
+        assert_eq!(config.database_connections(), 16);
+    }
+
+    #[test]
+    fn sqlite_gets_twice_the_cores_between_four_and_sixteen() {
+        let pools: Vec<u32> = [1, 2, 3, 4, 8, 9, 64, usize::MAX]
+            .into_iter()
+            .map(sqlite_connections_for)
+            .collect();
+        assert_eq!(pools, [4, 4, 6, 8, 16, 16, 16, 16]);
     }
 }
