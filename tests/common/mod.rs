@@ -105,9 +105,9 @@ impl TestApp {
         config.no_demo = !options.demo;
         config.comment_policy = options.comment_policy;
         config.listen = "127.0.0.1:0".parse().unwrap();
-        // SQLite gets the pool a server started bare gets, so that the tests
-        // would find a request that needs two connections at once; tests
-        // run side by side, so PostgreSQL gets fewer than its default 16.
+        // SQLite gets the pool a server started bare gets (4 connections on
+        // 2 cores), so the tests run against the pool users get; tests run
+        // side by side, so PostgreSQL gets fewer than its default 16.
         config.db_max_connections = if database_url.starts_with("sqlite:") {
             None
         } else {
