@@ -224,7 +224,14 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_VIEW_FLUSH_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration, global = true)]
     pub view_flush_interval: std::time::Duration,
 
-    /// How long a shutdown waits for requests in flight before exiting.
+    /// Where view counts that could not be written at shutdown are kept
+    /// until the next start adds them. Unset: beside a SQLite file, or
+    /// `data/` for PostgreSQL.
+    #[arg(long, env = "NEWSROOM_VIEW_SPILL_DIR", global = true)]
+    pub view_spill_dir: Option<PathBuf>,
+
+    /// How long a shutdown waits for requests in flight, and then again for
+    /// buffered view counts to be written, before exiting.
     #[arg(long, env = "NEWSROOM_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_timeout: std::time::Duration,
 
@@ -287,6 +294,20 @@ impl Config {
             max_aliases: self.max_query_aliases,
             max_complexity: self.max_query_complexity,
         }
+    }
+
+    /// Where this database's unwritten view counts are kept at shutdown.
+    pub fn view_spill_folder(&self) -> crate::content::view_spill::SpillFolder {
+        let folder = self.view_spill_dir.clone().unwrap_or_else(|| {
+            let sqlite_folder = self
+                .database_url
+                .strip_prefix("sqlite://")
+                .or_else(|| self.database_url.strip_prefix("sqlite:"))
+                .and_then(|path| std::path::Path::new(path.split('?').next()?).parent())
+                .filter(|parent| !parent.as_os_str().is_empty());
+            sqlite_folder.map_or_else(|| PathBuf::from("data"), std::path::Path::to_path_buf)
+        });
+        crate::content::view_spill::SpillFolder::new(folder, &self.database_url)
     }
 
     /// Settings for tests and embedding: the defaults, with the given database.

@@ -7,6 +7,8 @@
 
 use async_graphql::ErrorExtensions;
 
+use crate::database::fault::DbFault;
+
 /// Everything that can go wrong while serving a request.
 ///
 /// It deliberately does not implement `Display`: async-graphql turns any
@@ -19,7 +21,7 @@ pub enum AppError {
     /// `extensions.field` naming the input field.
     BadInput {
         /// The offending input field, as the client named it (`authorEmail`).
-        field: &'static str,
+        field: std::borrow::Cow<'static, str>,
         /// What is wrong and how to mend it.
         message: String,
     },
@@ -53,6 +55,16 @@ pub enum AppError {
         /// The limit.
         limit: usize,
     },
+    /// The database cannot take the request for now (a lock held too long,
+    /// a full disk, a lost connection) → `SERVICE_UNAVAILABLE`, with
+    /// `extensions.retryAfter` in seconds. Nothing was stored: the client
+    /// may send the same request again.
+    Unavailable {
+        /// What to tell the client.
+        message: String,
+        /// When trying again makes sense.
+        retry_after: std::time::Duration,
+    },
     /// The database failed → `INTERNAL_SERVER_ERROR`; the detail is logged only.
     Database(sea_orm::DbErr),
     /// Anything else that is the server's fault → `INTERNAL_SERVER_ERROR`.
@@ -66,7 +78,7 @@ impl AppError {
     /// A `BAD_USER_INPUT` error for `field`.
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
         Self::BadInput {
-            field,
+            field: std::borrow::Cow::Borrowed(field),
             message: message.into(),
         }
     }
@@ -82,6 +94,7 @@ impl AppError {
             Self::QueryTooComplex { .. }
             | Self::RateLimited { .. }
             | Self::PersistedQueryNotFound => self.client_message(),
+            Self::Unavailable { message, .. } => format!("unavailable: {message}"),
             Self::Database(error) => format!("database error: {error}"),
             Self::Internal(message) => format!("internal error: {message}"),
         }
@@ -95,7 +108,8 @@ impl AppError {
             | Self::Unauthenticated(message)
             | Self::Forbidden(message)
             | Self::Conflict(message)
-            | Self::RateLimited { message, .. } => message.clone(),
+            | Self::RateLimited { message, .. }
+            | Self::Unavailable { message, .. } => message.clone(),
             Self::QueryTooComplex {
                 measure,
                 found,
@@ -119,6 +133,7 @@ impl AppError {
             Self::QueryTooComplex { .. } => "QUERY_TOO_COMPLEX",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::Unavailable { .. } => "SERVICE_UNAVAILABLE",
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -132,7 +147,7 @@ impl ErrorExtensions for AppError {
         async_graphql::Error::new(self.client_message()).extend_with(|_, extensions| {
             extensions.set("code", self.code());
             match self {
-                Self::BadInput { field, .. } => extensions.set("field", *field),
+                Self::BadInput { field, .. } => extensions.set("field", field.as_ref()),
                 Self::QueryTooComplex {
                     measure,
                     found,
@@ -142,7 +157,7 @@ impl ErrorExtensions for AppError {
                     extensions.set("found", *found as u64);
                     extensions.set("limit", *limit as u64);
                 }
-                Self::RateLimited { retry_after, .. } => {
+                Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
                     extensions.set("retryAfter", retry_after.as_secs_f64().ceil() as u64);
                 }
                 _ => {}
@@ -159,13 +174,27 @@ impl From<AppError> for async_graphql::Error {
 
 impl From<sea_orm::DbErr> for AppError {
     /// A unique constraint that fails means two writers raced for the same
-    /// name; the client can retry, so it is a `CONFLICT`, not a fault.
+    /// name; the client can retry, so it is a `CONFLICT`, not a fault. A
+    /// passing fault of the database (see [`DbFault`]) is
+    /// `SERVICE_UNAVAILABLE`, logged as a warning; anything else is a fault
+    /// of the server.
     fn from(error: sea_orm::DbErr) -> Self {
-        match error.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(
+        let fault = DbFault::of(&error);
+        crate::metrics::database_error(fault);
+        match fault {
+            DbFault::Unique => Self::Conflict(
                 "Something with the same unique name or slug was just saved; reload and try again"
                     .to_owned(),
             ),
+            fault if fault.is_retryable() => {
+                tracing::warn!(kind = fault.name(), %error, "the database refused a request for now");
+                Self::Unavailable {
+                    message:
+                        "The database cannot take this request right now; try again in a moment"
+                            .to_owned(),
+                    retry_after: std::time::Duration::from_secs(1),
+                }
+            }
             _ => Self::Database(error),
         }
     }

@@ -22,6 +22,7 @@ pub mod database;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod state;
 
 use config::Config;
@@ -43,6 +44,11 @@ pub async fn prepare_connected(
     database::migrate(&db).await?;
     if !config.no_demo && content::demo::load_if_empty(&db).await? {
         tracing::info!("loaded the demo content into the empty database");
+    }
+    let spills = config.view_spill_folder();
+    let added = spills.apply(&db).await?;
+    if added > 0 {
+        tracing::info!(added, folder = %spills.folder().display(), "added the view counts left at the last shutdown");
     }
     database::optimize(&db).await?;
     Ok(AppState::new(db, config))

@@ -83,10 +83,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             let router = http::router(schema, state.clone(), &http::HttpSettings::from(&config));
             serve_until_stopped(listener, router, config.shutdown_timeout).await?;
             background.abort();
-            match state.views.flush().await {
+            let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+            match state.views.flush_before(deadline).await {
                 Ok(written) => tracing::info!(written, "wrote the buffered view counts"),
-                Err(error) => {
-                    tracing::error!(error = %error.log_message(), "could not write the buffered view counts")
+                Err((error, left)) => {
+                    let spills = config.view_spill_folder();
+                    match spills.write(&left) {
+                        Ok(path) => tracing::warn!(
+                            error = %error.log_message(),
+                            file = %path.display(),
+                            "could not write the buffered view counts; kept them for the next start"
+                        ),
+                        Err(spill_error) => {
+                            return Err(format!(
+                                "could not write the buffered view counts ({}) nor keep them in {}: {spill_error}",
+                                error.log_message(),
+                                spills.folder().display()
+                            ));
+                        }
+                    }
                 }
             }
             tracing::info!("newsroom stopped");

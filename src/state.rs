@@ -1,6 +1,9 @@
 //! What every request shares: the database and the settings resolvers need.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
@@ -34,6 +37,9 @@ pub struct AppState {
     pub cache: Arc<ReadCache>,
     /// The last section tree read, reused while its version is current.
     pub sections: Arc<SectionsMemo>,
+    /// Set when a request failed on the database; `/readyz` then proves a
+    /// write before it says ready again.
+    writes_suspect: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -65,6 +71,7 @@ impl AppState {
             )),
             cache,
             sections: Arc::default(),
+            writes_suspect: Arc::default(),
         }
     }
 
@@ -90,8 +97,31 @@ impl AppState {
 }
 
 impl AppState {
-    /// Whether the database answers; for `/readyz`.
+    /// Notes that a request failed on the database, so that readiness is
+    /// proven by a write before it is claimed again.
+    pub fn database_failed(&self) {
+        self.writes_suspect.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the database answers and, after a failure (of a request or a
+    /// view flush), takes a write again; for `/readyz`. A write that works
+    /// clears the suspicion, so readiness comes back by itself.
     pub async fn is_ready(&self) -> bool {
-        self.db.ping().await.is_ok()
+        if self.db.ping().await.is_err() {
+            return false;
+        }
+        if !self.writes_suspect.load(Ordering::SeqCst) && !self.views.flush_failing() {
+            return true;
+        }
+        match crate::database::probe_write(&self.db).await {
+            Ok(()) => {
+                self.writes_suspect.store(false, Ordering::SeqCst);
+                true
+            }
+            Err(error) => {
+                tracing::warn!(error = %error.log_message(), "not ready: the database refuses writes");
+                false
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -300,7 +300,7 @@ pub async fn create(
     )?;
     let stored = prepared_body(&new.body, new.body_format)?;
 
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     require_category(&txn, new.category_id).await?;
     let slug = choose_slug(&txn, new.slug.as_deref(), &title, None).await?;
     let id = Uuid::now_v7();
@@ -488,7 +488,7 @@ pub async fn update(
         )?);
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let current = load_for_update(&txn, id).await?;
     if current.version != expected {
         return Err(stale(current.version, expected));
@@ -596,7 +596,7 @@ async fn set_status(
     action: &str,
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let current = load_for_update(&txn, id).await?;
     let mut active: article::ActiveModel = current.into();
     active.status = Set(status);
@@ -621,7 +621,7 @@ pub async fn delete(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let current = load_for_update(&txn, id).await?;
     article::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(
@@ -646,7 +646,7 @@ pub async fn set_tags(
     tags: &[String],
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let current = load_for_update(&txn, id).await?;
     replace_tags(&txn, id, tags, now).await?;
     audit::record(
@@ -684,7 +684,7 @@ pub async fn restore(
     expected: i32,
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let revision = article_revision::Entity::find_by_id(revision_id)
         .one(&txn)
         .await?

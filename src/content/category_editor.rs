@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use entity::{article, category};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set, TransactionTrait, sea_query::Expr,
+    QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -117,7 +117,7 @@ pub async fn create(
 ) -> AppResult<category::Model> {
     let name = checked_name(&new.name)?;
     let description = checked_description(&new.description)?;
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let tree = CategoryTree::load_in(&txn).await?;
     if let Some(parent) = new.parent_id
         && tree.get(parent).is_none()
@@ -170,7 +170,7 @@ pub async fn update(
     changes: CategoryChanges,
     now: DateTime<Utc>,
 ) -> AppResult<category::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let tree = CategoryTree::load_in(&txn).await?;
     let current = tree
         .get(id)
@@ -229,7 +229,7 @@ pub async fn delete(
     move_to: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let tree = CategoryTree::load_in(&txn).await?;
     let current = tree
         .get(id)

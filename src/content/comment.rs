@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -135,7 +135,7 @@ pub async fn add(
         }
         _ => CommentStatus::Pending,
     };
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let closed = article::Entity::find_by_id(new.article_id)
         .filter(visible(now))
         .select_only()
@@ -265,9 +265,9 @@ mod tests {
 
     const ID: &str = "0190a0b0-0000-7000-8000-000000000000";
 
-    fn field_of(result: AppResult<NewComment>) -> Option<&'static str> {
+    fn field_of(result: AppResult<NewComment>) -> Option<String> {
         match result {
-            Err(AppError::BadInput { field, .. }) => Some(field),
+            Err(AppError::BadInput { field, .. }) => Some(field.into_owned()),
             _ => None,
         }
     }
@@ -303,7 +303,7 @@ mod tests {
         ];
         for (id, name, email, body, field) in cases {
             assert_eq!(
-                field_of(NewComment::parse(id, name, email, body)),
+                field_of(NewComment::parse(id, name, email, body)).as_deref(),
                 Some(field),
                 "{name:?} {email:?} {body:?}"
             );

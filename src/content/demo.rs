@@ -13,9 +13,7 @@ use entity::{
     comment::{self, CommentStatus},
     tag,
 };
-use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -96,7 +94,7 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
     let site: DemoSite = serde_json::from_str(DEMO_SITE)
         .map_err(|error| AppError::Internal(format!("the demo site does not parse: {error}")))?;
     let now = super::now();
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
 
     let mut category_ids = HashMap::new();
     let mut pending: Vec<(Option<Uuid>, i32, &DemoCategory)> = site

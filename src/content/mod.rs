@@ -31,6 +31,7 @@ pub mod tag_editor;
 pub mod token;
 pub mod transfer;
 pub mod view_counter;
+pub mod view_spill;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -145,7 +146,7 @@ mod tests {
         assert_eq!(page_size(100).ok(), Some(100));
         assert!(matches!(
             page_size(101),
-            Err(AppError::BadInput { field: "first", .. })
+            Err(AppError::BadInput { ref field, .. }) if field == "first"
         ));
         assert!(page_size(-1).is_err());
     }

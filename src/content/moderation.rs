@@ -10,7 +10,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func, Query},
 };
 use uuid::Uuid;
@@ -108,7 +108,7 @@ pub async fn decide(
             format!("Name 1 to {MAX_BATCH} comments"),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let found = comment::Entity::find()
         .filter(comment::Column::Id.is_in(ids.iter().copied()))
         .all(&txn)
@@ -197,7 +197,7 @@ pub async fn set_comments_closed(
     closed: bool,
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let current = article::Entity::find_by_id(article_id)
         .one(&txn)
         .await?

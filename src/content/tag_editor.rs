@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{article_tag, tag};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -73,7 +73,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> AppResult<tag::Model> {
     let name = checked_name(name)?;
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let slug = slug_for(&txn, slug, &name, None).await?;
     let created = tag::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -106,7 +106,7 @@ pub async fn update(
     slug: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<tag::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let current = find(&txn, id).await?;
     let mut active: tag::ActiveModel = current.into();
     if let Some(name) = name {
@@ -143,7 +143,7 @@ pub async fn merge(
             "Name at least one tag to merge, and not the target itself",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let kept = find(&txn, target).await?;
     for source in sources {
         find(&txn, *source).await?;
@@ -199,7 +199,7 @@ pub async fn delete(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let current = find(&txn, id).await?;
     tag::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "tag.delete", "tag", id, &current.name, now).await?;

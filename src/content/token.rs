@@ -126,6 +126,19 @@ pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> AppResult<api_token::M
     Ok(active.update(db).await?)
 }
 
+/// Stores when `token` was last used, in a write transaction of its own.
+async fn record_use(
+    db: &DatabaseConnection,
+    token: api_token::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut active: api_token::ActiveModel = token.into();
+    active.last_used_at = Set(Some(now));
+    let txn = crate::database::begin_write(db).await?;
+    active.update(&txn).await?;
+    txn.commit().await
+}
+
 /// Splits a presented token into its id and secret.
 fn parse(presented: &str) -> Option<(Uuid, &str)> {
     let rest = presented.strip_prefix(PREFIX)?;
@@ -160,9 +173,11 @@ pub async fn authenticate(
         name: token.name.clone(),
         role: token.role,
     };
-    let mut active: api_token::ActiveModel = token.into();
-    active.last_used_at = Set(Some(now));
-    active.update(db).await?;
+    // Recording the use is best effort: a database that refuses writes for
+    // a moment must not lock editors out of reading.
+    if let Err(error) = record_use(db, token, now).await {
+        tracing::warn!(error = %error.log_message(), "could not record a token's use");
+    }
     Ok(principal)
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::{article, article_revision, article_slug, article_tag, category, comment, tag};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -266,7 +266,7 @@ where
 /// is already there.
 pub async fn import(db: &DatabaseConnection, site: &SiteExport) -> AppResult<ImportReport> {
     let categories = check_document(site)?;
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
 
     // Check every slug against the database before the first write.
     let mut new_categories = Vec::new();

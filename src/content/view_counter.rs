@@ -18,7 +18,7 @@ use std::{
     collections::HashMap,
     sync::{
         Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -28,7 +28,7 @@ use moka::sync::Cache;
 use chrono::{DateTime, Utc};
 use entity::article;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use tokio::sync::RwLock;
@@ -55,6 +55,8 @@ pub struct ViewCounter {
     /// How many flushes have started: a count read between two equal
     /// readings, with no flush running at either, was read between flushes.
     flushes_started: AtomicU64,
+    /// Whether the last flush failed (for `/readyz`).
+    flush_failed: AtomicBool,
 }
 
 /// A moment between two flushes, taken before reading stored counts along
@@ -93,6 +95,7 @@ impl ViewCounter {
             read_cache,
             flushing: RwLock::new(()),
             flushes_started: AtomicU64::new(0),
+            flush_failed: AtomicBool::new(false),
         }
     }
 
@@ -113,6 +116,7 @@ impl ViewCounter {
     /// and everything still buffered included.
     pub async fn record(&self, article_id: Uuid, now: DateTime<Utc>) -> AppResult<i64> {
         if !self.buffered {
+            let txn = crate::database::begin_write(&self.db).await?;
             let updated = article::Entity::update_many()
                 .col_expr(
                     article::Column::ViewCount,
@@ -120,8 +124,9 @@ impl ViewCounter {
                 )
                 .filter(article::Column::Id.eq(article_id))
                 .filter(visible(now))
-                .exec_with_returning(&self.db)
+                .exec_with_returning(&txn)
                 .await?;
+            txn.commit().await?;
             self.read_cache.views_written();
             return updated
                 .first()
@@ -138,7 +143,9 @@ impl ViewCounter {
         let mut pending = self.pending_map();
         let count = pending.entry(article_id).or_insert(0);
         *count += 1;
-        Ok(stored + *count)
+        let total = stored + *count;
+        crate::metrics::view_buffer(pending.values().sum());
+        Ok(total)
     }
 
     /// A public article's total views without counting one.
@@ -247,9 +254,46 @@ impl ViewCounter {
         self.stored.invalidate_all();
     }
 
+    /// Whether the last flush failed.
+    pub fn flush_failing(&self) -> bool {
+        self.flush_failed.load(Ordering::SeqCst)
+    }
+
     /// Writes every pending count in one transaction; returns how many views
     /// it wrote. On failure the counts stay pending for the next try.
     pub async fn flush(&self) -> AppResult<i64> {
+        let flushed = self.flush_once().await;
+        self.flush_failed.store(flushed.is_err(), Ordering::SeqCst);
+        crate::metrics::view_flush(flushed.is_ok(), *flushed.as_ref().unwrap_or(&0));
+        crate::metrics::view_buffer(self.pending_map().values().sum());
+        flushed
+    }
+
+    /// Flushes at shutdown: tries again, with growing pauses, until it
+    /// succeeds or `deadline` passes; then whatever is still pending is
+    /// handed back to be kept elsewhere (see [`super::view_spill`]).
+    pub async fn flush_before(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<i64, (AppError, HashMap<Uuid, i64>)> {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.flush().await {
+                Ok(written) => return Ok(written),
+                Err(error) => {
+                    if tokio::time::Instant::now() + pause >= deadline {
+                        let left = std::mem::take(&mut *self.pending_map());
+                        return Err((error, left));
+                    }
+                    tracing::warn!(error = %error.log_message(), "could not write the buffered view counts; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    async fn flush_once(&self) -> AppResult<i64> {
         let _exclusive = self.flushing.write().await;
         let snapshot: Vec<(Uuid, i64)> = self
             .pending_map()
@@ -263,7 +307,7 @@ impl ViewCounter {
         // Stored counts read from here on, until the pending ones are taken
         // down below, are not to be learnt.
         self.flushes_started.fetch_add(1, Ordering::SeqCst);
-        let txn = self.db.begin().await?;
+        let txn = crate::database::begin_write(&self.db).await?;
         for (article_id, count) in &snapshot {
             article::Entity::update_many()
                 .col_expr(

@@ -21,6 +21,7 @@ pub mod documents;
 pub mod limits;
 mod moderation;
 mod scalars;
+mod strict;
 mod tag;
 mod tag_editing;
 mod token;
@@ -135,7 +136,8 @@ pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
             builder = builder.extension(validated::ValidatedRequests::default());
         }
         if !introspection {
-            builder = builder.disable_introspection();
+            // "Did you mean …" would name the fields introspection hides.
+            builder = builder.disable_introspection().disable_suggestions();
         }
         builder.finish()
     };
@@ -274,6 +276,7 @@ fn prepare(
         return Ok(None);
     };
     limits::check_document(limits, &document, operation_name, &request.variables)?;
+    strict::check(&document, &request.variables)?;
     let key = validated::ValidationKey::of(&hash, request);
     // Mutations run where an extension remembers validations (see AppSchema).
     if kind == OperationType::Mutation {

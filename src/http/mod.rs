@@ -305,6 +305,8 @@ async fn run(
 ) -> Response {
     let context = request_context(api, headers, peer);
     let anonymous = !headers.contains_key(header::AUTHORIZATION);
+    let started = std::time::Instant::now();
+    let operation_name = request.operation_name.clone();
     let Some(outcome) =
         graphql::execute(&api.schema, &api.state, request, context, allow_mutations).await
     else {
@@ -319,6 +321,20 @@ async fn run(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return refused;
     };
+    let outcome_code = outcome
+        .response
+        .errors
+        .first()
+        .and_then(|error| error.extensions.as_ref())
+        .and_then(|extensions| match extensions.get("code") {
+            Some(async_graphql::Value::String(code)) => Some(code.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "ok".to_owned());
+    crate::metrics::request(operation_name.as_deref(), &outcome_code, started.elapsed());
+    if outcome_code == "SERVICE_UNAVAILABLE" || outcome_code == "INTERNAL_SERVER_ERROR" {
+        api.state.database_failed();
+    }
     let cacheable = anonymous && outcome.read_only && outcome.response.errors.is_empty();
     let encoded = negotiation::encode(&outcome.response, media);
     caching::respond(encoded, cacheable, api.cache, headers)

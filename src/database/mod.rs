@@ -1,5 +1,12 @@
 //! Opening the database: SQLite (the embedded default) or PostgreSQL, with the
 //! settings each needs to take concurrent writers, and running migrations.
+//! [`write`] opens the transactions that write; [`fault`] sorts database
+//! errors into the client's, passing and lasting ones.
+
+pub mod fault;
+pub mod write;
+
+pub use write::{WriteTransaction, begin_write};
 
 use std::{path::Path, time::Duration};
 
@@ -67,6 +74,16 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
             tracing::log::LevelFilter::Warn,
             Duration::from_millis(SLOW_STATEMENT_MILLIS),
         )
+        // A connection handed back while the driver still counts a
+        // transaction on it (its COMMIT or ROLLBACK failed, as on a full
+        // disk) is closed, never pooled: a later "commit" on it would only
+        // release a savepoint inside the dead transaction.
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|connection, _| Box::pin(ends_clean(connection)))
+        })
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_release(|connection, _| Box::pin(ends_clean(connection)))
+        })
         .map_sqlx_sqlite_opts(|options| {
             options
                 .create_if_missing(true)
@@ -85,6 +102,23 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         });
     }
     Ok(Database::connect(options).await?)
+}
+
+/// Whether a connection coming back to the pool holds no transaction, once
+/// a rollback queued when its transaction was dropped has run (a ping goes
+/// through the same queue, after it).
+async fn ends_clean<C: sea_orm::sqlx::Connection>(
+    connection: &mut C,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    if !connection.is_in_transaction() {
+        return Ok(true);
+    }
+    connection.ping().await?;
+    let clean = !connection.is_in_transaction();
+    if !clean {
+        tracing::warn!("closed a database connection whose transaction could not be ended");
+    }
+    Ok(clean)
 }
 
 /// Whether the operator chose how to use TLS towards PostgreSQL, in the
@@ -117,6 +151,19 @@ fn is_loopback(host: &str) -> bool {
 pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     Migrator::up(db, None).await?;
     Ok(())
+}
+
+/// Proves the database takes a write right now (for `/readyz` after writes
+/// failed): bumps a counter row in a write transaction of its own, which on
+/// a full disk or a read-only file fails as any write would.
+pub async fn probe_write(db: &DatabaseConnection) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    txn.execute_unprepared(
+        "INSERT INTO content_versions (name, version) VALUES ('write_probe', 1) \
+         ON CONFLICT (name) DO UPDATE SET version = content_versions.version + 1",
+    )
+    .await?;
+    txn.commit().await
 }
 
 /// Gives SQLite's query planner statistics about the data (bounded work,
