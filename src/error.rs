@@ -15,7 +15,7 @@ use crate::database::fault::DbFault;
 /// `Display` error into a GraphQL error with its text and no code, so a
 /// database message could reach a client through a stray `?`. Conversion goes
 /// through [`ErrorExtensions`] instead, which sets the code and hides internals.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum AppError {
     /// The client sent a value that breaks a rule → `BAD_USER_INPUT`, with
     /// `extensions.field` naming the input field.
@@ -163,6 +163,14 @@ impl ErrorExtensions for AppError {
                 _ => {}
             }
         })
+    }
+}
+
+impl From<std::sync::Arc<AppError>> for AppError {
+    /// An error shared by the requests that waited on one load (a
+    /// DataLoader batch, a read cache fill) reaches each as what it was.
+    fn from(shared: std::sync::Arc<AppError>) -> Self {
+        std::sync::Arc::unwrap_or_clone(shared)
     }
 }
 

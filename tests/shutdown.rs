@@ -21,7 +21,13 @@ use serde_json::json;
 /// (so only the shutdown flush writes them) and every view counted; returns
 /// the process and its GraphQL address.
 fn start_binary(database_url: &str) -> (Child, String) {
+    start_binary_with(database_url, &[])
+}
+
+/// [`start_binary`] with more environment variables.
+fn start_binary_with(database_url: &str, extra: &[(&str, &str)]) -> (Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_newsroom"))
+        .envs(extra.iter().copied())
         .env("DATABASE_URL", database_url)
         .env("NEWSROOM_LISTEN", "127.0.0.1:0")
         .env("NEWSROOM_LOG", "info")
@@ -38,8 +44,12 @@ fn start_binary(database_url: &str) -> (Child, String) {
             let _ = lines.send(line);
         }
     });
+    let mut seen = Vec::new();
     let url = loop {
-        let line = received.recv_timeout(Duration::from_secs(30)).unwrap();
+        let line = received
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("the server did not start:\n{}", seen.join("\n")));
+        seen.push(line.clone());
         if let Some(at) = line.find("http://") {
             break line[at..].split_whitespace().next().unwrap().to_owned();
         }
@@ -171,4 +181,88 @@ async fn two_processes_on_one_database_count_exactly_together() {
         .unwrap()
         .view_count;
     assert_eq!(after, before + 200);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_acknowledged_while_postgresql_is_cut_survive_sigterm_and_a_restart() {
+    if !std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("this test cuts PostgreSQL; it runs in the PostgreSQL pass");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let before = article::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .view_count;
+    let proxy = common::proxy::Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let through_proxy = common::proxy::url_through(&app.database_url, proxy.address);
+    let spills = tempfile::tempdir().unwrap();
+    let spill_dir = spills.path().to_str().unwrap().to_owned();
+    let settings = [
+        ("NEWSROOM_VIEW_SPILL_DIR", spill_dir.as_str()),
+        ("NEWSROOM_SHUTDOWN_TIMEOUT", "2s"),
+    ];
+    let (server, url) = start_binary_with(&through_proxy, &settings);
+    let client = reqwest::Client::new();
+    for _ in 0..50 {
+        view(&client, &url, id).await;
+    }
+
+    proxy.cut().await;
+    stop(server).await;
+    assert_eq!(
+        std::fs::read_dir(spills.path()).unwrap().count(),
+        1,
+        "the unwritten views were kept in one file"
+    );
+    proxy.restore();
+    let (restarted, _) = start_binary_with(&through_proxy, &settings);
+    stop(restarted).await;
+
+    let after = article::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .view_count;
+    assert_eq!(
+        after,
+        before + 50,
+        "every acknowledged view is counted once"
+    );
+    assert_eq!(std::fs::read_dir(spills.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn a_spill_file_is_counted_once_even_when_it_is_applied_again() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let stored = |db: sea_orm::DatabaseConnection| async move {
+        article::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .view_count
+    };
+    let before = stored(app.db.clone()).await;
+    let folder = tempfile::tempdir().unwrap();
+    let spills =
+        newsroom::content::view_spill::SpillFolder::new(folder.path().into(), &app.database_url);
+    let path = spills
+        .write(&std::collections::HashMap::from([(id, 7)]))
+        .unwrap();
+    let kept = std::fs::read(&path).unwrap();
+
+    assert_eq!(spills.apply(&app.db).await.unwrap(), 7);
+    // As if the process had stopped after applying it, before removing it.
+    std::fs::write(&path, kept).unwrap();
+    assert_eq!(spills.apply(&app.db).await.unwrap(), 0);
+
+    assert_eq!(stored(app.db.clone()).await, before + 7);
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0);
 }

@@ -341,10 +341,7 @@ impl ReadCache {
                 Ok::<_, AppError>(value.wrap())
             })
             .await
-            .map_err(|shared| {
-                Arc::try_unwrap(shared)
-                    .unwrap_or_else(|shared| AppError::Internal(shared.log_message()))
-            })?;
+            .map_err(AppError::from)?;
         T::unwrap(cached)
             .ok_or_else(|| AppError::Internal("a cache entry of the wrong kind".to_owned()))
     }

@@ -58,7 +58,7 @@ impl Article {
         ctx.data::<DataLoader<WholeArticles>>()?
             .load_one(self.0.id)
             .await
-            .map_err(|error| AppError::Internal(error.log_message()))?
+            .map_err(AppError::from)?
             .ok_or_else(|| {
                 AppError::NotFound("The article was taken down a moment ago".to_owned()).into()
             })
@@ -75,7 +75,7 @@ impl Article {
             .map_err(|error| AppError::Internal(error.message))?
             .load_one(self.0.id)
             .await
-            .map_err(|error| AppError::Internal(error.log_message()))?;
+            .map_err(AppError::from)?;
         Ok(tags.unwrap_or_default())
     }
 }
@@ -171,7 +171,7 @@ impl Article {
                 .data::<ViewCountLoader>()?
                 .load_one(self.0.id)
                 .await
-                .map_err(|error| AppError::Internal(error.log_message()))?;
+                .map_err(AppError::from)?;
             match total {
                 Some(total) => Ok(total),
                 // Not public (an editor's preview): its stored count and buffer.
@@ -495,7 +495,7 @@ impl ArticleConnection {
                 ctx.data::<FirstPageLoader>()?
                     .load_one(key)
                     .await
-                    .map_err(|error| AppError::Internal(error.log_message()))?
+                    .map_err(AppError::from)?
                     .unwrap_or_default()
             }
             _ => {
@@ -544,7 +544,7 @@ impl ArticleConnection {
             ctx.data::<ViewCountLoader>()?
                 .load_many(page.items.iter().map(|article| article.id))
                 .await
-                .map_err(|error| AppError::Internal(error.log_message()))?;
+                .map_err(AppError::from)?;
         }
         Ok(Self {
             edges,

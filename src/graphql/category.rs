@@ -211,7 +211,7 @@ async fn prime_first_pages(
         ctx.data::<FirstPageLoader>()?
             .load_many(keys)
             .await
-            .map_err(|error| crate::error::AppError::Internal(error.log_message()))?;
+            .map_err(crate::error::AppError::from)?;
     }
     Ok(())
 }

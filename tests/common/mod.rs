@@ -14,6 +14,8 @@ use std::{
     },
 };
 
+pub mod proxy;
+
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     api_token::Role,

@@ -1,0 +1,122 @@
+//! Acknowledged writes under concurrency: many editors and readers writing
+//! at once all succeed and every one is stored, on SQLite (one writer at a
+//! time) as on PostgreSQL.
+
+#![allow(clippy::unwrap_used)] // a panic in a test is a failed test, which is what we want
+
+mod common;
+
+use common::{Options, TestApp};
+use entity::{api_token::Role, comment, tag};
+use newsroom::config::CommentPolicy;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+/// A server that publishes comments at once and limits no one's rate, so
+/// that only the database could refuse a write.
+async fn unlimited_app() -> TestApp {
+    TestApp::spawn_with(Options {
+        comment_policy: CommentPolicy::Publish,
+        tweak: |config| {
+            config.comments_per_client_per_minute = 0;
+            config.comments_per_article_per_minute = 0;
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+/// Sends `bodies` at once; returns the answers.
+async fn all_at_once(app: &TestApp, token: Option<&str>, bodies: Vec<Value>) -> Vec<Value> {
+    let mut requests = JoinSet::new();
+    for body in bodies {
+        let mut request = app.client.post(app.graphql_url()).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        requests.spawn(async move { request.send().await.unwrap().json::<Value>().await.unwrap() });
+    }
+    requests.join_all().await
+}
+
+#[tokio::test]
+async fn fifty_editors_creating_tags_at_once_all_succeed_and_all_are_stored() {
+    let app = unlimited_app().await;
+    let token = app.token(Role::Editor).await;
+    let before = tag::Entity::find().count(&app.db).await.unwrap();
+    let bodies = (0..50)
+        .map(|n| {
+            json!({
+                "query": "mutation($name: String!) { createTag(name: $name) { tag { id name } } }",
+                "variables": { "name": format!("并发标签 {n}") },
+            })
+        })
+        .collect();
+
+    let answers = all_at_once(&app, Some(&token), bodies).await;
+
+    let failed: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a.get("errors").is_some())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert_eq!(
+        tag::Entity::find().count(&app.db).await.unwrap(),
+        before + 50
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_comments_at_once_all_succeed_and_all_are_stored() {
+    let app = unlimited_app().await;
+    let article = app.article_id("city-night-bus").await;
+    let bodies = (0..100)
+        .map(|n| {
+            json!({
+                "query": "mutation($input: AddCommentInput!) { addComment(input: $input) { comment { id status } } }",
+                "variables": { "input": {
+                    "articleId": article,
+                    "authorName": format!("读者{n}"),
+                    "authorEmail": format!("reader{n}@example.com"),
+                    "body": format!("第 {n} 条评论：写得好"),
+                } },
+            })
+        })
+        .collect();
+
+    let answers = all_at_once(&app, None, bodies).await;
+
+    let failed: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a.get("errors").is_some())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    let stored = comment::Entity::find()
+        .filter(comment::Column::ArticleId.eq(article))
+        .filter(comment::Column::Body.like("第 % 条评论：写得好"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 100);
+    let page = app
+        .graphql(
+            "{ article(slug: \"city-night-bus\") { commentCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        page["data"]["article"]["commentCount"].as_i64().unwrap() >= 100,
+        "{page}"
+    );
+}
