@@ -108,6 +108,17 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// How log lines are written: `text` for people, `json` (one object a
+    /// line) for log collectors.
+    #[arg(long, env = "NEWSROOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Where Prometheus metrics are served (`GET /metrics`), e.g.
+    /// `127.0.0.1:9464`. A listener of its own, so the public one never
+    /// shows them; unset, no metrics are served.
+    #[arg(long, env = "NEWSROOM_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// What happens to a reader's new comment: held for a moderator, or
     /// published at once.
     #[arg(
@@ -214,6 +225,20 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_TRUSTED_PROXY_HEADER", global = true)]
     pub trusted_proxy_header: Option<String>,
 
+    /// The networks of the reverse proxies whose `--trusted-proxy-header`
+    /// is believed, in CIDR notation and comma-separated, e.g.
+    /// `10.0.0.0/8,192.168.1.5/32`. A connection from anywhere else is
+    /// taken at its own address, whatever header it sends; entries of the
+    /// header added by these proxies are skipped from the right.
+    #[arg(
+        long,
+        env = "NEWSROOM_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = "127.0.0.0/8,::1/128",
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// A client's repeated views of one article within this window count
     /// once; `0s` counts every view.
     #[arg(long, env = "NEWSROOM_VIEW_WINDOW", default_value = "30m", value_parser = humantime::parse_duration, global = true)]
@@ -274,6 +299,15 @@ pub struct Config {
     /// through another server process on the same database goes unseen.
     #[arg(long, env = "NEWSROOM_READ_CACHE_TTL", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub read_cache_ttl: std::time::Duration,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only on a terminal.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// What `addComment` does with a new comment.

@@ -3,9 +3,11 @@
 
 use clap::Parser;
 use newsroom::{
-    config::{Cli, Command},
+    config::{Cli, Command, LogFormat},
     database, graphql, http,
 };
+use std::io::IsTerminal;
+
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -19,12 +21,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_new(&cli.config.log).unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(error) = start_logging(&cli.config) {
+        eprintln!("newsroom: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -32,6 +32,23 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr with the configured filter and format; a filter that
+/// does not parse is an error, not a silent `info`. Colours only on a
+/// terminal.
+fn start_logging(config: &newsroom::config::Config) -> Result<(), String> {
+    let filter = EnvFilter::try_new(&config.log)
+        .map_err(|error| format!("the log filter {:?} does not parse: {error}", config.log))?;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match config.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -80,6 +97,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|error| format!("cannot read the listening address: {error}"))?;
             tracing::info!("newsroom is serving GraphQL and GraphiQL at http://{address}/graphql");
             let background = newsroom::spawn_background(&state, &config);
+            if let Some(metrics_address) = config.metrics_listen {
+                let handle = newsroom::metrics::install()?;
+                let metrics_listener = TcpListener::bind(metrics_address)
+                    .await
+                    .map_err(|error| format!("cannot listen on {metrics_address}: {error}"))?;
+                let bound = metrics_listener
+                    .local_addr()
+                    .map_err(|error| format!("cannot read the metrics address: {error}"))?;
+                tracing::info!("metrics at http://{bound}/metrics");
+                let router = http::metrics_router(handle, state.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = axum::serve(metrics_listener, router).await {
+                        tracing::error!(%error, "the metrics listener stopped");
+                    }
+                });
+            }
             let router = http::router(schema, state.clone(), &http::HttpSettings::from(&config));
             serve_until_stopped(listener, router, config.shutdown_timeout).await?;
             background.abort();

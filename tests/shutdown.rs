@@ -5,78 +5,10 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
-
-use common::TestApp;
+use common::{TestApp, process::Server};
 use entity::article;
 use sea_orm::EntityTrait;
 use serde_json::json;
-
-/// Starts the real binary on `database_url` with views buffered for an hour
-/// (so only the shutdown flush writes them) and every view counted; returns
-/// the process and its GraphQL address.
-fn start_binary(database_url: &str) -> (Child, String) {
-    start_binary_with(database_url, &[])
-}
-
-/// [`start_binary`] with more environment variables.
-fn start_binary_with(database_url: &str, extra: &[(&str, &str)]) -> (Child, String) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_newsroom"))
-        .envs(extra.iter().copied())
-        .env("DATABASE_URL", database_url)
-        .env("NEWSROOM_LISTEN", "127.0.0.1:0")
-        .env("NEWSROOM_LOG", "info")
-        .env("NEWSROOM_NO_DEMO", "true")
-        .env("NEWSROOM_VIEW_FLUSH_INTERVAL", "1h")
-        .env("NEWSROOM_VIEW_WINDOW", "0s")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines, received) = mpsc::channel();
-    let stderr = server.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let url = loop {
-        let line = received
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("the server did not start:\n{}", seen.join("\n")));
-        seen.push(line.clone());
-        if let Some(at) = line.find("http://") {
-            break line[at..].split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    (server, url)
-}
-
-/// Stops a server with SIGTERM and waits for it to exit cleanly; one still
-/// running after 30 s is killed and fails the test.
-async fn stop(mut server: Child) {
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            return;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = server.kill();
-            panic!("the server did not exit within 30 s of SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn view(client: &reqwest::Client, url: &str, id: uuid::Uuid) -> i64 {
     let response: serde_json::Value = client
@@ -109,7 +41,8 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
         .unwrap()
         .view_count;
 
-    let (server, url) = start_binary(&app.database_url);
+    let server = Server::start(&app.database_url, &[]);
+    let url = server.graphql_url.clone();
 
     let client = reqwest::Client::new();
     let mut last = 0;
@@ -132,7 +65,7 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
         "nothing written yet: the views are buffered"
     );
 
-    stop(server).await;
+    server.stop().await;
 
     let after = article::Entity::find_by_id(id)
         .one(&app.db)
@@ -154,8 +87,10 @@ async fn two_processes_on_one_database_count_exactly_together() {
         .unwrap()
         .unwrap()
         .view_count;
-    let (first, first_url) = start_binary(&app.database_url);
-    let (second, second_url) = start_binary(&app.database_url);
+    let first = Server::start(&app.database_url, &[]);
+    let first_url = first.graphql_url.clone();
+    let second = Server::start(&app.database_url, &[]);
+    let second_url = second.graphql_url.clone();
 
     let client = reqwest::Client::new();
     let mut calls = Vec::new();
@@ -171,8 +106,8 @@ async fn two_processes_on_one_database_count_exactly_together() {
     for call in calls {
         call.await.unwrap();
     }
-    stop(first).await;
-    stop(second).await;
+    first.stop().await;
+    second.stop().await;
 
     let after = article::Entity::find_by_id(id)
         .one(&app.db)
@@ -206,22 +141,23 @@ async fn views_acknowledged_while_postgresql_is_cut_survive_sigterm_and_a_restar
         ("NEWSROOM_VIEW_SPILL_DIR", spill_dir.as_str()),
         ("NEWSROOM_SHUTDOWN_TIMEOUT", "2s"),
     ];
-    let (server, url) = start_binary_with(&through_proxy, &settings);
+    let server = Server::start(&through_proxy, &settings);
+    let url = server.graphql_url.clone();
     let client = reqwest::Client::new();
     for _ in 0..50 {
         view(&client, &url, id).await;
     }
 
     proxy.cut().await;
-    stop(server).await;
+    server.stop().await;
     assert_eq!(
         std::fs::read_dir(spills.path()).unwrap().count(),
         1,
         "the unwritten views were kept in one file"
     );
     proxy.restore();
-    let (restarted, _) = start_binary_with(&through_proxy, &settings);
-    stop(restarted).await;
+    let restarted = Server::start(&through_proxy, &settings);
+    restarted.stop().await;
 
     let after = article::Entity::find_by_id(id)
         .one(&app.db)

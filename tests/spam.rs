@@ -120,3 +120,69 @@ async fn a_filled_honeypot_is_dropped_quietly() {
     );
     assert_eq!(stored(&app).await, before, "nothing stored");
 }
+
+#[tokio::test]
+async fn a_forwarded_address_from_outside_the_trusted_networks_is_not_believed() {
+    let app = TestApp::spawn_with(Options {
+        tweak: |config| {
+            config.trusted_proxy_header = Some("x-forwarded-for".to_owned());
+            // The test client connects from 127.0.0.1, which is not here.
+            config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+            config.comments_per_client_per_minute = 1;
+        },
+        ..Options::default()
+    })
+    .await;
+    let id = app.article_id("city-night-bus").await;
+
+    let first = add_from(&app, "198.51.100.1", input(id, "第一条")).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let forged = add_from(&app, "198.51.100.2", input(id, "换个地址再来")).await;
+
+    assert_eq!(error_code(&forged), "RATE_LIMITED", "{forged}");
+}
+
+#[tokio::test]
+async fn a_honeypot_holding_only_a_space_is_still_a_bot() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let before = stored(&app).await;
+    let mut variables = input(id, "空格机器人");
+    variables["input"]["website"] = json!(" ");
+
+    let response = app.graphql(ADD, variables).await;
+
+    assert_eq!(
+        response["data"]["addComment"]["comment"]["status"],
+        "PENDING"
+    );
+    assert_eq!(stored(&app).await, before, "nothing stored");
+}
+
+#[tokio::test]
+async fn a_duplicate_in_other_case_and_spacing_is_refused() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let first = app.graphql(ADD, input(id, "Great Article, 写得好")).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let mut again = input(id, "great   ARTICLE,\n写得好");
+    again["input"]["authorEmail"] = json!("Reader@Example.COM");
+
+    let refused = app.graphql(ADD, again).await;
+
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "body");
+}
+
+#[tokio::test]
+async fn a_name_with_a_text_direction_override_is_refused() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let mut variables = input(id, "正常的评论");
+    variables["input"]["authorName"] = json!("管理员\u{202E}gnp.exe");
+
+    let refused = app.graphql(ADD, variables).await;
+
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "authorName");
+}

@@ -17,6 +17,12 @@ use crate::error::{AppError, AppResult};
 pub struct AbuseGuard {
     comments_by_client: Option<DefaultKeyedRateLimiter<String>>,
     comments_by_article: Option<DefaultKeyedRateLimiter<Uuid>>,
+    /// Comments admitted and then not stored (the database refused them
+    /// for a moment), given back within the limits' minute: a retry is not
+    /// charged twice. `governor` has no way to return a cell, so the credit
+    /// is kept beside it.
+    client_credits: moka::sync::Cache<String, u32>,
+    article_credits: moka::sync::Cache<Uuid, u32>,
     recent_views: Option<moka::sync::Cache<(String, Uuid), ()>>,
 }
 
@@ -37,6 +43,8 @@ impl AbuseGuard {
         Self {
             comments_by_client: limiter(comments_per_client_per_minute),
             comments_by_article: limiter(comments_per_article_per_minute),
+            client_credits: credits(),
+            article_credits: credits(),
             recent_views: (!view_window.is_zero()).then(|| {
                 moka::sync::Cache::builder()
                     .max_capacity(REMEMBERED_VIEWS)
@@ -48,12 +56,15 @@ impl AbuseGuard {
 
     /// Lets a comment from `client` on `article` through, or answers
     /// `RATE_LIMITED` with how long to wait. Other clients are unaffected by
-    /// one client's limit.
+    /// one client's limit. A comment that is then not stored is given back
+    /// with [`Self::refund_comment`].
     pub fn admit_comment(&self, client: &str, article: Uuid) -> AppResult<()> {
         let clock = DefaultClock::default();
         if let Some(limiter) = &self.comments_by_client
             && let Err(wait) = limiter.check_key(&client.to_owned())
+            && !take_credit(&self.client_credits, &client.to_owned())
         {
+            crate::metrics::rate_limited("client");
             return Err(AppError::RateLimited {
                 message: "You are sending comments too quickly".to_owned(),
                 retry_after: wait.wait_time_from(clock.now()),
@@ -61,7 +72,13 @@ impl AbuseGuard {
         }
         if let Some(limiter) = &self.comments_by_article
             && let Err(wait) = limiter.check_key(&article)
+            && !take_credit(&self.article_credits, &article)
         {
+            // The client's share was taken for a comment that is refused.
+            if self.comments_by_client.is_some() {
+                give_credit(&self.client_credits, client.to_owned());
+            }
+            crate::metrics::rate_limited("article");
             return Err(AppError::RateLimited {
                 message: "This article is receiving too many comments; try again shortly"
                     .to_owned(),
@@ -69,6 +86,17 @@ impl AbuseGuard {
             });
         }
         Ok(())
+    }
+
+    /// Gives back what [`Self::admit_comment`] took for a comment that was
+    /// not stored after all.
+    pub fn refund_comment(&self, client: &str, article: Uuid) {
+        if self.comments_by_client.is_some() {
+            give_credit(&self.client_credits, client.to_owned());
+        }
+        if self.comments_by_article.is_some() {
+            give_credit(&self.article_credits, article);
+        }
     }
 
     /// Whether this view of `article` by `client` is the first within the
@@ -87,6 +115,42 @@ impl AbuseGuard {
         let entry = recent.entry(key).or_insert(());
         entry.is_fresh()
     }
+}
+
+/// An empty set of refund credits, each kept for the limits' minute.
+fn credits<K: std::hash::Hash + Eq + Send + Sync + Clone + 'static>() -> moka::sync::Cache<K, u32> {
+    moka::sync::Cache::builder()
+        .max_capacity(REMEMBERED_VIEWS)
+        .time_to_live(Duration::from_secs(60))
+        .build()
+}
+
+/// Uses one credit of `key`, if it has any.
+fn take_credit<K: std::hash::Hash + Eq + Send + Sync + Clone + 'static>(
+    credits: &moka::sync::Cache<K, u32>,
+    key: &K,
+) -> bool {
+    let mut taken = false;
+    credits
+        .entry(key.clone())
+        .and_compute_with(|entry| match entry {
+            Some(entry) if *entry.value() > 0 => {
+                taken = true;
+                moka::ops::compute::Op::Put(entry.into_value() - 1)
+            }
+            _ => moka::ops::compute::Op::Nop,
+        });
+    taken
+}
+
+/// Adds one credit to `key`.
+fn give_credit<K: std::hash::Hash + Eq + Send + Sync + Clone + 'static>(
+    credits: &moka::sync::Cache<K, u32>,
+    key: K,
+) {
+    credits.entry(key).and_compute_with(|entry| {
+        moka::ops::compute::Op::Put(entry.map_or(1, |entry| entry.into_value().saturating_add(1)))
+    });
 }
 
 /// Words in a user agent that mark a crawler, preview fetcher or monitor.
@@ -144,6 +208,17 @@ mod tests {
             other => panic!("expected a rate limit, got {other:?}"),
         }
         assert!(guard.admit_comment("b", article).is_ok());
+    }
+
+    #[test]
+    fn a_refunded_comment_does_not_count_against_the_limits() {
+        let guard = AbuseGuard::new(2, 100, Duration::ZERO);
+        let article = Uuid::now_v7();
+        assert!(guard.admit_comment("a", article).is_ok());
+        assert!(guard.admit_comment("a", article).is_ok());
+        guard.refund_comment("a", article);
+        assert!(guard.admit_comment("a", article).is_ok());
+        assert!(guard.admit_comment("a", article).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
 
@@ -59,10 +59,13 @@ impl NewComment {
 
         let author_name = name.trim();
         check_length("authorName", "Your name", author_name, MAX_NAME_CHARS)?;
-        if author_name.chars().any(char::is_control) {
+        if author_name
+            .chars()
+            .any(|c| c.is_control() || is_bidi_control(c))
+        {
             return Err(AppError::bad_input(
                 "authorName",
-                "Your name may not contain control characters",
+                "Your name may not contain control or text-direction characters",
             ));
         }
 
@@ -150,18 +153,27 @@ pub async fn add(
         ));
     }
     let since = now - chrono::Duration::minutes(DUPLICATE_WINDOW_MINUTES);
-    let mut same_sender = Condition::any().add(comment::Column::AuthorEmail.eq(&new.author_email));
+    let mut same_sender = Condition::any().add(
+        Expr::expr(Func::lower(Expr::col(comment::Column::AuthorEmail)))
+            .eq(new.author_email.to_lowercase()),
+    );
     if let Some(fingerprint) = &client_fingerprint {
         same_sender = same_sender.add(comment::Column::ClientFingerprint.eq(fingerprint));
     }
-    let duplicate = comment::Entity::find()
+    let recent_bodies: Vec<String> = comment::Entity::find()
         .filter(comment::Column::ArticleId.eq(new.article_id))
-        .filter(comment::Column::Body.eq(&new.body))
         .filter(comment::Column::CreatedAt.gte(since))
         .filter(same_sender)
-        .one(&txn)
+        .select_only()
+        .column(comment::Column::Body)
+        .into_tuple()
+        .all(&txn)
         .await?;
-    if duplicate.is_some() {
+    let this_body = comparable(&new.body);
+    if recent_bodies
+        .iter()
+        .any(|body| comparable(body) == this_body)
+    {
         return Err(AppError::bad_input(
             "body",
             "You sent this same comment a moment ago",
@@ -191,6 +203,23 @@ pub async fn add(
     }
     txn.commit().await?;
     Ok(stored)
+}
+
+/// A message as duplicates are compared: case-folded, with every run of
+/// white space made one space, so that changing the case or the spacing does
+/// not make a repeated comment new.
+fn comparable(body: &str) -> String {
+    body.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Characters that reorder how text around them is shown (bidirectional
+/// overrides, embeddings, isolates and marks): in a name they can make it
+/// read as something else, so names may not hold them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// What `addComment` answers for a comment it drops unseen (a bot's): it
@@ -295,6 +324,14 @@ mod tests {
             (ID, "   ", "a@example.com", "b", "authorName"),
             (ID, &long_name, "a@example.com", "b", "authorName"),
             (ID, "a\u{7}b", "a@example.com", "b", "authorName"),
+            (
+                ID,
+                "evil\u{202E}gnp.exe",
+                "a@example.com",
+                "b",
+                "authorName",
+            ),
+            (ID, "a\u{2066}b", "a@example.com", "b", "authorName"),
             (ID, "a", "not an email", "b", "authorEmail"),
             (ID, "a", "a@", "b", "authorEmail"),
             (ID, "a", "a@example.com", " \n ", "body"),
@@ -308,6 +345,15 @@ mod tests {
                 "{name:?} {email:?} {body:?}"
             );
         }
+    }
+
+    #[test]
+    fn duplicates_are_compared_without_case_or_spacing() {
+        assert_eq!(
+            comparable("Great  Article!\n\tThanks"),
+            comparable("great article! thanks")
+        );
+        assert_ne!(comparable("great article"), comparable("great articles"));
     }
 
     #[test]

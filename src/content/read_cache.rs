@@ -332,8 +332,10 @@ impl ReadCache {
             return load.await.map(|(value, _)| value);
         };
         let key = Key { generation, lookup };
+        let missed = std::sync::atomic::AtomicBool::new(false);
         let cached = entries
             .try_get_with(key, async {
+                missed.store(true, std::sync::atomic::Ordering::Relaxed);
                 let (value, along) = load.await?;
                 for (lookup, other) in along {
                     entries.insert(Key { generation, lookup }, other).await;
@@ -342,6 +344,7 @@ impl ReadCache {
             })
             .await
             .map_err(AppError::from)?;
+        crate::metrics::read_cache(!missed.load(std::sync::atomic::Ordering::Relaxed));
         T::unwrap(cached)
             .ok_or_else(|| AppError::Internal("a cache entry of the wrong kind".to_owned()))
     }
@@ -387,6 +390,14 @@ impl ReadCache {
                     found.insert(key.clone(), value);
                 }
                 None => missing.push(key.clone()),
+            }
+        }
+        if live.is_some() {
+            for _ in 0..found.len() {
+                crate::metrics::read_cache(true);
+            }
+            for _ in 0..missing.len() {
+                crate::metrics::read_cache(false);
             }
         }
         if missing.is_empty() {

@@ -153,6 +153,21 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     Ok(())
 }
 
+/// How many connections the pool holds open, and how many of them are idle.
+pub fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
+}
+
 /// Proves the database takes a write right now (for `/readyz` after writes
 /// failed): bumps a counter row in a write transaction of its own, which on
 /// a full disk or a read-only file fails as any write would.

@@ -5,7 +5,10 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::comment::{self as comment_entity, CommentStatus as DbStatus};
 
 use super::{connection::PageInfo, context::scope, scalars::DateTime};
-use crate::content::{self, Page, comment::NewComment};
+use crate::{
+    content::{self, Page, comment::NewComment},
+    error::AppError,
+};
 
 /// A reader's comment. The commenter's email is never readable here.
 pub struct Comment(pub comment_entity::Model);
@@ -150,15 +153,17 @@ impl CommentMutation {
             &input.author_email,
             &input.body,
         )?;
-        if input.website.is_some_and(|value| !value.trim().is_empty()) {
+        // A person never sees the field, so anything in it, even a space,
+        // was typed by a program.
+        if input.website.is_some_and(|value| !value.is_empty()) {
             tracing::info!("dropped a comment that filled in the honeypot field");
             return Ok(AddCommentPayload {
                 comment: Comment(content::comment::unsaved(new, request.now)),
             });
         }
-        state
-            .abuse
-            .admit_comment(&request.client_key(state), new.article_id)?;
+        let client_key = request.client_key(state);
+        let article_id = new.article_id;
+        state.abuse.admit_comment(&client_key, article_id)?;
         let fingerprint = request.client.map(|ip| state.client_fingerprint(ip));
         let stored = content::comment::add(
             &state.db,
@@ -167,7 +172,12 @@ impl CommentMutation {
             fingerprint,
             request.now,
         )
-        .await?;
+        .await
+        .inspect_err(|error| {
+            if matches!(error, AppError::Unavailable { .. }) {
+                state.abuse.refund_comment(&client_key, article_id);
+            }
+        })?;
         Ok(AddCommentPayload {
             comment: Comment(stored),
         })

@@ -56,6 +56,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// The header a trusted proxy puts the client's address in.
     pub trusted_proxy_header: Option<String>,
+    /// The networks whose proxies are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long anonymous reads may be cached.
     pub cache: caching::CachePolicy,
 }
@@ -68,6 +70,7 @@ impl From<&Config> for HttpSettings {
             max_concurrent_requests: config.max_concurrent_requests,
             cors_origins: config.cors_origins.clone(),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
             cache: caching::CachePolicy {
                 max_age: config.cache_max_age,
                 stale_while_revalidate: config.cache_stale_while_revalidate,
@@ -82,6 +85,7 @@ struct Api {
     schema: AppSchema,
     state: AppState,
     trusted_proxy_header: Option<HeaderName>,
+    trusted_proxies: Vec<ipnet::IpNet>,
     cache: caching::CachePolicy,
 }
 
@@ -98,6 +102,7 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
             .trusted_proxy_header
             .as_deref()
             .and_then(|name| HeaderName::try_from(name).ok()),
+        trusted_proxies: settings.trusted_proxies.clone(),
         cache: settings.cache,
     };
     let request_id = HeaderName::from_static("x-request-id");
@@ -200,6 +205,32 @@ pub async fn serve(
     .await
 }
 
+/// The metrics listener's router: `GET /metrics` in Prometheus' text
+/// format. It is served on its own address (`--metrics-listen`), so the
+/// public listener never shows it.
+pub fn metrics_router(
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+    state: AppState,
+) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let (open, idle) = crate::database::pool_usage(&state.db);
+            crate::metrics::pool(open, idle);
+            let text = handle.render();
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    text,
+                )
+            }
+        }),
+    )
+}
+
 /// GET /readyz: 200 while the database answers, 503 while it does not.
 async fn readyz(State(api): State<Api>) -> Response {
     if api.state.is_ready().await {
@@ -223,16 +254,37 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
-/// The client's address: the last entry of the trusted proxy's header when
-/// one is configured and present, else the connection's.
+/// The client's address. A connection from a trusted proxy network is
+/// taken at the address its header names: the header's entries are read
+/// from the right, skipping those of trusted proxies, and the first other
+/// one is the client. Any other connection is taken at its own address.
 fn client_address(api: &Api, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    api.trusted_proxy_header
+    let trusted = |address: &IpAddr| api.trusted_proxies.iter().any(|net| net.contains(address));
+    let peer = peer.ip();
+    if !trusted(&peer) {
+        return peer;
+    }
+    let Some(list) = api
+        .trusted_proxy_header
         .as_ref()
         .and_then(|name| headers.get(name))
         .and_then(|value| value.to_str().ok())
-        .and_then(|list| list.rsplit(',').next())
-        .and_then(|last| last.trim().parse().ok())
-        .unwrap_or_else(|| peer.ip())
+    else {
+        return peer;
+    };
+    let mut client = peer;
+    for entry in list.rsplit(',') {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(address) => {
+                client = address;
+                if !trusted(&address) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 fn request_context(api: &Api, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {

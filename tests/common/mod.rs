@@ -14,6 +14,7 @@ use std::{
     },
 };
 
+pub mod process;
 pub mod proxy;
 
 use chrono::{DateTime, Duration, Utc};
