@@ -120,3 +120,112 @@ async fn a_hundred_comments_at_once_all_succeed_and_all_are_stored() {
         "{page}"
     );
 }
+
+/// An `addComment` request for the demo article with `key` and `body`.
+fn keyed_comment(article: uuid::Uuid, key: &str, email: &str, body: &str) -> Value {
+    json!({
+        "query": "mutation($input: AddCommentInput!) { addComment(input: $input) { comment { id body } } }",
+        "variables": { "input": {
+            "articleId": article,
+            "authorName": "重试的读者",
+            "authorEmail": email,
+            "body": body,
+            "idempotencyKey": key,
+        } },
+    })
+}
+
+async fn stored_with_body(app: &TestApp, body: &str) -> u64 {
+    comment::Entity::find()
+        .filter(comment::Column::Body.eq(body))
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_comment_with_its_idempotency_key_is_stored_once() {
+    let app = unlimited_app().await;
+    let article = app.article_id("city-night-bus").await;
+    let body = "网络断了，再发一次";
+    let request = keyed_comment(article, "0f8e2c1a-key", "retry@example.com", body);
+
+    let first = app.post_json(request.clone()).await;
+    let again = app.post_json(request).await;
+
+    let id = first["data"]["addComment"]["comment"]["id"].clone();
+    assert!(id.is_string(), "{first}");
+    assert_eq!(again["data"]["addComment"]["comment"]["id"], id, "{again}");
+    assert_eq!(stored_with_body(&app, body).await, 1);
+}
+
+#[tokio::test]
+async fn retries_sent_at_once_store_one_comment() {
+    let app = unlimited_app().await;
+    let article = app.article_id("city-night-bus").await;
+    let body = "同时重试十次";
+    let request = keyed_comment(article, "burst-key", "burst@example.com", body);
+
+    let answers = all_at_once(&app, None, vec![request; 10]).await;
+
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .filter_map(|answer| answer["data"]["addComment"]["comment"]["id"].as_str())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    for answer in &answers {
+        if let Some(errors) = answer.get("errors") {
+            // Only a race on PostgreSQL, which a retry resolves.
+            assert_eq!(errors[0]["extensions"]["code"], "CONFLICT", "{answer}");
+        }
+    }
+    assert_eq!(stored_with_body(&app, body).await, 1);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_reused_for_another_comment_is_refused() {
+    let app = unlimited_app().await;
+    let article = app.article_id("city-night-bus").await;
+    let first = app
+        .post_json(keyed_comment(
+            article,
+            "same-key",
+            "a@example.com",
+            "第一条",
+        ))
+        .await;
+    assert!(first.get("errors").is_none(), "{first}");
+
+    let other_body = app
+        .post_json(keyed_comment(
+            article,
+            "same-key",
+            "a@example.com",
+            "完全不同的一条",
+        ))
+        .await;
+    let other_sender = app
+        .post_json(keyed_comment(
+            article,
+            "same-key",
+            "b@example.com",
+            "另一位读者的第一条",
+        ))
+        .await;
+
+    assert_eq!(
+        other_body["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        other_body["errors"][0]["extensions"]["field"],
+        "idempotencyKey"
+    );
+    assert!(other_sender.get("errors").is_none(), "{other_sender}");
+    assert_ne!(
+        other_sender["data"]["addComment"]["comment"]["id"],
+        first["data"]["addComment"]["comment"]["id"],
+        "another sender's key is their own"
+    );
+}

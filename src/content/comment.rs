@@ -7,10 +7,11 @@ use entity::{
     comment::{self, CommentStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait, Func},
 };
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
@@ -48,6 +49,10 @@ pub struct NewComment {
     pub author_email: String,
     /// The message, trimmed, with line breaks as `\n`.
     pub body: String,
+    /// What a retry of this same comment is recognised by: the client's
+    /// idempotency key hashed with the sender's email (so two senders who
+    /// pick the same key never see each other's comment).
+    pub request_key: Option<String>,
 }
 
 impl NewComment {
@@ -100,8 +105,79 @@ impl NewComment {
             author_name: author_name.to_owned(),
             author_email: author_email.to_owned(),
             body: body.to_owned(),
+            request_key: None,
         })
     }
+
+    /// The comment with the client's idempotency key: 1 to
+    /// [`MAX_IDEMPOTENCY_KEY_CHARS`] visible characters, such as a UUID the
+    /// form made when it was opened.
+    pub fn with_idempotency_key(mut self, key: Option<&str>) -> AppResult<Self> {
+        let Some(key) = key else {
+            return Ok(self);
+        };
+        let length = key.chars().count();
+        if length == 0
+            || length > MAX_IDEMPOTENCY_KEY_CHARS
+            || key.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(AppError::bad_input(
+                "idempotencyKey",
+                format!(
+                    "`idempotencyKey` must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible characters, like a UUID"
+                ),
+            ));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(key.as_bytes());
+        hasher.update([0]);
+        hasher.update(self.author_email.to_lowercase().as_bytes());
+        self.request_key = Some(hex::encode(hasher.finalize()));
+        Ok(self)
+    }
+}
+
+/// The longest idempotency key, in characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+
+/// The comment an earlier request with the same idempotency key stored, if
+/// any. One that was for another article or another message is the
+/// client's mistake: `BAD_USER_INPUT` on `idempotencyKey`.
+pub async fn stored_for_request(
+    db: &impl ConnectionTrait,
+    new: &NewComment,
+) -> AppResult<Option<comment::Model>> {
+    let Some(request_key) = &new.request_key else {
+        return Ok(None);
+    };
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT comment_id FROM comment_requests WHERE request_key = $1",
+        _ => "SELECT comment_id FROM comment_requests WHERE request_key = ?",
+    };
+    let Some(row) = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [request_key.clone().into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let comment_id: String = row.try_get("", "comment_id")?;
+    let comment_id = Uuid::try_parse(&comment_id)
+        .map_err(|_| AppError::Internal(format!("comment_requests holds {comment_id:?}")))?;
+    let Some(stored) = comment::Entity::find_by_id(comment_id).one(db).await? else {
+        return Ok(None);
+    };
+    if stored.article_id != new.article_id || comparable(&stored.body) != comparable(&new.body) {
+        return Err(AppError::bad_input(
+            "idempotencyKey",
+            "This idempotency key was used for another comment; make a new key for each comment",
+        ));
+    }
+    Ok(Some(stored))
 }
 
 fn check_length(field: &'static str, label: &str, value: &str, max: usize) -> AppResult<()> {
@@ -139,6 +215,9 @@ pub async fn add(
         _ => CommentStatus::Pending,
     };
     let txn = crate::database::begin_write(db).await?;
+    if let Some(stored) = stored_for_request(&txn, &new).await? {
+        return Ok(stored);
+    }
     let closed = article::Entity::find_by_id(new.article_id)
         .filter(visible(now))
         .select_only()
@@ -179,6 +258,7 @@ pub async fn add(
             "You sent this same comment a moment ago",
         ));
     }
+    let request_key = new.request_key.clone();
     let stored = comment::ActiveModel {
         id: Set(Uuid::now_v7()),
         article_id: Set(new.article_id),
@@ -191,6 +271,23 @@ pub async fn add(
     }
     .insert(&txn)
     .await?;
+    if let Some(request_key) = request_key {
+        let backend = txn.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO comment_requests (request_key, comment_id) VALUES ($1, $2)"
+            }
+            _ => "INSERT INTO comment_requests (request_key, comment_id) VALUES (?, ?)",
+        };
+        // Two retries racing on PostgreSQL: the second fails here on the
+        // key and is answered `CONFLICT`; its next retry finds the first.
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [request_key.into(), stored.id.to_string().into()],
+        ))
+        .await?;
+    }
     if status == CommentStatus::Approved {
         article::Entity::update_many()
             .col_expr(

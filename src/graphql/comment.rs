@@ -122,6 +122,12 @@ pub struct AddCommentInput {
     /// Leave this out or empty. Forms render it hidden, so only bots fill
     /// it in; a comment that has it is quietly dropped.
     website: Option<String>,
+    /// A key the client makes once per comment (a UUID, say) and sends
+    /// again when it retries after a network error or a
+    /// `SERVICE_UNAVAILABLE`: a request whose key was seen before, from the
+    /// same email, answers with the comment stored then and stores nothing
+    /// new. 1 to 128 visible characters.
+    idempotency_key: Option<String>,
 }
 
 /// What `addComment` returns.
@@ -152,13 +158,19 @@ impl CommentMutation {
             &input.author_name,
             &input.author_email,
             &input.body,
-        )?;
+        )?
+        .with_idempotency_key(input.idempotency_key.as_deref())?;
         // A person never sees the field, so anything in it, even a space,
         // was typed by a program.
         if input.website.is_some_and(|value| !value.is_empty()) {
             tracing::info!("dropped a comment that filled in the honeypot field");
             return Ok(AddCommentPayload {
                 comment: Comment(content::comment::unsaved(new, request.now)),
+            });
+        }
+        if let Some(stored) = content::comment::stored_for_request(&state.db, &new).await? {
+            return Ok(AddCommentPayload {
+                comment: Comment(stored),
             });
         }
         let client_key = request.client_key(state);
