@@ -185,6 +185,27 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: std::time::Duration,
 
+    /// How long a client may take from a request's first byte to the end of
+    /// its headers before the connection is closed.
+    #[arg(long, env = "NEWSROOM_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub header_read_timeout: std::time::Duration,
+
+    /// How long a kept-alive connection may sit with no request before it is
+    /// closed.
+    #[arg(long, env = "NEWSROOM_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration, global = true)]
+    pub idle_timeout: std::time::Duration,
+
+    /// The most open client connections. Past it a new connection replaces
+    /// the longest-waiting idle one, or is refused with 503 when all are
+    /// busy. At start it is lowered to fit the open-files limit.
+    #[arg(
+        long,
+        env = "NEWSROOM_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_connections: usize,
+
     /// How many requests are served at once; more are answered at once with 503.
     #[arg(
         long,

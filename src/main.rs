@@ -114,7 +114,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 });
             }
             let router = http::router(schema, state.clone(), &http::HttpSettings::from(&config));
-            serve_until_stopped(listener, router, config.shutdown_timeout).await?;
+            let limits = http::ConnectionLimits {
+                max_connections: connections_that_fit(config.max_connections),
+                ..http::ConnectionLimits::from(&config)
+            };
+            serve_until_stopped(listener, router, limits, config.shutdown_timeout).await?;
             background.abort();
             let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
             match state.views.flush_before(deadline).await {
@@ -148,11 +152,12 @@ async fn run(cli: Cli) -> Result<(), String> {
 async fn serve_until_stopped(
     listener: TcpListener,
     router: axum::Router,
+    limits: http::ConnectionLimits,
     deadline: std::time::Duration,
 ) -> Result<(), String> {
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let signal = std::sync::Arc::clone(&stopping);
-    let server = http::serve(listener, router, async move {
+    let server = http::serve_with_limits(listener, router, limits, async move {
         shutdown_signal().await;
         signal.notify_one();
     });
@@ -168,6 +173,33 @@ async fn serve_until_stopped(
         },
     };
     served.map_err(|error| format!("the server stopped on an error: {error}"))
+}
+
+/// Descriptors kept for the database, files and the listener itself.
+const RESERVED_DESCRIPTORS: u64 = 128;
+
+/// Raises the soft open-files limit to the hard one, and returns how many
+/// client connections fit under it (at most `wanted`): running out of
+/// descriptors would stop the server accepting anything, health checks
+/// included, where the cap refuses cleanly.
+fn connections_that_fit(wanted: usize) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "could not raise the open-files limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
+    };
+    let fit =
+        usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX);
+    if fit < wanted {
+        tracing::info!(
+            open_files = limit,
+            connections = fit,
+            "the open-files limit allows fewer client connections than configured"
+        );
+    }
+    wanted.min(fit)
 }
 
 /// A connection to a database whose schema is up to date.

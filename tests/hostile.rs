@@ -65,6 +65,21 @@ async fn hostile_documents_get_the_right_code_and_the_server_keeps_serving() {
             json!({}),
             "BAD_USER_INPUT",
         ),
+        (
+            "{ __typename @foo }".to_owned(),
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ tag(slug: \"a\\u0000b\") { id } }".to_owned(),
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "query($t: String!) { articles(filter: { tag: $t }) { totalCount } }".to_owned(),
+            json!({ "t": "航天\u{0}" }),
+            "BAD_USER_INPUT",
+        ),
     ];
     for (query, variables, code) in cases {
         let response = app.graphql(&query, variables).await;
@@ -115,5 +130,34 @@ async fn invalid_utf8_and_oversized_bodies_are_client_errors() {
         .await
         .unwrap();
     assert_eq!(oversized.status(), 413);
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn an_oversized_chunked_body_is_413_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let head = "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    // 3 MiB against the 2 MiB limit; the server may stop reading early.
+    for _ in 0..48 {
+        let framed = [
+            format!("{:x}\r\n", chunk.len()).into_bytes(),
+            chunk.clone(),
+            b"\r\n".to_vec(),
+        ]
+        .concat();
+        if stream.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     still_serving(&app).await;
 }

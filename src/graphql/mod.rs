@@ -162,6 +162,9 @@ pub struct Outcome {
     pub response: async_graphql::Response,
     /// Whether the operation run was a query: only those may be cached.
     pub read_only: bool,
+    /// The name of the operation run, as the request or its document gave
+    /// it; for metrics.
+    pub operation_name: Option<String>,
 }
 
 /// Runs one GraphQL request for a client: finds its document (cached, or by
@@ -180,6 +183,7 @@ pub async fn execute(
     let mut changes_content = false;
     let mut operation = None;
     let mut validation_key = None;
+    let mut operation_name = request.operation_name.clone();
     match prepare(state, &mut request) {
         Err(refused) => {
             let mut error =
@@ -188,6 +192,7 @@ pub async fn execute(
             return Some(Outcome {
                 response: async_graphql::Response::from_errors(vec![error]),
                 read_only: false,
+                operation_name: request.operation_name.clone(),
             });
         }
         Ok(Some(Prepared {
@@ -200,6 +205,13 @@ pub async fn execute(
                 return None;
             }
             operation = Some(kind);
+            if operation_name.is_none()
+                && let async_graphql::parser::types::DocumentOperations::Multiple(named) =
+                    &document.operations
+                && named.len() == 1
+            {
+                operation_name = named.keys().next().map(|name| name.to_string());
+            }
             changes_content = changes;
             validation_key = Some(key);
             request.set_parsed_query((*document).clone());
@@ -240,6 +252,7 @@ pub async fn execute(
     Some(Outcome {
         response,
         read_only: operation == Some(OperationType::Query),
+        operation_name,
     })
 }
 

@@ -6,7 +6,10 @@
 
 mod caching;
 mod explorer;
+mod listener;
 mod negotiation;
+
+pub use listener::ConnectionLimits;
 
 use std::{
     future::Future,
@@ -33,7 +36,6 @@ use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -75,6 +77,16 @@ impl From<&Config> for HttpSettings {
                 max_age: config.cache_max_age,
                 stale_while_revalidate: config.cache_stale_while_revalidate,
             },
+        }
+    }
+}
+
+impl From<&Config> for ConnectionLimits {
+    fn from(config: &Config) -> Self {
+        Self {
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+            max_connections: config.max_connections,
         }
     }
 }
@@ -123,10 +135,9 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
         .layer(HandleErrorLayer::new(overloaded))
         .load_shed()
         .concurrency_limit(settings.max_concurrent_requests)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            settings.request_timeout,
-        ))
+        // An error when the time is up, which `overloaded` turns into a
+        // GraphQL error body with a code.
+        .timeout(settings.request_timeout)
         .layer(CompressionLayer::new())
         .layer(cors(&settings.cors_origins))
         .layer(SetResponseHeaderLayer::overriding(
@@ -173,15 +184,24 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// The answer when the server is at its limit of concurrent requests, or a
-/// layer failed: a clear 503 rather than a queue.
+/// The answer when the server is at its limit of concurrent requests, a
+/// request ran out of time, or a layer failed: a 503 with a GraphQL error
+/// body, so that a client sees `errors` and a code.
 async fn overloaded(error: BoxError) -> Response {
-    let message = if error.is::<tower::load_shed::error::Overloaded>() {
-        "The server is busy; try again in a moment"
+    let (message, code) = if error.is::<tower::load_shed::error::Overloaded>() {
+        (
+            "The server is busy; try again in a moment",
+            "SERVICE_UNAVAILABLE",
+        )
+    } else if error.is::<tower::timeout::error::Elapsed>() {
+        (
+            "The request took longer than the server allows; try again, or ask for less",
+            "REQUEST_TIMEOUT",
+        )
     } else {
-        "The request could not be served"
+        ("The request could not be served", "SERVICE_UNAVAILABLE")
     };
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "SERVICE_UNAVAILABLE" } }] });
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::RETRY_AFTER, "1")],
@@ -190,19 +210,24 @@ async fn overloaded(error: BoxError) -> Response {
         .into_response()
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets
-/// requests in flight finish.
+/// Serves `router` on `listener` with the default connection limits until
+/// `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    listener::serve(listener, router, ConnectionLimits::default(), shutdown).await
+}
+
+/// [`serve`] under `limits`.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listener::serve(listener, router, limits, shutdown).await
 }
 
 /// The metrics listener's router: `GET /metrics` in Prometheus' text
@@ -324,6 +349,33 @@ async fn graphql_post(
             "BAD_USER_INPUT",
         );
     }
+    // The body is read whole first, so that one over the size limit is told
+    // apart (413) from one that is not a GraphQL request (400), chunked or
+    // not.
+    let (parts, body) = raw.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let too_large =
+                std::iter::successors(Some(&error as &dyn std::error::Error), |error| {
+                    error.source()
+                })
+                .any(|error| error.is::<http_body_util::LengthLimitError>());
+            let (status, message) = if too_large {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request body is over the server's size limit",
+                )
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "The request body could not be read",
+                )
+            };
+            return negotiation::error_response(status, media, message, "BAD_USER_INPUT");
+        }
+    };
+    let raw = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
     let request = match GraphQLRequest::<GraphQLRejection>::from_request(raw, &()).await {
         Ok(request) => request.into_inner(),
         Err(GraphQLRejection(error)) => {
@@ -358,7 +410,6 @@ async fn run(
     let context = request_context(api, headers, peer);
     let anonymous = !headers.contains_key(header::AUTHORIZATION);
     let started = std::time::Instant::now();
-    let operation_name = request.operation_name.clone();
     let Some(outcome) =
         graphql::execute(&api.schema, &api.state, request, context, allow_mutations).await
     else {
@@ -383,7 +434,11 @@ async fn run(
             _ => None,
         })
         .unwrap_or_else(|| "ok".to_owned());
-    crate::metrics::request(operation_name.as_deref(), &outcome_code, started.elapsed());
+    crate::metrics::request(
+        outcome.operation_name.as_deref(),
+        &outcome_code,
+        started.elapsed(),
+    );
     if outcome_code == "SERVICE_UNAVAILABLE" || outcome_code == "INTERNAL_SERVER_ERROR" {
         api.state.database_failed();
     }

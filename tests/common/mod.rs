@@ -155,9 +155,10 @@ impl TestApp {
         let listener = TcpListener::bind(config.listen).await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(newsroom::http::serve(
+        tokio::spawn(newsroom::http::serve_with_limits(
             listener,
             newsroom::http::router(schema, state.clone(), &settings),
+            newsroom::http::ConnectionLimits::from(&config),
             async move {
                 let _ = stopped.await;
                 background.abort();

@@ -12,6 +12,8 @@ use std::{
 pub struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// Every line read from its log so far.
+    pub log: Vec<String>,
     /// Where it serves GraphQL.
     pub graphql_url: String,
 }
@@ -21,7 +23,30 @@ impl Server {
     /// every view and buffering views for an hour (so only a shutdown
     /// writes them), with `extra` settings on top; waits until it serves.
     pub fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_newsroom"))
+        Self::start_command(
+            Command::new(env!("CARGO_BIN_EXE_newsroom")),
+            database_url,
+            extra,
+        )
+    }
+
+    /// [`Self::start`] with at most `open_files` descriptors (soft and hard
+    /// limit alike), as a small container would give it.
+    pub fn start_with_open_files(
+        database_url: &str,
+        open_files: u32,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={open_files}:{open_files}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_newsroom"));
+        Self::start_command(command, database_url, extra)
+    }
+
+    fn start_command(mut command: Command, database_url: &str, extra: &[(&str, &str)]) -> Self {
+        let mut child = command
             .env("DATABASE_URL", database_url)
             .env("NEWSROOM_LISTEN", "127.0.0.1:0")
             .env("NEWSROOM_LOG", "info")
@@ -42,6 +67,7 @@ impl Server {
         let mut server = Self {
             child,
             lines,
+            log: Vec::new(),
             graphql_url: String::new(),
         };
         server.graphql_url = server.wait_for_url("/graphql");
@@ -50,23 +76,23 @@ impl Server {
 
     /// Waits for a logged `http://…` address ending in `path`.
     pub fn wait_for_url(&mut self, path: &str) -> String {
-        let mut seen = Vec::new();
         loop {
             let line = self
                 .lines
                 .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("the server never logged {path}:\n{}", seen.join("\n")));
+                .unwrap_or_else(|_| {
+                    panic!("the server never logged {path}:\n{}", self.log.join("\n"))
+                });
+            self.log.push(line.clone());
             if let Some(at) = line.find("http://") {
-                let url = line[at..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .trim_end_matches('"');
+                let url: String = line[at..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"')
+                    .collect();
                 if url.ends_with(path) {
-                    return url.to_owned();
+                    return url;
                 }
             }
-            seen.push(line);
         }
     }
 

@@ -1,3 +1,6 @@
+//! Input that async-graphql alone would let through: unknown directives,
+//! field-name suggestions with introspection off, and NUL characters.
+//!
 //! A NUL character in any string a client sends is the client's error,
 //! `BAD_USER_INPUT`, on both databases. The table of cases is generated from
 //! the schema's own introspection: every String or ID argument of every
@@ -10,7 +13,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::TestApp;
+use common::{Options, TestApp};
 use entity::api_token::Role;
 use serde_json::{Map, Value, json};
 
@@ -275,4 +278,19 @@ async fn unknown_directives_are_validation_errors() {
         .graphql("{ __typename @include(if: true) }", json!({}))
         .await;
     assert_eq!(allowed["data"]["__typename"], "Query", "{allowed}");
+}
+
+#[tokio::test]
+async fn with_introspection_off_errors_suggest_no_field_names() {
+    let app = TestApp::spawn_with(Options {
+        tweak: |config| config.no_introspection = true,
+        ..Options::default()
+    })
+    .await;
+
+    let answer = app.graphql("{ artcles { totalCount } }", json!({})).await;
+
+    let message = answer["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{message}");
+    assert!(!message.contains("articles"), "{message}");
 }
