@@ -95,6 +95,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let address = listener
                 .local_addr()
                 .map_err(|error| format!("cannot read the listening address: {error}"))?;
+            let stop_signal = shutdown_signal();
             tracing::info!("newsroom is serving GraphQL and GraphiQL at http://{address}/graphql");
             let background = newsroom::spawn_background(&state, &config);
             if let Some(metrics_address) = config.metrics_listen {
@@ -118,7 +119,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_connections: connections_that_fit(config.max_connections),
                 ..http::ConnectionLimits::from(&config)
             };
-            serve_until_stopped(listener, router, limits, config.shutdown_timeout).await?;
+            serve_until_stopped(
+                listener,
+                router,
+                limits,
+                config.shutdown_timeout,
+                stop_signal,
+            )
+            .await?;
             background.abort();
             let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
             match state.views.flush_before(deadline).await {
@@ -154,11 +162,12 @@ async fn serve_until_stopped(
     router: axum::Router,
     limits: http::ConnectionLimits,
     deadline: std::time::Duration,
+    stop_signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let signal = std::sync::Arc::clone(&stopping);
     let server = http::serve_with_limits(listener, router, limits, async move {
-        shutdown_signal().await;
+        stop_signal.await;
         signal.notify_one();
     });
     tokio::pin!(server);
@@ -215,27 +224,48 @@ async fn migrated(
     Ok(db)
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Completes on Ctrl-C or SIGTERM. The handlers are in place when this
+/// returns, before the future is first polled: a SIGTERM that arrives right
+/// after the server said it is serving is a clean shutdown, not the
+/// default action's abrupt exit.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut terminate, mut interrupt) = signals;
+            let terminated = async {
+                match terminate.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let interrupted = async {
+                match interrupt.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = terminated => {},
+                () = interrupted => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
