@@ -3,12 +3,14 @@
 //! How the crate is laid out, from the outside in:
 //!
 //! - [`config`]: every setting, from flags and environment variables.
-//! - [`database`]: connecting to SQLite or PostgreSQL and migrating.
+//! - [`database`]: connecting to SQLite or PostgreSQL, migrating, and the
+//!   write transactions every change goes through.
 //! - [`content`]: the domain — articles, sections, tags, comments and view
 //!   counts as plain async functions over the database.
 //! - [`graphql`]: the API — types, queries and mutations over the domain.
 //! - [`http`]: the axum router that carries GraphQL and serves GraphiQL.
 //! - [`error`]: the one error type, and what each variant shows a client.
+//! - [`metrics`]: the Prometheus counters an operator watches.
 //! - [`state`]: what every request shares.
 //! - [`cli`]: the operator's subcommands (tokens, export, import).
 //!
