@@ -10,13 +10,14 @@
 
 #![allow(clippy::unwrap_used)] // a panic in a test is a failed test, which is what we want
 
+mod common;
+
 use std::{io::Write, path::Path, process::Command, time::Duration};
 
 use entity::{article, comment};
 use newsroom::config::{CommentPolicy, Config};
 use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 /// A small tmpfs, unmounted when dropped.
 struct SmallDisk {
@@ -101,27 +102,13 @@ async fn a_full_disk_fails_writes_retryably_and_loses_nothing_acknowledged() {
     };
     let url = format!("sqlite://{}", disk.path().join("newsroom.db").display());
     let mut config = Config::for_database(url.clone());
-    config.listen = "127.0.0.1:0".parse().unwrap();
     config.comment_policy = CommentPolicy::Publish;
     config.comments_per_client_per_minute = 0;
     config.comments_per_article_per_minute = 0;
     config.view_window = Duration::ZERO;
     config.view_flush_interval = Duration::from_millis(100);
-    let state = newsroom::prepare(&config).await.unwrap();
+    let (state, base) = common::serve_config(&config).await;
     let background = newsroom::spawn_background(&state, &config);
-    let schema = newsroom::graphql::build_schema(state.clone(), true);
-    let router = newsroom::http::router(
-        schema,
-        state.clone(),
-        &newsroom::http::HttpSettings::from(&config),
-    );
-    let listener = TcpListener::bind(config.listen).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(newsroom::http::serve(
-        listener,
-        router,
-        std::future::pending(),
-    ));
     let client = reqwest::Client::new();
     let graphql = format!("{base}/graphql");
     let article_id = article::Entity::find()

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use common::proxy::Proxy;
 use newsroom::config::Config;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 #[tokio::test]
 async fn the_database_going_away_fails_fast_and_service_recovers_by_itself() {
@@ -28,19 +27,8 @@ async fn the_database_going_away_fails_fast_and_service_recovers_by_itself() {
     let direct = common::fresh_database_url(&folder.path().join("unused.db")).await;
     let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let via_proxy = common::proxy::url_through(&direct, proxy.address);
-    let mut config = Config::for_database(via_proxy);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let state = newsroom::prepare(&config).await.unwrap();
-    let schema = newsroom::graphql::build_schema(state.clone(), true);
-    let router =
-        newsroom::http::router(schema, state, &newsroom::http::HttpSettings::from(&config));
-    let listener = TcpListener::bind(config.listen).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(newsroom::http::serve(
-        listener,
-        router,
-        std::future::pending(),
-    ));
+    let config = Config::for_database(via_proxy);
+    let (_state, base) = common::serve_config(&config).await;
     let client = reqwest::Client::new();
     let query_first =
         |first: u32| {

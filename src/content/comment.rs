@@ -215,6 +215,19 @@ pub async fn add(
         _ => CommentStatus::Pending,
     };
     let txn = crate::database::begin_write(db).await?;
+    if let Some(request_key) = &new.request_key
+        && txn.get_database_backend() == DbBackend::Postgres
+    {
+        // Retries of one comment racing on PostgreSQL take turns here, so
+        // the later ones find the first's comment below. (On SQLite the
+        // write transaction already runs alone.)
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [request_key.clone().into()],
+        ))
+        .await?;
+    }
     if let Some(stored) = stored_for_request(&txn, &new).await? {
         return Ok(stored);
     }
@@ -279,8 +292,6 @@ pub async fn add(
             }
             _ => "INSERT INTO comment_requests (request_key, comment_id) VALUES (?, ?)",
         };
-        // Two retries racing on PostgreSQL: the second fails here on the
-        // key and is answered `CONFLICT`; its next retry finds the first.
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
             sql,

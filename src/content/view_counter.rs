@@ -37,6 +37,23 @@ use uuid::Uuid;
 use super::{article::visible, read_cache::ReadCache};
 use crate::error::{AppError, AppResult};
 
+/// Adds `count` views to an article's stored count, inside `txn`.
+pub async fn add_views(
+    txn: &crate::database::WriteTransaction,
+    article_id: Uuid,
+    count: i64,
+) -> AppResult<()> {
+    article::Entity::update_many()
+        .col_expr(
+            article::Column::ViewCount,
+            Expr::col(article::Column::ViewCount).add(count),
+        )
+        .filter(article::Column::Id.eq(article_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Views counted but not yet written.
 pub struct ViewCounter {
     db: DatabaseConnection,
@@ -309,14 +326,7 @@ impl ViewCounter {
         self.flushes_started.fetch_add(1, Ordering::SeqCst);
         let txn = crate::database::begin_write(&self.db).await?;
         for (article_id, count) in &snapshot {
-            article::Entity::update_many()
-                .col_expr(
-                    article::Column::ViewCount,
-                    Expr::col(article::Column::ViewCount).add(*count),
-                )
-                .filter(article::Column::Id.eq(*article_id))
-                .exec(&txn)
-                .await?;
+            add_views(&txn, *article_id, *count).await?;
         }
         let written: Vec<(Uuid, i64)> = article::Entity::find()
             .filter(article::Column::Id.is_in(snapshot.iter().map(|(id, _)| *id)))

@@ -15,12 +15,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use entity::article;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    Statement,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -161,14 +156,7 @@ async fn apply_once(db: &DatabaseConnection, spill: &Spill) -> AppResult<i64> {
     }
     let mut added = 0;
     for (article_id, count) in &spill.counts {
-        article::Entity::update_many()
-            .col_expr(
-                article::Column::ViewCount,
-                Expr::col(article::Column::ViewCount).add(*count),
-            )
-            .filter(article::Column::Id.eq(*article_id))
-            .exec(&txn)
-            .await?;
+        super::view_counter::add_views(&txn, *article_id, *count).await?;
         added += count;
     }
     txn.commit().await?;

@@ -277,6 +277,27 @@ impl Drop for TestApp {
     }
 }
 
+/// Starts a server in this process on `config` as it is (no harness
+/// database, no statement counting): for tests that stage faults under the
+/// database. Returns its state and base URL (`http://127.0.0.1:port`).
+pub async fn serve_config(config: &Config) -> (newsroom::state::AppState, String) {
+    let state = newsroom::prepare(config).await.unwrap();
+    let schema = newsroom::graphql::build_schema(state.clone(), !config.no_introspection);
+    let router = newsroom::http::router(
+        schema,
+        state.clone(),
+        &newsroom::http::HttpSettings::from(config),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(newsroom::http::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    (state, base)
+}
+
 /// POSTs `body` to the GraphQL endpoint at `url` and returns the JSON
 /// answer; for tasks spawned apart from their [`TestApp`].
 pub async fn post_graphql(client: &reqwest::Client, url: &str, body: &Value) -> Value {
