@@ -227,3 +227,58 @@ async fn an_idempotency_key_reused_for_another_comment_is_refused() {
         "another sender's key is their own"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_database_store_every_comment_sent_to_both() {
+    let app = unlimited_app().await;
+    let article = app.article_id("city-night-bus").await;
+    let settings = [
+        ("NEWSROOM_COMMENT_POLICY", "publish"),
+        ("NEWSROOM_COMMENTS_PER_CLIENT_PER_MINUTE", "0"),
+        ("NEWSROOM_COMMENTS_PER_ARTICLE_PER_MINUTE", "0"),
+    ];
+    let first = common::process::Server::start(&app.database_url, &settings);
+    let second = common::process::Server::start(&app.database_url, &settings);
+    let mut requests = JoinSet::new();
+    for n in 0..60 {
+        let url = if n % 2 == 0 {
+            first.graphql_url.clone()
+        } else {
+            second.graphql_url.clone()
+        };
+        let client = app.client.clone();
+        requests.spawn(async move {
+            let body = json!({
+                "query": "mutation($input: AddCommentInput!) { addComment(input: $input) { comment { id } } }",
+                "variables": { "input": {
+                    "articleId": article,
+                    "authorName": format!("两个进程{n}"),
+                    "authorEmail": format!("two{n}@example.com"),
+                    "body": format!("两个进程同时写 {n}"),
+                } },
+            });
+            common::post_graphql(&client, &url, &body).await
+        });
+    }
+    let answers = requests.join_all().await;
+    first.stop().await;
+    second.stop().await;
+
+    let failed: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a.get("errors").is_some())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    let stored = comment::Entity::find()
+        .filter(comment::Column::Body.like("两个进程同时写 %"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 60);
+}
