@@ -115,16 +115,32 @@ impl SpillFolder {
         })?;
         let mut added = 0;
         for path in files {
-            let text = std::fs::read(&path).map_err(|error| {
-                AppError::Internal(format!("cannot read {}: {error}", path.display()))
-            })?;
+            // Another process on this folder may have applied and removed
+            // it since the folder was listed.
+            let text = match std::fs::read(&path) {
+                Ok(text) => text,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => {
+                    return Err(AppError::Internal(format!(
+                        "cannot read {}: {error}",
+                        path.display()
+                    )));
+                }
+            };
             let spill: Spill = serde_json::from_slice(&text).map_err(|error| {
                 AppError::Internal(format!("{} is not a view spill: {error}", path.display()))
             })?;
             added += apply_once(db, &spill).await?;
-            std::fs::remove_file(&path).map_err(|error| {
-                AppError::Internal(format!("cannot remove {}: {error}", path.display()))
-            })?;
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    return Err(AppError::Internal(format!(
+                        "cannot remove {}: {error}",
+                        path.display()
+                    )));
+                }
+            }
         }
         Ok(added)
     }
