@@ -65,6 +65,17 @@ fn default_first(field: &str) -> usize {
     if field == "related" { 5 } else { 20 }
 }
 
+/// How deep an introspection query may nest: what graphql-js 16's
+/// `getIntrospectionQuery` needs with every option on (a field's argument's
+/// type, then `ofType` nine levels: 14), which GraphiQL, GraphQL Code
+/// Generator and Apollo's tools send. A deeper `ofType` chain describes no
+/// type this schema has.
+const INTROSPECTION_MAX_DEPTH: usize = 14;
+
+/// How many `__schema` and `__type` fields one operation may hold: a tool
+/// asks for the schema once; many aliases of it only multiply the work.
+const MAX_INTROSPECTION_ROOTS: usize = 2;
+
 fn too_much(measure: &'static str, found: usize, limit: usize) -> AppError {
     AppError::QueryTooComplex {
         measure,
@@ -155,6 +166,8 @@ pub fn check_document(
         aliases: 0,
         deepest: 0,
         active_fragments: HashSet::new(),
+        introspection_roots: 0,
+        in_introspection: false,
     };
     let complexity = walker.selection_set(&operation.selection_set.node, 1)?;
     if complexity > limits.max_complexity {
@@ -176,6 +189,11 @@ struct Walker<'a> {
     deepest: usize,
     /// Fragments being expanded, to stop a cycle.
     active_fragments: HashSet<&'a Name>,
+    /// `__schema` and `__type` fields met so far.
+    introspection_roots: usize,
+    /// Whether the walk is inside one of them, where the introspection
+    /// depth applies.
+    in_introspection: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -191,16 +209,38 @@ impl<'a> Walker<'a> {
                             return Err(too_much("aliases", self.aliases, self.limits.max_aliases));
                         }
                     }
+                    let name = field.name.node.as_str();
+                    let enters_introspection =
+                        !self.in_introspection && (name == "__schema" || name == "__type");
+                    if enters_introspection {
+                        self.introspection_roots += 1;
+                        if self.introspection_roots > MAX_INTROSPECTION_ROOTS {
+                            return Err(too_much(
+                                "introspection",
+                                self.introspection_roots,
+                                MAX_INTROSPECTION_ROOTS,
+                            ));
+                        }
+                    }
+                    let max_depth = if self.in_introspection || enters_introspection {
+                        self.limits.max_depth.max(INTROSPECTION_MAX_DEPTH)
+                    } else {
+                        self.limits.max_depth
+                    };
                     if field.selection_set.node.items.is_empty() {
                         self.deepest = self.deepest.max(depth);
                         1
                     } else {
-                        if depth > self.limits.max_depth {
-                            return Err(too_much("depth", depth, self.limits.max_depth));
+                        if depth > max_depth {
+                            return Err(too_much("depth", depth, max_depth));
                         }
                         self.deepest = self.deepest.max(depth);
-                        let inner = self.selection_set(&field.selection_set.node, depth + 1)?;
-                        let times = self.multiplier(field.name.node.as_str(), &field.arguments);
+                        let was_in_introspection = self.in_introspection;
+                        self.in_introspection |= enters_introspection;
+                        let inner = self.selection_set(&field.selection_set.node, depth + 1);
+                        self.in_introspection = was_in_introspection;
+                        let inner = inner?;
+                        let times = self.multiplier(name, &field.arguments);
                         inner.saturating_mul(times).saturating_add(1)
                     }
                 }
@@ -358,6 +398,32 @@ mod tests {
             "[".repeat(200)
         );
         assert!(cost(&query).is_ok());
+    }
+
+    #[test]
+    fn the_full_introspection_query_of_graphql_js_fits_the_default_limits() {
+        let query = include_str!("../../tests/introspection/graphql-js-16-all-options.graphql");
+        let measured = cost(query);
+        assert!(measured.is_ok(), "{measured:?}");
+    }
+
+    #[test]
+    fn deeper_of_type_chains_and_many_schema_fields_are_refused() {
+        let deeper = format!(
+            "{{ __schema {{ types {{ fields {{ args {{ type {{ {}kind{} }} }} }} }} }} }}",
+            "ofType { ".repeat(10),
+            " }".repeat(10)
+        );
+        assert_eq!(measure_of(cost(&deeper)), Some("depth"));
+        let many = "{ a: __schema { queryType { name } } b: __schema { queryType { name } } c: __schema { queryType { name } } }";
+        assert_eq!(measure_of(cost(many)), Some("introspection"));
+        // Outside introspection the ordinary depth holds.
+        let deep_fields = format!(
+            "{{ {}slug{} }}",
+            "categories { children { ".repeat(7),
+            " } }".repeat(7)
+        );
+        assert_eq!(measure_of(cost(&deep_fields)), Some("depth"));
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct AppSchema {
     passed_reads: moka::sync::Cache<validated::ValidationKey, ()>,
     /// For mutations: remembers successful validations.
     writes: GraphqlSchema,
+    /// Whether clients may ask for the schema (`__schema`, `__type`).
+    introspection: bool,
 }
 
 /// How many validated queries are remembered.
@@ -146,6 +148,7 @@ pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
         validated_reads: build(false, ValidationMode::Fast),
         passed_reads: moka::sync::Cache::new(PASSED_READS_HELD),
         writes: build(true, ValidationMode::Strict),
+        introspection,
     }
 }
 
@@ -184,7 +187,7 @@ pub async fn execute(
     let mut operation = None;
     let mut validation_key = None;
     let mut operation_name = request.operation_name.clone();
-    match prepare(state, &mut request) {
+    match prepare(state, &mut request, schema.introspection) {
         Err(refused) => {
             let mut error =
                 async_graphql::Error::from(refused).into_server_error(Default::default());
@@ -274,6 +277,7 @@ struct Prepared {
 fn prepare(
     state: &AppState,
     request: &mut async_graphql::Request,
+    introspection: bool,
 ) -> Result<Option<Prepared>, AppError> {
     let limits = &state.query_limits;
     if !request.query.is_empty() {
@@ -290,6 +294,9 @@ fn prepare(
     };
     limits::check_document(limits, &document, operation_name, &request.variables)?;
     strict::check(&document, &request.variables)?;
+    if !introspection {
+        strict::refuse_introspection(&document)?;
+    }
     let key = validated::ValidationKey::of(&hash, request);
     // Mutations run where an extension remembers validations (see AppSchema).
     if kind == OperationType::Mutation {
