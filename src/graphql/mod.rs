@@ -18,6 +18,7 @@ mod comment;
 mod connection;
 mod context;
 pub mod documents;
+mod field_order;
 pub mod limits;
 mod moderation;
 mod scalars;
@@ -187,6 +188,8 @@ pub async fn execute(
     let mut operation = None;
     let mut validation_key = None;
     let mut operation_name = request.operation_name.clone();
+    let requested_name = request.operation_name.clone();
+    let mut parsed = None;
     match prepare(state, &mut request, schema.introspection) {
         Err(refused) => {
             let mut error =
@@ -218,6 +221,7 @@ pub async fn execute(
             changes_content = changes;
             validation_key = Some(key);
             request.set_parsed_query((*document).clone());
+            parsed = Some(document);
         }
         Ok(None) => {}
     }
@@ -240,6 +244,11 @@ pub async fn execute(
         && let Some(key) = validation_key
     {
         schema.passed_reads.insert(key, ());
+    }
+    if let Some(document) = &parsed
+        && let Some(selected) = limits::selected_operation(document, requested_name.as_deref())
+    {
+        field_order::follow_query(&mut response.data, document, &selected.selection_set.node);
     }
     if changes_content {
         // Before the response leaves: a client that reads after this write
