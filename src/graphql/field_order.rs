@@ -17,18 +17,84 @@ use async_graphql::{
 
 /// Reorders every object in `data` to follow `operation`'s selection set.
 pub fn follow_query(data: &mut Value, document: &ExecutableDocument, operation: &SelectionSet) {
-    order_object(data, &[operation], &document.fragments);
+    let plan = Plan::of(&[operation], &document.fragments, &mut Vec::new());
+    plan.apply(data);
 }
 
 type Fragments = HashMap<Name, async_graphql::Positioned<FragmentDefinition>>;
 
+/// The response keys of one selection, in the query's order, each with the
+/// plan of its own selection. Made once per request, then laid over every
+/// object (and every item of every list) it describes.
+#[derive(Default)]
+struct Plan<'a> {
+    keys: Vec<(&'a Name, Plan<'a>)>,
+}
+
+impl<'a> Plan<'a> {
+    /// The plan of `sets` merged (a key selected twice keeps its first
+    /// place and both selections), fragments spread where they stand.
+    fn of(
+        sets: &[&'a SelectionSet],
+        fragments: &'a Fragments,
+        spreading: &mut Vec<&'a Name>,
+    ) -> Self {
+        let mut selected: Vec<(&'a Name, Vec<&'a SelectionSet>)> = Vec::new();
+        collect(sets, fragments, spreading, &mut selected);
+        Self {
+            keys: selected
+                .into_iter()
+                .map(|(key, inner)| {
+                    let plan = if inner.iter().all(|set| set.items.is_empty()) {
+                        Plan::default()
+                    } else {
+                        Plan::of(&inner, fragments, spreading)
+                    };
+                    (key, plan)
+                })
+                .collect(),
+        }
+    }
+
+    fn rank(&self, key: &Name) -> usize {
+        self.keys
+            .iter()
+            .position(|(known, _)| *known == key)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Puts `value`'s objects in this plan's order; objects already in it
+    /// (most of them) are only read.
+    fn apply(&self, value: &mut Value) {
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    self.apply(item);
+                }
+            }
+            Value::Object(map) => {
+                if !map.keys().map(|key| self.rank(key)).is_sorted() {
+                    map.sort_by(|a, _, b, _| self.rank(a).cmp(&self.rank(b)));
+                }
+                for (key, field) in map.iter_mut() {
+                    if let Some((_, inner)) = self.keys.iter().find(|(known, _)| *known == key)
+                        && !inner.keys.is_empty()
+                    {
+                        inner.apply(field);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The response keys `sets` select, in order, each with the selection sets
-/// of its fields (a key may be selected more than once, its sub-selections
-/// merged).
+/// of its fields.
 fn collect<'a>(
     sets: &[&'a SelectionSet],
     fragments: &'a Fragments,
-    seen_fragments: &mut Vec<&'a Name>,
+    spreading: &mut Vec<&'a Name>,
     keys: &mut Vec<(&'a Name, Vec<&'a SelectionSet>)>,
 ) {
     for set in sets {
@@ -45,53 +111,28 @@ fn collect<'a>(
                 Selection::InlineFragment(inline) => collect(
                     &[&inline.node.selection_set.node],
                     fragments,
-                    seen_fragments,
+                    spreading,
                     keys,
                 ),
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
-                    if seen_fragments.contains(&name) {
+                    // A cycle is refused before execution; never loop here.
+                    if spreading.contains(&name) {
                         continue;
                     }
                     if let Some(fragment) = fragments.get(name) {
-                        seen_fragments.push(name);
+                        spreading.push(name);
                         collect(
                             &[&fragment.node.selection_set.node],
                             fragments,
-                            seen_fragments,
+                            spreading,
                             keys,
                         );
-                        seen_fragments.pop();
+                        spreading.pop();
                     }
                 }
             }
         }
-    }
-}
-
-fn order_object(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
-    match value {
-        Value::List(items) => {
-            for item in items {
-                order_object(item, sets, fragments);
-            }
-        }
-        Value::Object(map) => {
-            let mut keys = Vec::new();
-            collect(sets, fragments, &mut Vec::new(), &mut keys);
-            let mut unordered = std::mem::take(map);
-            for (key, inner) in keys {
-                if let Some(mut field) = unordered.shift_remove(key) {
-                    if inner.iter().any(|set| !set.items.is_empty()) {
-                        order_object(&mut field, &inner, fragments);
-                    }
-                    map.insert(key.clone(), field);
-                }
-            }
-            // Nothing should be left; keep whatever is, after the rest.
-            map.extend(unordered);
-        }
-        _ => {}
     }
 }
 
