@@ -120,6 +120,8 @@ async fn more_slow_connections_than_the_cap_still_leave_room_for_a_normal_reques
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_thousand_slow_connections_against_1024_descriptors_leave_health_and_queries_answered()
  {
+    // This side holds the 3,000 connections: make room for them here.
+    rlimit::increase_nofile_limit(8_192).unwrap();
     let app = TestApp::spawn().await;
     let server = Server::start_with_open_files(&app.database_url, 1024, &[]);
     let url = server.graphql_url.clone();
