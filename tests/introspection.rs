@@ -36,3 +36,23 @@ async fn with_introspection_off_the_full_query_is_refused() {
     assert!(answer["data"]["__schema"].is_null(), "{answer}");
     assert_eq!(error_code(&answer), "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn date_time_names_its_specification_for_code_generators() {
+    let app = TestApp::spawn().await;
+
+    let answer = app
+        .graphql(
+            r#"{ __type(name: "DateTime") { specifiedByURL } }"#,
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(
+        answer["data"]["__type"]["specifiedByURL"],
+        "https://datatracker.ietf.org/doc/html/rfc3339"
+    );
+    assert!(newsroom::graphql::sdl().contains(
+        r#"scalar DateTime @specifiedBy(url: "https://datatracker.ietf.org/doc/html/rfc3339")"#
+    ));
+}

@@ -153,11 +153,12 @@ pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
     }
 }
 
-/// The schema without any state, for printing the SDL.
+/// The schema without any state, for printing the SDL; scalars carry their
+/// `@specifiedBy`, so code generators type them from the file as well.
 pub fn sdl() -> String {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
-        .sdl()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// What running a request gave.

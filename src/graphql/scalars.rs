@@ -8,7 +8,10 @@ use chrono::{SecondsFormat, Utc};
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
 /// A moment in time: RFC 3339 in UTC, like `2026-05-08T09:30:00Z`.
-#[Scalar(name = "DateTime")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         let Value::String(text) = &value else {
