@@ -240,6 +240,17 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Request headers browsers may send cross-origin besides those GraphQL
+    /// clients use (Content-Type, Authorization, Accept, Apollo's client
+    /// name and version, and the like), comma-separated, e.g. `x-tenant`.
+    #[arg(
+        long,
+        env = "NEWSROOM_CORS_ALLOW_HEADERS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allow_headers: Vec<String>,
+
     /// A header set by a trusted reverse proxy that carries the client's
     /// address, like `X-Forwarded-For` (its last entry is used). Without it,
     /// the address of the connection is the client's.

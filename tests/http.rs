@@ -203,6 +203,79 @@ async fn cors_answers_only_the_configured_origins() {
 }
 
 #[tokio::test]
+async fn cors_lets_apollo_clients_headers_and_configured_ones_through() {
+    let app = TestApp::spawn_with(common::Options {
+        tweak: |config| {
+            config.cors_origins = vec!["https://www.example.com".to_owned()];
+            config.cors_allow_headers = vec!["x-tenant".to_owned()];
+        },
+        ..common::Options::default()
+    })
+    .await;
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.graphql_url())
+        .header("origin", "https://www.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,apollographql-client-name,apollographql-client-version,x-tenant",
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for name in [
+        "content-type",
+        "apollographql-client-name",
+        "apollographql-client-version",
+        "x-tenant",
+    ] {
+        assert!(allowed.contains(name), "{name} not in {allowed}");
+    }
+}
+
+#[tokio::test]
+async fn a_response_has_one_vary_header_naming_each_header_once() {
+    let app = TestApp::spawn_with(common::Options {
+        tweak: |config| config.cors_origins = vec!["https://www.example.com".to_owned()],
+        ..common::Options::default()
+    })
+    .await;
+
+    let response = app
+        .client
+        .get(app.graphql_url())
+        .query(&[("query", "{ __typename }")])
+        .header("origin", "https://www.example.com")
+        .send()
+        .await
+        .unwrap();
+
+    let vary: Vec<&str> = response
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
+    assert_eq!(vary.len(), 1, "{vary:?}");
+    let names: Vec<&str> = vary[0].split(',').map(str::trim).collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    assert!(
+        names.contains(&"origin") && names.contains(&"accept"),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
 async fn with_no_capacity_left_requests_are_refused_at_once_not_queued() {
     let app = TestApp::spawn_with(common::Options {
         demo: false,

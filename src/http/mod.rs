@@ -56,6 +56,8 @@ pub struct HttpSettings {
     pub max_concurrent_requests: usize,
     /// Origins allowed by CORS; `*` for any.
     pub cors_origins: Vec<String>,
+    /// Further request headers CORS lets browsers send.
+    pub cors_allow_headers: Vec<String>,
     /// The header a trusted proxy puts the client's address in.
     pub trusted_proxy_header: Option<String>,
     /// The networks whose proxies are believed.
@@ -71,6 +73,7 @@ impl From<&Config> for HttpSettings {
             request_timeout: config.request_timeout,
             max_concurrent_requests: config.max_concurrent_requests,
             cors_origins: config.cors_origins.clone(),
+            cors_allow_headers: config.cors_allow_headers.clone(),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             cache: caching::CachePolicy {
@@ -139,7 +142,7 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
         // GraphQL error body with a code.
         .timeout(settings.request_timeout)
         .layer(CompressionLayer::new())
-        .layer(cors(&settings.cors_origins))
+        .layer(cors(&settings.cors_origins, &settings.cors_allow_headers))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -163,11 +166,26 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
         .route("/readyz", get(readyz))
         .layer(protections)
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(axum::middleware::map_response(one_vary))
         .with_state(api)
 }
 
+/// Request headers the GraphQL clients in use send from a browser: the
+/// basics, Apollo Client's name and version (and its CSRF-prevention and
+/// operation-name headers), and a request id a client may set.
+const CORS_CLIENT_HEADERS: &[&str] = &[
+    "content-type",
+    "authorization",
+    "accept",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "x-request-id",
+];
+
 /// CORS for the configured origins; none configured means same-origin only.
-fn cors(origins: &[String]) -> CorsLayer {
+fn cors(origins: &[String], extra_headers: &[String]) -> CorsLayer {
     let allowed = if origins.iter().any(|origin| origin == "*") {
         AllowOrigin::any()
     } else {
@@ -177,11 +195,38 @@ fn cors(origins: &[String]) -> CorsLayer {
                 .filter_map(|origin| HeaderValue::from_str(origin.trim()).ok()),
         )
     };
+    let headers: Vec<HeaderName> = CORS_CLIENT_HEADERS
+        .iter()
+        .copied()
+        .chain(extra_headers.iter().map(|name| name.trim()))
+        .filter_map(|name| HeaderName::try_from(name).ok())
+        .collect();
     CorsLayer::new()
         .allow_origin(allowed)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+        .allow_headers(headers)
         .max_age(Duration::from_secs(600))
+}
+
+/// Merges every `Vary` header of a response into one, each name once: CORS,
+/// compression and caching each add their own.
+async fn one_vary(mut response: Response) -> Response {
+    let mut names: Vec<String> = Vec::new();
+    for value in response.headers().get_all(header::VARY) {
+        for name in value.to_str().unwrap_or_default().split(',') {
+            let name = name.trim().to_ascii_lowercase();
+            if !name.is_empty() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return response;
+    }
+    if let Ok(merged) = HeaderValue::from_str(&names.join(", ")) {
+        response.headers_mut().insert(header::VARY, merged);
+    }
+    response
 }
 
 /// The answer when the server is at its limit of concurrent requests, a
