@@ -102,10 +102,11 @@ pub fn view_buffer(pending: i64) {
     gauge!("newsroom_view_buffer_pending").set(pending as f64);
 }
 
-/// A read cache lookup: `hit` or `miss`.
-pub fn read_cache(hit: bool) {
+/// `lookups` read cache lookups that were hits, or misses.
+pub fn read_cache(hit: bool, lookups: usize) {
     let result = if hit { "hit" } else { "miss" };
-    counter!("newsroom_read_cache_lookups_total", "result" => result).increment(1);
+    counter!("newsroom_read_cache_lookups_total", "result" => result)
+        .increment(u64::try_from(lookups).unwrap_or(u64::MAX));
 }
 
 /// A reader's request refused by a rate limit (`client` or `article`).

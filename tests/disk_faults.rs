@@ -17,7 +17,7 @@ use std::{io::Write, path::Path, process::Command, time::Duration};
 use entity::{article, comment};
 use newsroom::config::{CommentPolicy, Config};
 use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A small tmpfs, unmounted when dropped.
 struct SmallDisk {
@@ -70,18 +70,6 @@ fn is_root() -> bool {
             .and_then(|line| line.split_whitespace().nth(1))
             == Some("0")
     })
-}
-
-async fn post(client: &reqwest::Client, url: &str, body: Value) -> Value {
-    client
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn status(client: &reqwest::Client, url: &str) -> u16 {
@@ -144,7 +132,7 @@ async fn a_full_disk_fails_writes_retryably_and_loses_nothing_acknowledged() {
     let mut refused = 0;
     let mut views_acknowledged = 0;
     for n in 0..40 {
-        let answer = post(&client, &graphql, comment(n)).await;
+        let answer = common::post_graphql(&client, &graphql, &comment(n)).await;
         match answer["data"]["addComment"]["comment"]["id"].as_str() {
             Some(id) => acknowledged.push(id.to_owned()),
             None => {
@@ -159,7 +147,9 @@ async fn a_full_disk_fails_writes_retryably_and_loses_nothing_acknowledged() {
                 refused += 1;
             }
         }
-        if post(&client, &graphql, view.clone()).await["data"]["recordView"]["viewCount"].is_i64() {
+        if common::post_graphql(&client, &graphql, &view).await["data"]["recordView"]["viewCount"]
+            .is_i64()
+        {
             views_acknowledged += 1;
         }
     }
@@ -176,7 +166,7 @@ async fn a_full_disk_fails_writes_retryably_and_loses_nothing_acknowledged() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let after = post(&client, &graphql, comment(1000)).await;
+    let after = common::post_graphql(&client, &graphql, &comment(1000)).await;
     let after_id = after["data"]["addComment"]["comment"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("the next write failed: {after}"))

@@ -22,7 +22,7 @@ fn a_log_filter_that_does_not_parse_stops_the_start() {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_lines_without_colours_when_asked() {
+async fn json_lines_when_asked() {
     let app = TestApp::spawn().await;
     let server = Server::start(&app.database_url, &[("NEWSROOM_LOG_FORMAT", "json")]);
 

@@ -148,15 +148,12 @@ async fn three_thousand_slow_connections_against_1024_descriptors_leave_health_a
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let answer: Value = client
-        .post(&url)
-        .json(&json!({ "query": "{ categories { slug } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = common::post_graphql(
+        &client,
+        &url,
+        &json!({ "query": "{ categories { slug } }" }),
+    )
+    .await;
     assert_eq!(
         answer["data"]["categories"][0]["slug"], "technology",
         "{answer}"

@@ -27,6 +27,20 @@ async fn unlimited_app() -> TestApp {
     .await
 }
 
+/// Fails the test when any answer carries errors, showing the first.
+fn assert_all_succeeded(answers: &[Value]) {
+    let failed: Vec<&Value> = answers
+        .iter()
+        .filter(|answer| answer.get("errors").is_some())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+}
+
 /// Sends `bodies` at once; returns the answers.
 async fn all_at_once(app: &TestApp, token: Option<&str>, bodies: Vec<Value>) -> Vec<Value> {
     let mut requests = JoinSet::new();
@@ -56,16 +70,7 @@ async fn fifty_editors_creating_tags_at_once_all_succeed_and_all_are_stored() {
 
     let answers = all_at_once(&app, Some(&token), bodies).await;
 
-    let failed: Vec<&Value> = answers
-        .iter()
-        .filter(|a| a.get("errors").is_some())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed: {:?}",
-        failed.len(),
-        failed.first()
-    );
+    assert_all_succeeded(&answers);
     assert_eq!(
         tag::Entity::find().count(&app.db).await.unwrap(),
         before + 50
@@ -92,16 +97,7 @@ async fn a_hundred_comments_at_once_all_succeed_and_all_are_stored() {
 
     let answers = all_at_once(&app, None, bodies).await;
 
-    let failed: Vec<&Value> = answers
-        .iter()
-        .filter(|a| a.get("errors").is_some())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed: {:?}",
-        failed.len(),
-        failed.first()
-    );
+    assert_all_succeeded(&answers);
     let stored = comment::Entity::find()
         .filter(comment::Column::ArticleId.eq(article))
         .filter(comment::Column::Body.like("第 % 条评论：写得好"))
@@ -265,16 +261,7 @@ async fn two_processes_on_one_database_store_every_comment_sent_to_both() {
     first.stop().await;
     second.stop().await;
 
-    let failed: Vec<&Value> = answers
-        .iter()
-        .filter(|a| a.get("errors").is_some())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed: {:?}",
-        failed.len(),
-        failed.first()
-    );
+    assert_all_succeeded(&answers);
     let stored = comment::Entity::find()
         .filter(comment::Column::Body.like("两个进程同时写 %"))
         .count(&app.db)

@@ -344,7 +344,7 @@ impl ReadCache {
             })
             .await
             .map_err(AppError::from)?;
-        crate::metrics::read_cache(!missed.load(std::sync::atomic::Ordering::Relaxed));
+        crate::metrics::read_cache(!missed.load(std::sync::atomic::Ordering::Relaxed), 1);
         T::unwrap(cached)
             .ok_or_else(|| AppError::Internal("a cache entry of the wrong kind".to_owned()))
     }
@@ -393,12 +393,8 @@ impl ReadCache {
             }
         }
         if live.is_some() {
-            for _ in 0..found.len() {
-                crate::metrics::read_cache(true);
-            }
-            for _ in 0..missing.len() {
-                crate::metrics::read_cache(false);
-            }
+            crate::metrics::read_cache(true, found.len());
+            crate::metrics::read_cache(false, missing.len());
         }
         if missing.is_empty() {
             return Ok(found);

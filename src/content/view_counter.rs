@@ -160,9 +160,7 @@ impl ViewCounter {
         let mut pending = self.pending_map();
         let count = pending.entry(article_id).or_insert(0);
         *count += 1;
-        let total = stored + *count;
-        crate::metrics::view_buffer(pending.values().sum());
-        Ok(total)
+        Ok(stored + *count)
     }
 
     /// A public article's total views without counting one.
@@ -271,6 +269,12 @@ impl ViewCounter {
         self.stored.invalidate_all();
     }
 
+    /// Views counted and not yet written, over all articles (for metrics,
+    /// read when they are scraped).
+    pub fn pending_total(&self) -> i64 {
+        self.pending_map().values().sum()
+    }
+
     /// Whether the last flush failed.
     pub fn flush_failing(&self) -> bool {
         self.flush_failed.load(Ordering::SeqCst)
@@ -282,7 +286,6 @@ impl ViewCounter {
         let flushed = self.flush_once().await;
         self.flush_failed.store(flushed.is_err(), Ordering::SeqCst);
         crate::metrics::view_flush(flushed.is_ok(), *flushed.as_ref().unwrap_or(&0));
-        crate::metrics::view_buffer(self.pending_map().values().sum());
         flushed
     }
 

@@ -55,6 +55,8 @@ pub struct QueryCost {
     pub aliases: usize,
     /// Estimated work.
     pub complexity: usize,
+    /// `__schema` and `__type` fields: whether the query asks for the schema.
+    pub introspection_fields: usize,
 }
 
 /// Unpaged lists, counted as this many items each.
@@ -177,6 +179,7 @@ pub fn check_document(
         depth: walker.deepest,
         aliases: walker.aliases,
         complexity,
+        introspection_fields: walker.introspection_roots,
     })
 }
 

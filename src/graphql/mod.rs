@@ -302,10 +302,15 @@ fn prepare(
     else {
         return Ok(None);
     };
-    limits::check_document(limits, &document, operation_name, &request.variables)?;
+    let cost = limits::check_document(limits, &document, operation_name, &request.variables)?;
     strict::check(&document, &request.variables)?;
-    if !introspection {
-        strict::refuse_introspection(&document)?;
+    if !introspection && cost.introspection_fields > 0 {
+        // async-graphql would answer `__schema` with a bare `null`, which
+        // tools take for a broken server rather than a refusal.
+        return Err(AppError::bad_input(
+            "query",
+            "Introspection is turned off on this server",
+        ));
     }
     let key = validated::ValidationKey::of(&hash, request);
     // Mutations run where an extension remembers validations (see AppSchema).

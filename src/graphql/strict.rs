@@ -2,7 +2,6 @@
 //!
 //! - Directives the schema does not define are validation errors (the
 //!   executor would silently ignore `@foo`), as the specification asks.
-//! - With introspection off, asking for the schema is an error, not `null`.
 //! - No string a client sends, in the query text or in its variables, may
 //!   hold a NUL character: PostgreSQL cannot store or even compare one, and
 //!   SQLite would treat it differently. It is refused here, the same on both
@@ -49,38 +48,6 @@ pub fn check(document: &ExecutableDocument, variables: &Variables) -> Result<(),
         selection_set(&fragment.node.selection_set.node)?;
     }
     Ok(())
-}
-
-/// Refuses a document that asks for the schema, for a server with
-/// introspection off: async-graphql would answer `__schema` with a bare
-/// `null`, which tools take for a broken server rather than a refusal.
-pub fn refuse_introspection(document: &ExecutableDocument) -> Result<(), AppError> {
-    let asks = document
-        .operations
-        .iter()
-        .any(|(_, operation)| asks_for_schema(&operation.node.selection_set.node))
-        || document
-            .fragments
-            .values()
-            .any(|fragment| asks_for_schema(&fragment.node.selection_set.node));
-    if asks {
-        return Err(AppError::bad_input(
-            "query",
-            "Introspection is turned off on this server",
-        ));
-    }
-    Ok(())
-}
-
-fn asks_for_schema(set: &SelectionSet) -> bool {
-    set.items.iter().any(|selection| match &selection.node {
-        Selection::Field(field) => {
-            let name = field.node.name.node.as_str();
-            name == "__schema" || name == "__type"
-        }
-        Selection::InlineFragment(inline) => asks_for_schema(&inline.node.selection_set.node),
-        Selection::FragmentSpread(_) => false,
-    })
 }
 
 fn selection_set(set: &SelectionSet) -> Result<(), AppError> {

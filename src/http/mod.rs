@@ -287,6 +287,7 @@ pub fn metrics_router(
         get(move || {
             let (open, idle) = crate::database::pool_usage(&state.db);
             crate::metrics::pool(open, idle);
+            crate::metrics::view_buffer(state.views.pending_total());
             let text = handle.render();
             async move {
                 (
