@@ -156,7 +156,7 @@ impl RequestContext {
 
 /// The shared state, this request's scope, and the caller, who must be
 /// allowed to do `work`. Every mutation that is not a reader's calls this
-/// first; `tests/access.rs` walks the schema to prove it.
+/// first; `tests/api/access.rs` walks the schema to prove it.
 pub async fn authorized<'a>(
     ctx: &Context<'a>,
     work: Permission,

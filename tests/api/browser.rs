@@ -1,0 +1,225 @@
+//! GraphiQL works in a real browser with no internet: headless Chromium,
+//! driven through chromedriver's WebDriver API, opens /graphql with every
+//! other host unreachable, runs a query and reads the result off the page.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`. Without them the test
+//! says so and passes, unless `NEWSROOM_REQUIRE_BROWSER` is set (as `.ci/run`
+//! does), where their absence fails it.
+
+use crate::common;
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::TestApp;
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver, stopped when dropped.
+struct Driver {
+    process: Child,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let driver = Self {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = driver
+                .http
+                .get(format!("{}/status", driver.url))
+                .send()
+                .await
+                && response.status().is_success()
+            {
+                return driver;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        response["value"].clone()
+    }
+}
+
+/// Runs `script` in the page and returns its result.
+async fn run_script(driver: &Driver, session: &str, script: &str) -> Value {
+    driver
+        .call(
+            reqwest::Method::POST,
+            &format!("/session/{session}/execute/sync"),
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+}
+
+/// Polls `script` until it returns a string containing `wanted`.
+async fn wait_for_text(driver: &Driver, session: &str, script: &str, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = run_script(driver, session, script)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed {wanted:?}; last saw {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var_os("NEWSROOM_REQUIRE_BROWSER").is_none(),
+            "NEWSROOM_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        );
+        eprintln!("skipping the browser test: apt-get install chromium chromium-driver");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let session = driver
+        .call(
+            reqwest::Method::POST,
+            "/session",
+            Some(json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                    // Every host name fails to resolve: only the test server,
+                    // reached by IP address, can answer.
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                ]
+            }}}})),
+        )
+        .await;
+    let session = session["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no WebDriver session: {session}"))
+        .to_owned();
+
+    let query = r#"{ article(slug: "open-source-llm-lab-shenzhen") { title viewCount } }"#;
+    let page = reqwest::Url::parse_with_params(&app.graphql_url(), [("query", query)]).unwrap();
+    driver
+        .call(
+            reqwest::Method::POST,
+            &format!("/session/{session}/url"),
+            Some(json!({ "url": page.as_str() })),
+        )
+        .await;
+
+    // GraphiQL renders its run button once React and GraphiQL have loaded.
+    wait_for_text(
+        &driver,
+        &session,
+        "const b = document.querySelector('.graphiql-execute-button'); return b ? 'ready' : '';",
+        "ready",
+    )
+    .await;
+    run_script(
+        &driver,
+        &session,
+        "document.querySelector('.graphiql-execute-button').click(); return null;",
+    )
+    .await;
+    let result = wait_for_text(
+        &driver,
+        &session,
+        "const r = document.querySelector('.graphiql-response') || document.querySelector('.result-window'); return r ? r.innerText : '';",
+        "深圳开源大模型实验室",
+    )
+    .await;
+    assert!(result.contains("\"viewCount\": 56"), "{result}");
+
+    if let Some(path) = std::env::var_os("NEWSROOM_BROWSER_SCREENSHOT") {
+        let shot = driver
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{session}/screenshot"),
+                None,
+            )
+            .await;
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot.as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    // Everything the page loaded came from the test server.
+    let loaded = run_script(
+        &driver,
+        &session,
+        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);",
+    )
+    .await;
+    let origin = format!("http://{}/", app.address);
+    let loaded: Vec<&str> = loaded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert!(loaded.len() >= 5, "{loaded:?}");
+    for url in loaded {
+        assert!(
+            url.starts_with(&origin),
+            "the page loaded {url} from elsewhere"
+        );
+    }
+
+    driver
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/session/{session}"),
+            None,
+        )
+        .await;
+}

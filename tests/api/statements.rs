@@ -1,0 +1,162 @@
+//! No N+1: each contract page issues a fixed, small number of SQL statements
+//! however much data it shows. The bounds are in the tests; keep them small.
+
+use crate::common;
+
+use chrono::Utc;
+use common::{Options, TestApp, past};
+use entity::article::ArticleStatus;
+use serde_json::json;
+
+/// A site of `sections` top sections, each with a sub-section, and
+/// `per_section` articles in each sub-section, all tagged. The read cache is
+/// off: these bounds are what a page costs when nothing is cached
+/// (`tests/api/read_cache.rs` shows a warm page costs nothing).
+async fn site(sections: usize, per_section: usize) -> TestApp {
+    let app = TestApp::spawn_with(Options {
+        demo: false,
+        tweak: |config| config.read_cache_mb = 0,
+        ..Options::default()
+    })
+    .await;
+    let arrange = app.arrange();
+    let tag = arrange.tag("t").await;
+    for s in 0..sections {
+        let top = arrange.category(&format!("s{s}"), None, s as i32).await;
+        let sub = arrange.category(&format!("s{s}-sub"), Some(top), 0).await;
+        for a in 0..per_section {
+            let id = arrange
+                .article(
+                    &format!("a{s}-{a}"),
+                    sub,
+                    ArticleStatus::Published,
+                    past((a % 50) as i64),
+                )
+                .await;
+            arrange.tag_article(id, tag).await;
+        }
+    }
+    app
+}
+
+#[tokio::test]
+async fn the_home_page_costs_the_same_for_4_by_3_and_40_by_20() {
+    let small = site(4, 3).await;
+    let large = site(40, 20).await;
+
+    let (small_count, small_page) = small
+        .statements_during(small.contract_data("home.graphql", "HomePage", json!({})))
+        .await;
+    let (large_count, large_page) = large
+        .statements_during(large.contract_data(
+            "home.graphql",
+            "HomePage",
+            json!({ "perSection": 20 }),
+        ))
+        .await;
+
+    assert_eq!(small_page["categories"].as_array().unwrap().len(), 4);
+    assert_eq!(large_page["categories"].as_array().unwrap().len(), 40);
+    assert_eq!(
+        large_page["categories"][39]["articles"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    assert_eq!(small_count, large_count);
+    // Sections, the batched first pages (ids, then rows), latest and
+    // popular. The view totals come from the rows those read: the view
+    // counter learns their stored counts.
+    assert!(small_count <= 5, "{small_count} statements");
+}
+
+#[tokio::test]
+async fn the_category_page_costs_the_same_for_5_and_100_articles() {
+    let app = site(2, 120).await;
+
+    let (five, _) = app
+        .statements_during(app.contract_data(
+            "category-page.graphql",
+            "CategoryPage",
+            json!({ "slug": "s0", "first": 5 }),
+        ))
+        .await;
+    let (hundred, page) = app
+        .statements_during(app.contract_data(
+            "category-page.graphql",
+            "CategoryPage",
+            json!({ "slug": "s0", "first": 100 }),
+        ))
+        .await;
+
+    assert_eq!(
+        page["category"]["articles"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    assert_eq!(five, hundred);
+    // Sections, the page (with its stored view counts) and its count.
+    assert!(five <= 3, "{five} statements");
+}
+
+#[tokio::test]
+async fn the_article_page_costs_the_same_with_2_and_200_comments() {
+    let app = site(2, 10).await;
+    let few = app.article_id("a0-1").await;
+    let many = app.article_id("a0-2").await;
+    for n in 0..2 {
+        app.arrange()
+            .approved_comment(few, &format!("c{n}"), Utc::now())
+            .await;
+    }
+    for n in 0..200 {
+        app.arrange()
+            .approved_comment(many, &format!("c{n}"), Utc::now())
+            .await;
+    }
+
+    // The first page reads the section tree; later ones learn from the
+    // article statement that it is unchanged (tests/api/read_cache.rs).
+    app.contract_data(
+        "article-page.graphql",
+        "ArticlePage",
+        json!({ "slug": "a0-3" }),
+    )
+    .await;
+    let (two, _) = app
+        .statements_during(app.contract_data(
+            "article-page.graphql",
+            "ArticlePage",
+            json!({ "slug": "a0-1", "commentsFirst": 100 }),
+        ))
+        .await;
+    let (two_hundred, page) = app
+        .statements_during(app.contract_data(
+            "article-page.graphql",
+            "ArticlePage",
+            json!({ "slug": "a0-2", "commentsFirst": 100 }),
+        ))
+        .await;
+
+    assert_eq!(
+        page["article"]["comments"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    assert_eq!(page["article"]["comments"]["totalCount"], 200);
+    assert_eq!(two, two_hundred);
+    // One statement for the article with its tags, the section tree's
+    // version, its first comments, its stored view count (which the view
+    // counter learns) and (on PostgreSQL) its related teasers; on SQLite
+    // one more for those.
+    let bound = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 1,
+        _ => 2,
+    };
+    assert!(two <= bound, "{two} statements");
+}

@@ -1,0 +1,171 @@
+//! Drafts, archived articles and articles scheduled for later are invisible
+//! to public callers: `null` from `article`, and absent from every list,
+//! teaser, count and related list.
+
+use crate::common;
+
+use chrono::{Duration, Utc};
+use common::{TestApp, edge_slugs, past};
+use entity::article::ArticleStatus;
+use serde_json::json;
+
+const HIDDEN: [&str; 3] = [
+    "draft-ai-chip-roadmap",
+    "scheduled-new-year-outlook",
+    "archived-old-notice",
+];
+
+#[tokio::test]
+async fn hidden_articles_are_null_by_slug_and_by_id() {
+    let app = TestApp::spawn().await;
+    for slug in HIDDEN {
+        let by_slug = app
+            .contract_data(
+                "article-page.graphql",
+                "ArticlePage",
+                json!({ "slug": slug }),
+            )
+            .await;
+        assert_eq!(by_slug["article"], json!(null), "{slug}");
+
+        let id = app.article_id(slug).await;
+        let by_id = app
+            .contract_data(
+                "article-page.graphql",
+                "MoreComments",
+                json!({ "articleId": id }),
+            )
+            .await;
+        assert_eq!(by_id["article"], json!(null), "{slug}");
+    }
+}
+
+#[tokio::test]
+async fn hidden_articles_are_absent_from_every_list_and_count() {
+    let app = TestApp::spawn().await;
+    // One list per request: together they would be over the complexity limit.
+    let lists = [
+        ("all", "articles(first: 100)"),
+        ("oldest", "articles(first: 100, orderBy: OLDEST)"),
+        ("viewed", "articles(first: 100, orderBy: MOST_VIEWED)"),
+        ("commented", "articles(first: 100, orderBy: MOST_COMMENTED)"),
+        (
+            "tech",
+            r#"articles(first: 100, filter: { category: "technology" })"#,
+        ),
+        ("chips", r#"articles(first: 100, filter: { tag: "chips" })"#),
+    ];
+    let mut data = serde_json::Map::new();
+    let mut connections = Vec::new();
+    for (name, list) in lists {
+        let query = format!("{{ {list} {{ totalCount edges {{ node {{ slug }} }} }} }}");
+        let response = app.graphql(&query, json!({})).await;
+        assert!(response.get("errors").is_none(), "{response:#}");
+        data.insert(name.to_owned(), response["data"]["articles"].clone());
+        connections.push(response["data"]["articles"].clone());
+    }
+    for query in [
+        r#"{ x: category(slug: "news") { articles(first: 100) { totalCount edges { node { slug } } } } }"#,
+        r#"{ x: tag(slug: "ai") { articles(first: 100) { totalCount edges { node { slug } } } } }"#,
+    ] {
+        let response = app.graphql(query, json!({})).await;
+        connections.push(response["data"]["x"]["articles"].clone());
+    }
+    let sections = app
+        .graphql(
+            "{ categories { articles(first: 30) { totalCount edges { node { slug } } } } }",
+            json!({}),
+        )
+        .await;
+    for section in sections["data"]["categories"].as_array().unwrap() {
+        connections.push(section["articles"].clone());
+    }
+    for connection in &connections {
+        let slugs = edge_slugs(connection);
+        assert_eq!(
+            connection["totalCount"],
+            slugs.len() as u64,
+            "{connection:#}"
+        );
+        for hidden in HIDDEN {
+            assert!(!slugs.iter().any(|s| s == hidden), "{hidden} leaked");
+        }
+    }
+    assert_eq!(data["all"]["totalCount"], 22);
+    // The chips tag is on one public article and the hidden draft/scheduled ones.
+    assert_eq!(data["chips"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn hidden_articles_never_appear_as_related_teasers() {
+    let app = TestApp::spawn().await;
+    // chip-packaging-breakthrough shares the chips tag and its section with
+    // the hidden draft and scheduled articles.
+    let response = app
+        .graphql(
+            r#"{ article(slug: "chip-packaging-breakthrough") { related(first: 100) { slug } } }"#,
+            json!({}),
+        )
+        .await;
+    let related: Vec<&str> = response["data"]["article"]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(related.len(), 21, "every other public article");
+    for hidden in HIDDEN {
+        assert!(!related.contains(&hidden), "{hidden} leaked");
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_article_appears_once_its_time_has_come() {
+    let app = TestApp::spawn_empty().await;
+    let section = app.arrange().category("s", None, 0).await;
+    app.arrange()
+        .article(
+            "soon",
+            section,
+            ArticleStatus::Published,
+            Utc::now() + Duration::seconds(3),
+        )
+        .await;
+    app.arrange()
+        .article("old", section, ArticleStatus::Published, past(1))
+        .await;
+
+    let query = r#"{ articles { totalCount edges { node { slug } } } }"#;
+    let before = app.graphql(query, json!({})).await;
+    assert_eq!(edge_slugs(&before["data"]["articles"]), ["old"]);
+
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    let after = app.graphql(query, json!({})).await;
+    assert_eq!(edge_slugs(&after["data"]["articles"]), ["soon", "old"]);
+}
+
+#[tokio::test]
+async fn hidden_articles_cannot_be_viewed_or_commented() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("draft-ai-chip-roadmap").await;
+
+    let view = app
+        .contract(
+            "reader-mutations.graphql",
+            "RecordView",
+            json!({ "articleId": id }),
+        )
+        .await;
+    assert_eq!(common::error_code(&view), "NOT_FOUND");
+
+    let comment = app
+        .contract(
+            "reader-mutations.graphql",
+            "AddComment",
+            json!({ "input": {
+                "articleId": id, "authorName": "a", "authorEmail": "a@example.com", "body": "b"
+            }}),
+        )
+        .await;
+    assert_eq!(common::error_code(&comment), "NOT_FOUND");
+}
