@@ -14,6 +14,7 @@ mod article_editing;
 mod audit;
 mod category;
 mod category_editing;
+mod codes;
 mod comment;
 mod connection;
 mod context;
@@ -30,7 +31,7 @@ mod validated;
 mod view;
 
 use async_graphql::{
-    EmptySubscription, MergedObject, Schema, ValidationMode, dataloader::DataLoader,
+    EmptySubscription, MergedObject, Schema, ServerError, ValidationMode, dataloader::DataLoader,
 };
 
 pub use context::RequestContext;
@@ -176,8 +177,8 @@ pub struct Outcome {
 /// a persisted query's hash), checks it against the query limits, and
 /// executes it. `allow_mutations` is false over GET, where a mutation is
 /// answered with `None` and nothing runs. Errors raised before any resolver
-/// ran (syntax, validation, variable types) get `BAD_USER_INPUT`, so every
-/// error a client can cause carries a code.
+/// ran get their code here (see [`codes`]), so every error a client can
+/// cause carries one.
 pub async fn execute(
     schema: &AppSchema,
     state: &AppState,
@@ -192,10 +193,7 @@ pub async fn execute(
     let requested_name = request.operation_name.clone();
     let mut parsed = None;
     match prepare(state, &mut request, schema.introspection) {
-        Err(refused) => {
-            let mut error =
-                async_graphql::Error::from(refused).into_server_error(Default::default());
-            error.locations.clear();
+        Err(error) => {
             return Some(Outcome {
                 response: async_graphql::Response::from_errors(vec![error]),
                 read_only: false,
@@ -256,12 +254,7 @@ pub async fn execute(
         // must see it.
         state.content_changed();
     }
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
-        }
-    }
+    response.errors.iter_mut().for_each(codes::classify);
     Some(Outcome {
         response,
         read_only: operation == Some(OperationType::Query),
@@ -288,13 +281,23 @@ fn prepare(
     state: &AppState,
     request: &mut async_graphql::Request,
     introspection: bool,
-) -> Result<Option<Prepared>, AppError> {
+) -> Result<Option<Prepared>, ServerError> {
+    let refused = |error: AppError| {
+        let mut error = async_graphql::Error::from(error).into_server_error(Default::default());
+        error.locations.clear();
+        error
+    };
     let limits = &state.query_limits;
     if !request.query.is_empty() {
-        limits::check_text(limits, &request.query)?;
+        limits::check_text(limits, &request.query).map_err(refused)?;
     }
-    let Some((document, hash)) = state.documents.document_for(request)? else {
-        return Ok(None);
+    let Some((document, hash)) = state.documents.document_for(request).map_err(refused)? else {
+        return match async_graphql::parser::parse_query(&request.query) {
+            // Parsed again only to say why: text that does not parse is
+            // never cached, and a failure costs no more than the first try.
+            Err(error) if !request.query.is_empty() => Err(codes::parse_failed(&error)),
+            _ => Ok(None),
+        };
     };
     let operation_name = request.operation_name.as_deref();
     let Some((kind, changes)) = limits::selected_operation(&document, operation_name)
@@ -302,15 +305,16 @@ fn prepare(
     else {
         return Ok(None);
     };
-    let cost = limits::check_document(limits, &document, operation_name, &request.variables)?;
-    strict::check(&document, &request.variables)?;
+    let cost = limits::check_document(limits, &document, operation_name, &request.variables)
+        .map_err(refused)?;
+    strict::check(&document, &request.variables).map_err(refused)?;
     if !introspection && cost.introspection_fields > 0 {
         // async-graphql would answer `__schema` with a bare `null`, which
         // tools take for a broken server rather than a refusal.
-        return Err(AppError::bad_input(
+        return Err(refused(AppError::bad_input(
             "query",
             "Introspection is turned off on this server",
-        ));
+        )));
     }
     let key = validated::ValidationKey::of(&hash, request);
     // Mutations run where an extension remembers validations (see AppSchema).

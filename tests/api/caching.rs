@@ -192,7 +192,10 @@ async fn a_remembered_validation_still_refuses_bad_variables() {
                 json!({ "query": query, "operationName": "Nope", "variables": { "first": 2 } }),
             )
             .await;
-        assert_eq!(common::error_code(&unknown_operation), "BAD_USER_INPUT");
+        assert_eq!(
+            common::error_code(&unknown_operation),
+            "OPERATION_RESOLUTION_FAILURE"
+        );
     }
 }
 

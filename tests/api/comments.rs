@@ -93,7 +93,7 @@ async fn the_commenters_email_cannot_be_read_through_the_api() {
             json!({}),
         )
         .await;
-    assert_eq!(error_code(&direct), "BAD_USER_INPUT");
+    assert_eq!(error_code(&direct), "GRAPHQL_VALIDATION_FAILED");
 
     // The public Comment type has no email field; only ModeratedComment,
     // reachable with a moderator's token, does.

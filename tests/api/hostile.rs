@@ -56,12 +56,16 @@ async fn hostile_documents_get_the_right_code_and_the_server_keeps_serving() {
             json!({ "n": 99_999_999_999_i64 }),
             "BAD_USER_INPUT",
         ),
-        ("{ __typename ".to_owned(), json!({}), "BAD_USER_INPUT"),
+        (
+            "{ __typename ".to_owned(),
+            json!({}),
+            "GRAPHQL_PARSE_FAILED",
+        ),
         ("".to_owned(), json!({}), "BAD_USER_INPUT"),
         (
             "subscription { articles { totalCount } }".to_owned(),
             json!({}),
-            "BAD_USER_INPUT",
+            "GRAPHQL_VALIDATION_FAILED",
         ),
         (
             "{ __typename @foo }".to_owned(),

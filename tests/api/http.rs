@@ -98,21 +98,50 @@ async fn a_browser_gets_graphiql_with_every_asset_from_this_server() {
 }
 
 #[tokio::test]
-async fn syntax_and_validation_errors_carry_a_code() {
+async fn syntax_and_validation_errors_carry_apollos_codes() {
     let app = TestApp::spawn_empty().await;
-    for query in [
-        "{ articles { ",
-        "{ noSuchField }",
-        "{ articles(first: \"ten\") { totalCount } }",
-        "{ article(slug: \"a\", id: \"b\") { id } }",
+    for (query, code) in [
+        ("{ articles { ", "GRAPHQL_PARSE_FAILED"),
+        ("query A { a } query A { b }", "GRAPHQL_PARSE_FAILED"),
+        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ articles { edges } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "query($n: Int) { tags { id } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "{ articles(first: \"ten\") { totalCount } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ article(slug: \"a\", id: \"b\") { id } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "query A { tags { id } } query B { tags { id } }",
+            "OPERATION_RESOLUTION_FAILURE",
+        ),
     ] {
         let response = app.graphql(query, json!({})).await;
-        assert_eq!(
-            error_code(&response),
-            "BAD_USER_INPUT",
-            "{query}: {response}"
-        );
+        assert_eq!(error_code(&response), code, "{query}: {response}");
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(!message.contains('\n'), "{query}: one line, not {message}");
+        assert!(response["data"].is_null(), "{query}: {response}");
     }
+
+    let broken = app.graphql("{\n  articles {\n    edges {", json!({})).await;
+    assert_eq!(
+        broken["errors"][0]["locations"],
+        json!([{ "line": 3, "column": 12 }]),
+        "{broken}"
+    );
+    assert!(
+        broken["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Syntax error: expected"),
+        "{broken}"
+    );
 }
 
 #[tokio::test]

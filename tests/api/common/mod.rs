@@ -3,7 +3,6 @@
 //! PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server —
 //! and talks to it over HTTP as a client would.
 
-
 use std::{
     net::SocketAddr,
     path::PathBuf,
