@@ -164,9 +164,20 @@ pub async fn authenticate(
         .as_bytes()
         .ct_eq(token.secret_hash.as_bytes())
         .into();
-    let expired = token.expires_at.is_some_and(|at| at <= now);
-    if !matches || token.revoked_at.is_some() || expired {
+    if !matches {
         return Err(refused());
+    }
+    // Only the token's holder gets this far: telling them why saves a
+    // support ticket.
+    if token.revoked_at.is_some() {
+        return Err(AppError::Unauthenticated(
+            "The API token was revoked".to_owned(),
+        ));
+    }
+    if token.expires_at.is_some_and(|at| at <= now) {
+        return Err(AppError::Unauthenticated(
+            "The API token has expired".to_owned(),
+        ));
     }
     let principal = Principal {
         token_id: token.id,

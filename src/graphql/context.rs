@@ -84,8 +84,21 @@ impl RequestContext {
             .await
     }
 
-    /// The caller, when it sent a valid token; `None` for anonymous callers
-    /// (and for invalid tokens, which reads simply ignore).
+    /// Refuses a request whose bearer token is unknown, expired or revoked,
+    /// whatever it asks: read as anonymous, an editor's draft preview would
+    /// come back `null`, which looks like a missing article rather than a
+    /// token to renew. A request without a token passes.
+    pub async fn check_credentials(&self, state: &AppState) -> AppResult<()> {
+        if self.credentials.is_none() {
+            return Ok(());
+        }
+        match self.principal(state).await? {
+            Ok(_) => Ok(()),
+            Err(message) => Err(AppError::Unauthenticated(message.clone())),
+        }
+    }
+
+    /// The caller, when it sent a valid token; `None` for anonymous callers.
     pub async fn viewer(&self, state: &AppState) -> AppResult<Option<Principal>> {
         Ok(self.principal(state).await?.as_ref().ok().cloned())
     }

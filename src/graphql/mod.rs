@@ -192,6 +192,15 @@ pub async fn execute(
     let mut operation_name = request.operation_name.clone();
     let requested_name = request.operation_name.clone();
     let mut parsed = None;
+    if let Err(refused) = context.check_credentials(state).await {
+        return Some(Outcome {
+            response: async_graphql::Response::from_errors(vec![
+                async_graphql::Error::from(refused).into_server_error(Default::default()),
+            ]),
+            read_only: false,
+            operation_name,
+        });
+    }
     match prepare(state, &mut request, schema.introspection) {
         Err(error) => {
             return Some(Outcome {

@@ -106,7 +106,8 @@ impl Encoded {
 
 /// Encodes a GraphQL response. With `application/graphql-response+json`, a
 /// response that failed before execution (parse, validation, variables,
-/// limits: errors without a path and no data) gets 400 and no `data` entry.
+/// limits: errors without a path and no data) gets 400 (401 when its token
+/// was refused) and no `data` entry.
 pub fn encode(response: &async_graphql::Response, media: MediaType) -> Encoded {
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
@@ -118,8 +119,19 @@ pub fn encode(response: &async_graphql::Response, media: MediaType) -> Encoded {
         if let Value::Object(map) = &mut body {
             map.remove("data");
         }
+        let unauthenticated = response.errors.iter().all(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| *code == async_graphql::Value::from("UNAUTHENTICATED"))
+        });
         return Encoded {
-            status: StatusCode::BAD_REQUEST,
+            status: if unauthenticated {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            },
             media,
             body: serde_json::to_vec(&body).unwrap_or_default(),
         };

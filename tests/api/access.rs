@@ -352,3 +352,73 @@ async fn the_cli_makes_a_token_that_works_once_shown() {
     assert_eq!(stored[0].secret_hash.len(), 64);
     assert!(!stored[0].secret_hash.contains(random_part));
 }
+
+/// A token that is unknown, expired or revoked is refused on any request,
+/// public reads included: read as anonymous, an editor's draft preview would
+/// come back `null`, which a client takes for a missing article.
+#[tokio::test]
+async fn a_bad_token_is_unauthenticated_whatever_the_request_asks() {
+    let app = TestApp::spawn().await;
+    let admin = app.token(Role::Admin).await;
+    let created = app
+        .data_as(
+            &admin,
+            r#"mutation { createApiToken(name: "lapsed", role: EDITOR, expiresAt: "2020-01-01T00:00:00Z") { secret } }"#,
+            json!({}),
+        )
+        .await;
+    let expired = created["createApiToken"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = app.token(Role::Editor).await;
+    let listed = app
+        .data_as(&admin, "{ apiTokens { id name } }", json!({}))
+        .await;
+    let revoked_id = listed["apiTokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|token| token["name"] == "Editor for tests")
+        .unwrap()["id"]
+        .clone();
+    app.data_as(
+        &admin,
+        "mutation($id: ID!) { revokeApiToken(id: $id) { id } }",
+        json!({ "id": revoked_id }),
+    )
+    .await;
+    let last = if admin.ends_with('x') { 'y' } else { 'x' };
+    let unknown = format!("{}{last}", &admin[..admin.len() - 1]);
+
+    let public_read = r#"{ article(slug: "city-night-bus") { title } }"#;
+    for (token, message) in [
+        (expired.as_str(), "The API token has expired"),
+        (revoked.as_str(), "The API token was revoked"),
+        (unknown.as_str(), "The API token is not valid"),
+        ("not-a-token", "The API token is not valid"),
+    ] {
+        let response = app.graphql_as(token, public_read, json!({})).await;
+        assert_eq!(error_code(&response), "UNAUTHENTICATED", "{response}");
+        assert_eq!(response["errors"][0]["message"], message);
+        assert!(response["data"].is_null(), "{response}");
+
+        // With the GraphQL response media type, the status says so too.
+        let strict = app
+            .client
+            .post(app.graphql_url())
+            .bearer_auth(token)
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": public_read }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(strict.status(), 401);
+    }
+
+    // Without a token the same read is public, and a good token reads too.
+    let anonymous = app.graphql(public_read, json!({})).await;
+    assert!(anonymous["data"]["article"]["title"].is_string());
+    let fine = app.data_as(&admin, public_read, json!({})).await;
+    assert!(fine["article"]["title"].is_string());
+}
