@@ -52,6 +52,18 @@ impl From<article_entity::Model> for Article {
 }
 
 impl Article {
+    /// The public article with `id`, read fresh (not from the read cache):
+    /// what a mutation's payload returns, so that a client's normalized
+    /// cache takes the counts the mutation just changed.
+    pub async fn public_by_id(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Self>> {
+        Ok(ctx
+            .data::<DataLoader<WholeArticles>>()?
+            .load_one(id)
+            .await
+            .map_err(AppError::from)?
+            .map(Article))
+    }
+
     /// The whole article behind a teaser (lists read teasers without their
     /// bodies), loaded by id in one batch with the page's other teasers.
     async fn whole(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<LoadedArticle>> {

@@ -1,10 +1,10 @@
 //! Comments in the API: the `Comment` type, an article's comment connection,
 //! and the `addComment` mutation behind the form under every article.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::comment::{self as comment_entity, CommentStatus as DbStatus};
 
-use super::{connection::PageInfo, context::scope, scalars::DateTime};
+use super::{article::Article, connection::PageInfo, context::scope, scalars::DateTime};
 use crate::{
     content::{self, Page, comment::NewComment},
     error::AppError,
@@ -132,10 +132,22 @@ pub struct AddCommentInput {
 
 /// What `addComment` returns.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AddCommentPayload {
     /// The stored comment; `PENDING` until a moderator approves it, unless
     /// the site publishes comments at once.
     comment: Comment,
+}
+
+#[ComplexObject]
+impl AddCommentPayload {
+    /// The article commented on, as it is now: its `commentCount` counts
+    /// this comment when it was public at once. Select `id` and
+    /// `commentCount` here and a normalized client cache updates the count
+    /// it shows; `null` if the article was taken down meanwhile.
+    async fn article(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Article>> {
+        Article::public_by_id(ctx, self.comment.0.article_id).await
+    }
 }
 
 /// Mutations readers send about comments.

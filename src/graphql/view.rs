@@ -1,17 +1,33 @@
 //! The `recordView` mutation that every article page sends once.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
+use uuid::Uuid;
 
-use super::{connection::parse_id, context::scope};
-use crate::content::abuse;
+use super::{article::Article, connection::parse_id, context::scope};
+use crate::{content::abuse, error::AppError};
 
 /// An article's view count after a view was recorded.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ViewCount {
     /// The article viewed.
     article_id: ID,
     /// Its total views, this one included.
     view_count: i64,
+    #[graphql(skip)]
+    id: Uuid,
+}
+
+#[ComplexObject]
+impl ViewCount {
+    /// The article viewed, as it is now: select `id` and `viewCount` here
+    /// and a normalized client cache (Apollo, urql, Relay) updates the
+    /// count it shows wherever the article appears.
+    async fn article(&self, ctx: &Context<'_>) -> async_graphql::Result<Article> {
+        Article::public_by_id(ctx, self.id).await?.ok_or_else(|| {
+            AppError::NotFound("The article was taken down a moment ago".to_owned()).into()
+        })
+    }
 }
 
 /// Mutations about page views.
@@ -41,6 +57,7 @@ impl ViewMutation {
         Ok(ViewCount {
             article_id: ID(id.to_string()),
             view_count,
+            id,
         })
     }
 }

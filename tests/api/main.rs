@@ -25,6 +25,7 @@ mod logging;
 mod metrics;
 mod moderation;
 mod pagination;
+mod payloads;
 mod properties;
 mod read_cache;
 mod related;

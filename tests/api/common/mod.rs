@@ -186,6 +186,13 @@ impl TestApp {
             .await
     }
 
+    /// `graphql`, failing the test on any error; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables).await;
+        assert!(response.get("errors").is_none(), "{query}\n{response:#}");
+        response["data"].clone()
+    }
+
     /// POSTs any JSON body to /graphql and returns the JSON response.
     pub async fn post_json(&self, body: Value) -> Value {
         post_graphql(&self.client, &self.graphql_url(), &body).await
