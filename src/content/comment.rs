@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
     sea_query::{Expr, ExprTrait, Func},
 };
 use sha2::{Digest, Sha256};
@@ -360,6 +360,25 @@ pub fn cursor_of(comment: &comment::Model) -> Cursor {
 /// Reads a client's `after` for a comment list.
 pub fn parse_cursor(text: &str) -> AppResult<Cursor> {
     cursor::parse_after(text, COMMENT_LIST)
+}
+
+/// The approved comment with `id`, if its article is public at `now`: what
+/// a reader may refetch by id.
+pub async fn public_by_id(
+    db: &DatabaseConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<comment::Model>> {
+    let public_articles = article::Entity::find()
+        .select_only()
+        .column(article::Column::Id)
+        .filter(visible(now))
+        .into_query();
+    Ok(comment::Entity::find_by_id(id)
+        .filter(comment::Column::Status.eq(CommentStatus::Approved))
+        .filter(comment::Column::ArticleId.in_subquery(public_articles))
+        .one(db)
+        .await?)
 }
 
 /// One page of an article's approved comments, newest first.

@@ -107,7 +107,7 @@ pub struct CoverImage {
 #[Object]
 impl Article {
     /// The article's unique id (a UUID v7).
-    async fn id(&self) -> ID {
+    pub(super) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -699,74 +699,16 @@ impl ArticleQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> async_graphql::Result<Option<Article>> {
-        Box::pin(async move {
-            let (state, request) = scope(ctx)?;
-            let editor = request
-                .viewer(state)
-                .await?
-                .is_some_and(|viewer| viewer.may(Permission::EditContent));
-            let audience = if editor {
-                Audience::Editors
-            } else {
-                Audience::Public(request.now)
-            };
-            let lookup = match (id, slug) {
-                (Some(id), None) => Lookup::ArticleById(parse_id(&id, "id")?),
-                (None, Some(slug)) => Lookup::ArticleBySlug(slug),
-                _ => {
-                    return Err(
-                        AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
-                    );
-                }
-            };
-            let also = also_read(ctx);
-            // The article, and what its statement read along for the
-            // page's other fields (for the read cache to keep as well).
-            let find = |lookup: Lookup| async move {
-                let key = match &lookup {
-                    Lookup::ArticleById(id) => ArticleKey::Id(*id),
-                    Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
-                    _ => return Ok((None, Vec::new())),
-                };
-                // Only public articles' counts may be learnt (see ViewCounter).
-                let steady = match audience {
-                    Audience::Public(_) => state.views.steady(),
-                    Audience::Editors => None,
-                };
-                let found =
-                    content::article_page::find(&state.db, key, audience, also, request.now)
-                        .await?;
-                let Some(found) = found else {
-                    return Ok::<_, AppError>((None, Vec::new()));
-                };
-                state
-                    .views
-                    .learn(steady, [(found.row.id, found.row.view_count)]);
-                let ArticleRead {
-                    row,
-                    tags,
-                    sections_version,
-                    comments,
-                    related,
-                } = found;
-                request.saw_sections_version(sections_version);
-                let along = keep_read_along(state, request, &row, comments, related, also).await?;
-                let article = Arc::new(LoadedArticle::for_page(row, tags, also.whole_text));
-                Ok((Some(article), along))
-            };
-            let found: Option<Arc<LoadedArticle>> = match audience {
-                // Previews are read fresh; they are not what readers see.
-                Audience::Editors => find(lookup).await?.0,
-                Audience::Public(now) => {
-                    state
-                        .cache
-                        .get_or_load_along(&state.db, now, lookup.clone(), find(lookup))
-                        .await?
-                }
-            };
-            Ok(found.map(Article))
-        })
-        .await
+        let lookup = match (id, slug) {
+            (Some(id), None) => Lookup::ArticleById(parse_id(&id, "id")?),
+            (None, Some(slug)) => Lookup::ArticleBySlug(slug),
+            _ => {
+                return Err(
+                    AppError::bad_input("id", "Give either `id` or `slug`, not both").into(),
+                );
+            }
+        };
+        find_article(ctx, lookup).await
     }
 
     /// Published articles, newest first unless `orderBy` says otherwise,
@@ -801,4 +743,71 @@ impl ArticleQuery {
         })
         .await
     }
+}
+
+/// The article `lookup` names, as the caller may see it: from the read
+/// cache for readers, fresh for editors (who see drafts too, as previews),
+/// with what the page's other fields need read along in the same statement.
+pub(super) async fn find_article(
+    ctx: &Context<'_>,
+    lookup: Lookup,
+) -> async_graphql::Result<Option<Article>> {
+    Box::pin(async move {
+        let (state, request) = scope(ctx)?;
+        let editor = request
+            .viewer(state)
+            .await?
+            .is_some_and(|viewer| viewer.may(Permission::EditContent));
+        let audience = if editor {
+            Audience::Editors
+        } else {
+            Audience::Public(request.now)
+        };
+        let also = also_read(ctx);
+        // The article, and what its statement read along for the
+        // page's other fields (for the read cache to keep as well).
+        let find = |lookup: Lookup| async move {
+            let key = match &lookup {
+                Lookup::ArticleById(id) => ArticleKey::Id(*id),
+                Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
+                _ => return Ok((None, Vec::new())),
+            };
+            // Only public articles' counts may be learnt (see ViewCounter).
+            let steady = match audience {
+                Audience::Public(_) => state.views.steady(),
+                Audience::Editors => None,
+            };
+            let found =
+                content::article_page::find(&state.db, key, audience, also, request.now).await?;
+            let Some(found) = found else {
+                return Ok::<_, AppError>((None, Vec::new()));
+            };
+            state
+                .views
+                .learn(steady, [(found.row.id, found.row.view_count)]);
+            let ArticleRead {
+                row,
+                tags,
+                sections_version,
+                comments,
+                related,
+            } = found;
+            request.saw_sections_version(sections_version);
+            let along = keep_read_along(state, request, &row, comments, related, also).await?;
+            let article = Arc::new(LoadedArticle::for_page(row, tags, also.whole_text));
+            Ok((Some(article), along))
+        };
+        let found: Option<Arc<LoadedArticle>> = match audience {
+            // Previews are read fresh; they are not what readers see.
+            Audience::Editors => find(lookup).await?.0,
+            Audience::Public(now) => {
+                state
+                    .cache
+                    .get_or_load_along(&state.db, now, lookup.clone(), find(lookup))
+                    .await?
+            }
+        };
+        Ok(found.map(Article))
+    })
+    .await
 }

@@ -29,7 +29,7 @@ pub struct Category(pub category_entity::Model);
 #[Object]
 impl Category {
     /// The section's unique id (a UUID v7).
-    async fn id(&self) -> ID {
+    pub(super) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

@@ -17,7 +17,7 @@ pub struct Comment(pub comment_entity::Model);
 #[Object]
 impl Comment {
     /// The comment's unique id.
-    async fn id(&self) -> ID {
+    pub(super) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

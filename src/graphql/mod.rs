@@ -22,6 +22,7 @@ pub mod documents;
 mod field_order;
 pub mod limits;
 mod moderation;
+mod node;
 mod scalars;
 mod strict;
 mod tag;
@@ -49,6 +50,7 @@ use crate::{error::AppError, state::AppState};
 #[derive(MergedObject, Default)]
 pub struct Query(
     article::ArticleQuery,
+    node::NodeQuery,
     category::CategoryQuery,
     tag::TagQuery,
     article_editing::ArticleEditingQuery,

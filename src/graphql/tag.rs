@@ -24,7 +24,7 @@ pub struct Tag(pub tag_entity::Model);
 #[Object]
 impl Tag {
     /// The tag's unique id.
-    async fn id(&self) -> ID {
+    pub(super) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

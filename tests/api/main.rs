@@ -24,6 +24,7 @@ mod introspection;
 mod logging;
 mod metrics;
 mod moderation;
+mod node;
 mod pagination;
 mod payloads;
 mod properties;

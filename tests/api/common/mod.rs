@@ -495,13 +495,19 @@ impl Arrange<'_> {
     }
 
     /// An approved comment, counted on its article as moderation would.
-    pub async fn approved_comment(&self, article: Uuid, body: &str, created_at: DateTime<Utc>) {
+    pub async fn approved_comment(
+        &self,
+        article: Uuid,
+        body: &str,
+        created_at: DateTime<Utc>,
+    ) -> Uuid {
         use sea_orm::{
             ColumnTrait, EntityTrait, QueryFilter,
             sea_query::{Expr, ExprTrait},
         };
+        let id = Uuid::now_v7();
         comment::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             article_id: Set(article),
             author_name: Set("读者".to_owned()),
             author_email: Set("reader@example.com".to_owned()),
@@ -524,6 +530,7 @@ impl Arrange<'_> {
             .await
             .unwrap();
         self.state.content_changed();
+        id
     }
 }
 
