@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     Page,
-    cursor::{self, Cursor, keyset_after},
+    cursor::{self, Cursor, Window, keyset_after},
     time_from_micros,
 };
 use crate::error::AppResult;
@@ -39,7 +39,7 @@ pub enum ArticleOrder {
 
 impl ArticleOrder {
     /// The tag that marks this order's cursors.
-    fn cursor_list(self) -> char {
+    pub fn cursor_list(self) -> char {
         match self {
             Self::Newest => 'n',
             Self::Oldest => 'o',
@@ -70,26 +70,33 @@ impl ArticleOrder {
         cursor::parse_after(text, self.cursor_list())
     }
 
-    /// Rows strictly after `cursor` in this order.
-    fn after(self, cursor: &Cursor) -> AppResult<Condition> {
+    /// Rows strictly after `cursor` in this order, or strictly before it
+    /// when `backward`.
+    fn beyond(self, cursor: &Cursor, backward: bool) -> AppResult<Condition> {
         let id = article::Column::Id;
+        // Before a cursor in an order is after it in the reverse order.
+        let descending = (self != Self::Oldest) != backward;
         Ok(match self {
             Self::Newest | Self::Oldest => keyset_after(
                 article::Column::PublishedAt,
                 time_from_micros(cursor.key)?,
                 id,
                 cursor.id,
-                self == Self::Newest,
+                descending,
             ),
-            Self::MostViewed => {
-                keyset_after(article::Column::ViewCount, cursor.key, id, cursor.id, true)
-            }
+            Self::MostViewed => keyset_after(
+                article::Column::ViewCount,
+                cursor.key,
+                id,
+                cursor.id,
+                descending,
+            ),
             Self::MostCommented => keyset_after(
                 article::Column::CommentCount,
                 cursor.key,
                 id,
                 cursor.id,
-                true,
+                descending,
             ),
         })
     }
@@ -105,20 +112,28 @@ impl ArticleOrder {
     }
 
     fn sort(self, select: sea_orm::Select<article::Entity>) -> sea_orm::Select<article::Entity> {
-        match self {
-            Self::Newest => select
-                .order_by_desc(article::Column::PublishedAt)
-                .order_by_desc(article::Column::Id),
-            Self::Oldest => select
-                .order_by_asc(article::Column::PublishedAt)
-                .order_by_asc(article::Column::Id),
-            Self::MostViewed => select
-                .order_by_desc(article::Column::ViewCount)
-                .order_by_desc(article::Column::Id),
-            Self::MostCommented => select
-                .order_by_desc(article::Column::CommentCount)
-                .order_by_desc(article::Column::Id),
-        }
+        self.sort_in(select, false)
+    }
+
+    /// Sorts `select` in this order, or in its reverse when `backward`.
+    fn sort_in(
+        self,
+        select: sea_orm::Select<article::Entity>,
+        backward: bool,
+    ) -> sea_orm::Select<article::Entity> {
+        let key = match self {
+            Self::Newest | Self::Oldest => article::Column::PublishedAt,
+            Self::MostViewed => article::Column::ViewCount,
+            Self::MostCommented => article::Column::CommentCount,
+        };
+        let direction = if (self == Self::Oldest) != backward {
+            sea_orm::Order::Asc
+        } else {
+            sea_orm::Order::Desc
+        };
+        select
+            .order_by(key, direction.clone())
+            .order_by(article::Column::Id, direction)
     }
 }
 
@@ -254,27 +269,26 @@ async fn teasers(
     Ok(select.all(db).await?.into_iter().map(Teaser).collect())
 }
 
-/// One page of public articles matching `filter`, in `order`, after `after`.
+/// The page `window` asks for of the public articles matching `filter`, in
+/// `order`.
 pub async fn list(
     db: &DatabaseConnection,
     filter: &ArticleFilter,
     order: ArticleOrder,
-    size: u64,
-    after: Option<&Cursor>,
+    window: &Window,
     now: DateTime<Utc>,
 ) -> AppResult<Page<Teaser>> {
-    if size == 0 {
-        return Ok(Page {
-            items: Vec::new(),
-            has_next_page: false,
-        });
+    if window.size == 0 {
+        return Ok(Page::default());
     }
     let mut select = article::Entity::find().filter(filter.condition(now));
-    if let Some(cursor) = after {
-        select = select.filter(order.after(cursor)?);
+    if let Some(cursor) = &window.cursor {
+        select = select.filter(order.beyond(cursor, window.backward)?);
     }
-    let rows = teasers(db, order.sort(select).limit(size + 1)).await?;
-    Ok(Page::from_overfetch(rows, size))
+    let select = order
+        .sort_in(select, window.backward)
+        .limit(window.size + 1);
+    Ok(Page::for_window(teasers(db, select).await?, window))
 }
 
 /// One first page of a section's list, as the home page asks for several.
@@ -302,7 +316,7 @@ pub async fn first_pages(
             category_ids: Some(key.category_ids.clone()),
             tag_slug: None,
         };
-        let page = list(db, &filter, key.order, key.size, None, now).await?;
+        let page = list(db, &filter, key.order, &Window::first(key.size), now).await?;
         return Ok(HashMap::from([(key.clone(), page)]));
     }
     let mut union: Option<SelectStatement> = None;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{
     Page, abuse,
     article::visible,
-    cursor::{self, Cursor, keyset_after},
+    cursor::{self, Cursor, Window, keyset_after},
     time_from_micros,
 };
 use crate::{
@@ -362,6 +362,18 @@ pub fn parse_cursor(text: &str) -> AppResult<Cursor> {
     cursor::parse_after(text, COMMENT_LIST)
 }
 
+/// The page of a comment list that Relay's arguments ask for (see
+/// [`Window::from_arguments`]).
+pub fn window(
+    first: Option<i32>,
+    after: Option<&str>,
+    last: Option<i32>,
+    before: Option<&str>,
+    default_size: i32,
+) -> AppResult<Window> {
+    Window::from_arguments(first, after, last, before, default_size, COMMENT_LIST)
+}
+
 /// The approved comment with `id`, if its article is public at `now`: what
 /// a reader may refetch by id.
 pub async fn public_by_id(
@@ -381,38 +393,42 @@ pub async fn public_by_id(
         .await?)
 }
 
-/// One page of an article's approved comments, newest first.
+/// The page `window` asks for of an article's approved comments, newest
+/// first.
 pub async fn list_approved(
     db: &DatabaseConnection,
     article_id: Uuid,
-    size: u64,
-    after: Option<&Cursor>,
+    window: &Window,
 ) -> AppResult<Page<comment::Model>> {
-    if size == 0 {
-        return Ok(Page {
-            items: Vec::new(),
-            has_next_page: false,
-        });
+    if window.size == 0 {
+        return Ok(Page::default());
     }
     let mut select = comment::Entity::find()
         .filter(comment::Column::ArticleId.eq(article_id))
         .filter(comment::Column::Status.eq(CommentStatus::Approved));
-    if let Some(cursor) = after {
+    // Newest first; a backward page reads the list in reverse.
+    let descending = !window.backward;
+    if let Some(cursor) = &window.cursor {
         select = select.filter(keyset_after(
             comment::Column::CreatedAt,
             time_from_micros(cursor.key)?,
             comment::Column::Id,
             cursor.id,
-            true,
+            descending,
         ));
     }
+    let direction = if descending {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
     let rows = select
-        .order_by_desc(comment::Column::CreatedAt)
-        .order_by_desc(comment::Column::Id)
-        .limit(size + 1)
+        .order_by(comment::Column::CreatedAt, direction.clone())
+        .order_by(comment::Column::Id, direction)
+        .limit(window.size + 1)
         .all(db)
         .await?;
-    Ok(Page::from_overfetch(rows, size))
+    Ok(Page::for_window(rows, window))
 }
 
 #[cfg(test)]

@@ -50,8 +50,78 @@ impl Cursor {
 /// Reads a client's `after` for `list`: `BAD_USER_INPUT` naming `after` when
 /// it is not a cursor this server made for that list.
 pub fn parse_after(text: &str, list: char) -> AppResult<Cursor> {
-    Cursor::decode(text, list)
-        .ok_or_else(|| AppError::bad_input("after", "`after` is not a cursor of this list"))
+    parse(text, list, "after")
+}
+
+/// Reads the cursor a client gave in argument `field` for `list`:
+/// `BAD_USER_INPUT` naming the argument when it is not one this server made
+/// for that list.
+pub fn parse(text: &str, list: char, field: &'static str) -> AppResult<Cursor> {
+    Cursor::decode(text, list).ok_or_else(|| {
+        AppError::bad_input(field, format!("`{field}` is not a cursor of this list"))
+    })
+}
+
+/// Which page of a list a client asks for, as Relay's connection arguments
+/// say it: `size` items after a cursor (or from the start), or, paging
+/// backward, `size` items before a cursor (or up to the end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// How many items.
+    pub size: u64,
+    /// The cursor the page starts after (forward) or ends before (backward).
+    pub cursor: Option<Cursor>,
+    /// Whether the page is counted back from its end.
+    pub backward: bool,
+}
+
+impl Window {
+    /// The first `size` items of a list.
+    pub fn first(size: u64) -> Self {
+        Self {
+            size,
+            cursor: None,
+            backward: false,
+        }
+    }
+
+    /// The window that `first`/`after` or `last`/`before` ask for on
+    /// `list`, `default_size` items when neither `first` nor `last` is
+    /// given. Mixing the two directions is refused rather than guessed at.
+    pub fn from_arguments(
+        first: Option<i32>,
+        after: Option<&str>,
+        last: Option<i32>,
+        before: Option<&str>,
+        default_size: i32,
+        list: char,
+    ) -> AppResult<Self> {
+        let backward = last.is_some() || before.is_some();
+        if backward && (first.is_some() || after.is_some()) {
+            return Err(AppError::bad_input(
+                if first.is_some() { "first" } else { "after" },
+                "Page forward with `first` and `after`, or backward with `last` and `before`, not both",
+            ));
+        }
+        if backward {
+            Ok(Self {
+                size: super::page_size_of(last.unwrap_or(default_size), "last")?,
+                cursor: before.map(|text| parse(text, list, "before")).transpose()?,
+                backward: true,
+            })
+        } else {
+            Ok(Self {
+                size: super::page_size_of(first.unwrap_or(default_size), "first")?,
+                cursor: after.map(|text| parse(text, list, "after")).transpose()?,
+                backward: false,
+            })
+        }
+    }
+
+    /// Whether this is the first page of the list, read forward.
+    pub fn is_first_page(&self) -> bool {
+        !self.backward && self.cursor.is_none()
+    }
 }
 
 /// Rows strictly after (`key_value`, `cursor_id`) in a list ordered by `key`
@@ -99,6 +169,49 @@ mod tests {
             id: Uuid::now_v7(),
         };
         assert_eq!(Cursor::decode(&cursor.encode(), 'v'), None);
+    }
+
+    #[test]
+    fn a_window_reads_relays_arguments_and_refuses_mixed_directions() {
+        let cursor = Cursor {
+            list: 'n',
+            key: 7,
+            id: Uuid::now_v7(),
+        };
+        let text = cursor.encode();
+        let forward = Window::from_arguments(None, Some(&text), None, None, 20, 'n');
+        assert_eq!(
+            forward.ok(),
+            Some(Window {
+                size: 20,
+                cursor: Some(cursor),
+                backward: false
+            })
+        );
+        let backward = Window::from_arguments(None, None, Some(3), Some(&text), 20, 'n');
+        assert_eq!(
+            backward.ok(),
+            Some(Window {
+                size: 3,
+                cursor: Some(cursor),
+                backward: true
+            })
+        );
+        let from_the_end = Window::from_arguments(None, None, Some(5), None, 20, 'n');
+        assert!(from_the_end.is_ok_and(|window| window.backward && window.cursor.is_none()));
+        for (first, after, last, before) in [
+            (Some(1), None, Some(1), None),
+            (None, Some(text.as_str()), None, Some(text.as_str())),
+            (Some(1), None, None, Some(text.as_str())),
+        ] {
+            assert!(Window::from_arguments(first, after, last, before, 20, 'n').is_err());
+        }
+        let wrong_list = Window::from_arguments(None, None, None, Some(&text), 20, 'o');
+        assert!(
+            matches!(wrong_list, Err(AppError::BadInput { ref field, .. }) if field == "before")
+        );
+        let too_many = Window::from_arguments(None, None, Some(101), None, 20, 'n');
+        assert!(matches!(too_many, Err(AppError::BadInput { ref field, .. }) if field == "last"));
     }
 
     #[test]

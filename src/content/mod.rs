@@ -53,6 +53,8 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Whether at least one more item follows the last.
     pub has_next_page: bool,
+    /// Whether at least one item precedes the first.
+    pub has_previous_page: bool,
 }
 
 impl<T> Default for Page<T> {
@@ -60,6 +62,7 @@ impl<T> Default for Page<T> {
         Self {
             items: Vec::new(),
             has_next_page: false,
+            has_previous_page: false,
         }
     }
 }
@@ -76,17 +79,37 @@ impl<T> Page<T> {
                 .map(|item| std::sync::Arc::new(U::from(item)))
                 .collect(),
             has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
         }
     }
 
     /// Builds a page from up to `size + 1` fetched rows: the extra row only
     /// tells that a next page exists.
-    pub fn from_overfetch(mut rows: Vec<T>, size: u64) -> Self {
-        let has_next_page = rows.len() as u64 > size;
-        rows.truncate(size as usize);
-        Self {
-            items: rows,
-            has_next_page,
+    pub fn from_overfetch(rows: Vec<T>, size: u64) -> Self {
+        Self::for_window(rows, &cursor::Window::first(size))
+    }
+
+    /// Builds the page `window` asks for from up to `size + 1` rows read in
+    /// the window's direction (backward windows read the list in reverse).
+    /// The extra row tells that more lie beyond; the cursor, that the item
+    /// it points at lies on the other side.
+    pub fn for_window(mut rows: Vec<T>, window: &cursor::Window) -> Self {
+        let more = rows.len() as u64 > window.size;
+        rows.truncate(window.size as usize);
+        let before_cursor = window.cursor.is_some();
+        if window.backward {
+            rows.reverse();
+            Self {
+                items: rows,
+                has_next_page: before_cursor,
+                has_previous_page: more,
+            }
+        } else {
+            Self {
+                items: rows,
+                has_next_page: more,
+                has_previous_page: before_cursor,
+            }
         }
     }
 }
@@ -94,13 +117,18 @@ impl<T> Page<T> {
 /// Checks a client's `first` argument: 0 to [`MAX_PAGE_SIZE`]; more is an
 /// error rather than a silent cut.
 pub fn page_size(first: i32) -> AppResult<u64> {
-    if !(0..=MAX_PAGE_SIZE).contains(&first) {
+    page_size_of(first, "first")
+}
+
+/// Reads a page size given in argument `field` (`first` or `last`).
+pub fn page_size_of(size: i32, field: &'static str) -> AppResult<u64> {
+    if !(0..=MAX_PAGE_SIZE).contains(&size) {
         return Err(AppError::bad_input(
-            "first",
-            format!("`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"),
+            field,
+            format!("`{field}` must be between 0 and {MAX_PAGE_SIZE}, got {size}"),
         ));
     }
-    Ok(first as u64)
+    Ok(size as u64)
 }
 
 /// A time from the microseconds stored in a cursor.

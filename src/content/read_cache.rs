@@ -40,7 +40,7 @@ use super::{
     Page,
     article::{ArticleFilter, ArticleOrder, FirstPageKey},
     category::CategoryTree,
-    cursor::Cursor,
+    cursor::Window,
     loaded_article::LoadedArticle,
 };
 use crate::error::{AppError, AppResult};
@@ -71,10 +71,8 @@ pub enum Lookup {
     Comments {
         /// The article.
         article: Uuid,
-        /// The page size.
-        size: u64,
-        /// Where the page starts.
-        after: Option<Cursor>,
+        /// Which page.
+        window: Window,
     },
     /// A page of a list of public articles.
     Articles {
@@ -82,10 +80,8 @@ pub enum Lookup {
         filter: ArticleFilter,
         /// In which order.
         order: ArticleOrder,
-        /// The page size.
-        size: u64,
-        /// Where the page starts.
-        after: Option<Cursor>,
+        /// Which page.
+        window: Window,
     },
     /// A section's first page, as the home page batches them.
     FirstPage(FirstPageKey),

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{
     category::Category,
     comment::CommentConnection,
-    connection::{PageInfo, parse_id},
+    connection::{PageArguments, PageInfo, parse_id},
     context::{RequestContext, scope},
     scalars::DateTime,
     tag::{Tag, TagsByArticle},
@@ -41,6 +41,8 @@ use crate::{
 const DEFAULT_RELATED_FIRST: i32 = 5;
 /// How many comments `comments` gives unless asked otherwise.
 const DEFAULT_COMMENTS_FIRST: i32 = 20;
+/// How many articles a list gives unless asked otherwise.
+const DEFAULT_ARTICLES_FIRST: i32 = 20;
 
 /// A published news article (shared: the read cache holds the same one).
 pub struct Article(pub Arc<LoadedArticle>);
@@ -272,24 +274,29 @@ impl Article {
         .await
     }
 
-    /// The approved comments, newest first.
+    /// The approved comments, newest first: `first` (20 when neither
+    /// `first` nor `last` is given, at most 100) after the `after` cursor,
+    /// or the `last` ones before the `before` cursor.
     async fn comments(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "DEFAULT_COMMENTS_FIRST")] first: i32,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
-            let size = content::page_size(first)?;
-            let after = after
-                .as_deref()
-                .map(content::comment::parse_cursor)
-                .transpose()?;
+            let window = content::comment::window(
+                first,
+                after.as_deref(),
+                last,
+                before.as_deref(),
+                DEFAULT_COMMENTS_FIRST,
+            )?;
             let lookup = Lookup::Comments {
                 article: self.0.id,
-                size,
-                after,
+                window,
             };
             if let Some(page) = request.read_along_for::<Arc<Page<comment_entity::Model>>>(&lookup)
             {
@@ -298,7 +305,7 @@ impl Article {
             let page: Arc<Page<comment_entity::Model>> = state
                 .cache
                 .get_or_load(&state.db, request.now, lookup, async {
-                    content::comment::list_approved(&state.db, self.0.id, size, after.as_ref())
+                    content::comment::list_approved(&state.db, self.0.id, &window)
                         .await
                         .map(Arc::new)
                 })
@@ -311,7 +318,7 @@ impl Article {
 
 /// What the selection under `article` shows that the article's own
 /// statement can read along: the whole plain text when `bodyText` is
-/// asked for, the first page of comments (no `after`) and the related
+/// asked for, the first page of comments (no cursor, read forward) and the related
 /// teasers, each at the size the first such field asks for.
 /// A size out of range reads nothing along; the field itself then says so.
 fn also_read(ctx: &Context<'_>) -> AlsoRead {
@@ -323,15 +330,17 @@ fn also_read(ctx: &Context<'_>) -> AlsoRead {
             .into_iter()
             .filter_map(|field| field.arguments().ok())
             .find(|arguments| {
-                arguments
-                    .iter()
-                    .all(|(name, value)| name.as_str() != "after" || *value == Value::Null)
+                // A forward first page: no cursor, and not counted back
+                // from the end.
+                arguments.iter().all(|(name, value)| {
+                    !matches!(name.as_str(), "after" | "before" | "last") || *value == Value::Null
+                })
             })
             .and_then(|arguments| {
                 let first = match arguments.iter().find(|(name, _)| name.as_str() == "first") {
                     Some((_, Value::Number(number))) => i32::try_from(number.as_i64()?).ok()?,
+                    Some((_, Value::Null)) | None => default,
                     Some(_) => return None,
-                    None => default,
                 };
                 content::page_size(first).ok().filter(|&size| size > 0)
             })
@@ -360,8 +369,7 @@ async fn keep_read_along(
     if let (Some(size), Some(page)) = (also.comments, comments) {
         let lookup = Lookup::Comments {
             article,
-            size,
-            after: None,
+            window: content::cursor::Window::first(size),
         };
         let page = Arc::new(page);
         request.read_along(lookup.clone(), page.clone());
@@ -485,24 +493,19 @@ impl ArticleConnection {
         ctx: &Context<'_>,
         filter: DomainFilter,
         order: ArticleOrder,
-        first: i32,
-        after: Option<String>,
+        arguments: PageArguments,
     ) -> async_graphql::Result<Self> {
         let (state, request) = scope(ctx)?;
         let order = DomainOrder::from(order);
-        let size = content::page_size(first)?;
-        let after = after
-            .as_deref()
-            .map(|a| order.parse_cursor(a))
-            .transpose()?;
-        let page = match (&filter.category_ids, &filter.tag_slug, &after) {
+        let window = arguments.window(DEFAULT_ARTICLES_FIRST, order.cursor_list())?;
+        let page = match (&filter.category_ids, &filter.tag_slug) {
             // A section's first page: batched with every other section's on
             // the page, so a home page of forty sections costs what one does.
-            (Some(category_ids), None, None) if size > 0 => {
+            (Some(category_ids), None) if window.is_first_page() && window.size > 0 => {
                 let key = FirstPageKey {
                     category_ids: category_ids.clone(),
                     order,
-                    size,
+                    size: window.size,
                 };
                 ctx.data::<FirstPageLoader>()?
                     .load_one(key)
@@ -514,22 +517,15 @@ impl ArticleConnection {
                 let lookup = Lookup::Articles {
                     filter: filter.clone(),
                     order,
-                    size,
-                    after,
+                    window,
                 };
                 state
                     .cache
                     .get_or_load(&state.db, request.now, lookup, async {
                         let steady = state.views.steady();
-                        let page = content::article::list(
-                            &state.db,
-                            &filter,
-                            order,
-                            size,
-                            after.as_ref(),
-                            request.now,
-                        )
-                        .await?;
+                        let page =
+                            content::article::list(&state.db, &filter, order, &window, request.now)
+                                .await?;
                         state.views.learn(steady, page.view_counts());
                         Ok(Arc::new(page.shared()))
                     })
@@ -560,7 +556,7 @@ impl ArticleConnection {
         }
         Ok(Self {
             edges,
-            page_info: PageInfo::forward(&cursors, page.has_next_page),
+            page_info: PageInfo::of_page(&cursors, &page),
             filter,
             now: request.now,
         })
@@ -712,12 +708,17 @@ impl ArticleQuery {
     }
 
     /// Published articles, newest first unless `orderBy` says otherwise,
-    /// optionally narrowed by section or tag. `first` is at most 100.
+    /// optionally narrowed by section or tag: `first` (20 when neither
+    /// `first` nor `last` is given, at most 100) after the `after` cursor,
+    /// or the `last` ones before the `before` cursor.
+    #[allow(clippy::too_many_arguments)] // Relay's four paging arguments
     async fn articles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         filter: Option<ArticleFilter>,
         #[graphql(default)] order_by: ArticleOrder,
     ) -> async_graphql::Result<ArticleConnection> {
@@ -739,7 +740,13 @@ impl ArticleQuery {
                 category_ids,
                 tag_slug: filter.tag,
             };
-            ArticleConnection::load(ctx, domain, order_by, first, after).await
+            let arguments = PageArguments {
+                first,
+                after,
+                last,
+                before,
+            };
+            ArticleConnection::load(ctx, domain, order_by, arguments).await
         })
         .await
     }

@@ -70,15 +70,17 @@ pub struct AuditQuery;
 
 #[Object]
 impl AuditQuery {
-    /// The audit log, newest first. Admins only.
+    /// The audit log, newest first, `first` entries (20 when left out, at
+    /// most 100) after the `after` cursor; it pages forward. Admins only.
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AuditLog> {
         let (state, _, _) = authorized(ctx, Permission::Administer).await?;
-        let size = content::page_size(first)?;
+        // 20 when left out or null, as on every list.
+        let size = content::page_size(first.unwrap_or(20))?;
         let after = after.as_deref().map(audit::parse_cursor).transpose()?;
         let page = audit::list(&state.db, size, after.as_ref()).await?;
         let edges: Vec<AuditEdge> = page

@@ -8,6 +8,7 @@ use async_graphql::Value;
 
 use super::{
     article::{ArticleConnection, ArticleOrder, FirstPageLoader},
+    connection::PageArguments,
     connection::parse_id,
     context::scope,
     scalars::DateTime,
@@ -96,12 +97,17 @@ impl Category {
     }
 
     /// Published articles of this section and all its sub-sections, newest
-    /// first unless `orderBy` says otherwise. `first` is at most 100.
+    /// first unless `orderBy` says otherwise: `first` (20 when neither `first` nor `last` is
+    /// given, at most 100) after the `after` cursor, or the `last` ones
+    /// before the `before` cursor.
+    #[allow(clippy::too_many_arguments)] // Relay's four paging arguments
     async fn articles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         #[graphql(default)] order_by: ArticleOrder,
     ) -> async_graphql::Result<ArticleConnection> {
         Box::pin(async move {
@@ -111,7 +117,13 @@ impl Category {
                 category_ids: Some(tree.with_descendants(self.0.id)),
                 tag_slug: None,
             };
-            ArticleConnection::load(ctx, filter, order_by, first, after).await
+            let arguments = PageArguments {
+                first,
+                after,
+                last,
+                before,
+            };
+            ArticleConnection::load(ctx, filter, order_by, arguments).await
         })
         .await
     }

@@ -3,8 +3,9 @@
 //! nest, its depth in fields, its number of aliases, and an estimate of the
 //! work it asks for, in which lists multiply what they contain.
 //!
-//! The estimate: every field costs 1; a field with a `first` argument
-//! multiplies what it contains by `first` (by its default when left out);
+//! The estimate: every field costs 1; a field with a `first` or `last`
+//! argument multiplies what it contains by it (by its default when left
+//! out), and `nodes` by the number of its ids;
 //! the small unpaged lists (`categories`, `children`, `ancestors`, `tags`)
 //! multiply by 10.
 
@@ -284,11 +285,18 @@ impl<'a> Walker<'a> {
 
     /// How many times a field's contents count.
     fn multiplier(&self, name: &str, arguments: &[(Positioned<Name>, Positioned<Value>)]) -> usize {
-        let first = arguments
+        if name == "nodes" {
+            // As many objects as ids, each resolving the whole selection.
+            return self.list_length(arguments, "ids");
+        }
+        let size = arguments
             .iter()
-            .find(|(argument, _)| argument.node == "first")
+            .find(|(argument, value)| {
+                matches!(argument.node.as_str(), "first" | "last")
+                    && !matches!(value.node, Value::Null)
+            })
             .map(|(_, value)| &value.node);
-        match first {
+        match size {
             Some(value) => self.integer(value).unwrap_or_else(|| default_first(name)),
             None if SMALL_LISTS.contains(&name) => SMALL_LIST,
             None if [
@@ -304,6 +312,28 @@ impl<'a> Walker<'a> {
             }
             None => 1,
         }
+    }
+
+    /// How many items the list argument `argument` holds, as a literal or a
+    /// variable's value; the page limit when it cannot be told.
+    fn list_length(
+        &self,
+        arguments: &[(Positioned<Name>, Positioned<Value>)],
+        argument: &str,
+    ) -> usize {
+        let most = crate::content::MAX_PAGE_SIZE as usize;
+        let length = arguments
+            .iter()
+            .find(|(name, _)| name.node == argument)
+            .and_then(|(_, value)| match &value.node {
+                Value::List(items) => Some(items.len()),
+                Value::Variable(name) => match self.variables.get(name) {
+                    Some(ConstValue::List(items)) => Some(items.len()),
+                    _ => None,
+                },
+                _ => None,
+            });
+        length.unwrap_or(most).min(most)
     }
 
     /// An integer argument's value: a literal, or a variable's value or
@@ -360,6 +390,19 @@ mod tests {
             small.ok().map(|c| c.complexity),
             Some(1 + 2 * (1 + (1 + 2)))
         );
+    }
+
+    #[test]
+    fn last_multiplies_as_first_does_and_nodes_by_their_ids() {
+        let backward = cost("{ articles(last: 2) { edges { node { slug title } } } }");
+        assert_eq!(
+            backward.ok().map(|c| c.complexity),
+            Some(1 + 2 * (1 + (1 + 2)))
+        );
+        let three = cost(r#"{ nodes(ids: ["a", "b", "c"]) { id } }"#);
+        assert_eq!(three.ok().map(|c| c.complexity), Some(1 + 3));
+        let heavy = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Article { comments(last: 100) { edges { node { body } } } } } }";
+        assert_eq!(measure_of(cost(heavy)), Some("complexity"));
     }
 
     #[test]

@@ -115,17 +115,19 @@ pub struct ModerationQuery;
 
 #[Object]
 impl ModerationQuery {
-    /// Comments with `status` (`PENDING` when left out), oldest first.
-    /// Moderators only.
+    /// Comments with `status` (`PENDING` when left out), oldest first,
+    /// `first` of them (20 when left out, at most 100) after the `after`
+    /// cursor; the queue pages forward. Moderators only.
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
         status: Option<CommentStatus>,
-        #[graphql(default = 20)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ModerationQueue> {
         let (state, _, _) = authorized(ctx, Permission::Moderate).await?;
-        let size = content::page_size(first)?;
+        // 20 when left out or null, as on every list.
+        let size = content::page_size(first.unwrap_or(20))?;
         let after = after.as_deref().map(moderation::parse_cursor).transpose()?;
         let status = status.unwrap_or(CommentStatus::Pending);
         let page = moderation::queue(&state.db, status.into(), size, after.as_ref()).await?;

@@ -1,7 +1,7 @@
 //! Scalars with the wire formats the contract fixes.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{SecondsFormat, Utc};
+use chrono::{SecondsFormat, SubsecRound, Utc};
 
 /// A moment in time: RFC 3339 in UTC, like `2026-05-08T09:30:00Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +17,11 @@ impl ScalarType for DateTime {
         let Value::String(text) = &value else {
             return Err(InputValueError::expected_type(value));
         };
+        // To the microsecond, as the databases keep times and cursors
+        // carry them: a nanosecond left in a stored time would put an
+        // article beside its own cursor rather than on one side of it.
         chrono::DateTime::parse_from_rfc3339(text)
-            .map(|time| Self(time.with_timezone(&Utc)))
+            .map(|time| Self(time.with_timezone(&Utc).trunc_subsecs(6)))
             .map_err(|_| InputValueError::custom("expected an RFC 3339 time"))
     }
 
@@ -30,5 +33,21 @@ impl ScalarType for DateTime {
 impl From<chrono::DateTime<Utc>> for DateTime {
     fn from(time: chrono::DateTime<Utc>) -> Self {
         Self(time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_is_kept_to_the_microsecond() {
+        let parsed = <DateTime as ScalarType>::parse(Value::String(
+            "2026-05-08T09:30:00.123456789+08:00".to_owned(),
+        ));
+        assert_eq!(
+            parsed.ok().map(|time| time.to_value()),
+            Some(Value::String("2026-05-08T01:30:00.123456Z".to_owned()))
+        );
     }
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     article::{ArticleConnection, ArticleOrder},
+    connection::PageArguments,
     context::scope,
 };
 use crate::{
@@ -39,12 +40,17 @@ impl Tag {
     }
 
     /// Published articles carrying this tag, newest first unless `orderBy`
-    /// says otherwise. `first` is at most 100.
+    /// says otherwise: `first` (20 when neither `first` nor `last` is
+    /// given, at most 100) after the `after` cursor, or the `last` ones
+    /// before the `before` cursor.
+    #[allow(clippy::too_many_arguments)] // Relay's four paging arguments
     async fn articles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         #[graphql(default)] order_by: ArticleOrder,
     ) -> async_graphql::Result<ArticleConnection> {
         Box::pin(async move {
@@ -52,7 +58,13 @@ impl Tag {
                 category_ids: None,
                 tag_slug: Some(self.0.slug.clone()),
             };
-            ArticleConnection::load(ctx, filter, order_by, first, after).await
+            let arguments = PageArguments {
+                first,
+                after,
+                last,
+                before,
+            };
+            ArticleConnection::load(ctx, filter, order_by, arguments).await
         })
         .await
     }

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::collections::HashSet;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use common::{TestApp, edge_slugs, error_code, past};
 use entity::article::ArticleStatus;
 use serde_json::{Value, json};
@@ -200,5 +200,235 @@ async fn a_forged_or_foreign_cursor_is_bad_input() {
         let response = app.graphql(query, json!({ "a": after })).await;
         assert_eq!(error_code(&response), "BAD_USER_INPUT", "{query} {after}");
         assert_eq!(response["errors"][0]["extensions"]["field"], "after");
+    }
+}
+
+/// Walks a whole list backward from its end, `page_size` items at a time,
+/// calling `between` after each page; returns every slug seen, in the
+/// list's order, and each page's (`hasPreviousPage`, `hasNextPage`).
+async fn walk_backward<F, Fut>(
+    app: &TestApp,
+    order: &str,
+    page_size: i32,
+    mut between: F,
+) -> (Vec<String>, Vec<(Value, Value)>)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let query = format!(
+        "query($last: Int, $before: String) {{ articles(last: $last, before: $before, orderBy: {order}) {{
+            pageInfo {{ hasPreviousPage hasNextPage startCursor endCursor }} edges {{ cursor node {{ slug }} }} }} }}"
+    );
+    let mut pages: Vec<Vec<String>> = Vec::new();
+    let mut flags = Vec::new();
+    let mut before = Value::Null;
+    for page in 0.. {
+        let response = app
+            .graphql(&query, json!({ "last": page_size, "before": before }))
+            .await;
+        let connection = &response["data"]["articles"];
+        let info = &connection["pageInfo"];
+        flags.push((info["hasPreviousPage"].clone(), info["hasNextPage"].clone()));
+        let slugs = edge_slugs(connection);
+        let cursors: Vec<Value> = connection["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["cursor"].clone())
+            .collect();
+        assert_eq!(
+            info["startCursor"],
+            cursors.first().cloned().unwrap_or(Value::Null)
+        );
+        assert_eq!(
+            info["endCursor"],
+            cursors.last().cloned().unwrap_or(Value::Null)
+        );
+        pages.push(slugs);
+        if info["hasPreviousPage"] != json!(true) {
+            break;
+        }
+        before = info["startCursor"].clone();
+        between(page).await;
+    }
+    pages.reverse();
+    (pages.concat(), flags)
+}
+
+#[tokio::test]
+async fn paging_backward_sees_the_list_forward_paging_sees() {
+    let app = TestApp::spawn_empty().await;
+    arrange_ties(&app).await;
+
+    for order in ["NEWEST", "OLDEST", "MOST_VIEWED", "MOST_COMMENTED"] {
+        let forward = walk(&app, order, 5, |_| async {}).await;
+        let (backward, flags) = walk_backward(&app, order, 5, |_| async {}).await;
+        assert_eq!(backward, forward, "{order}");
+        // 12 items in pages of 5 from the end: 5, 5, then 2.
+        assert_eq!(
+            flags,
+            vec![
+                (json!(true), json!(false)),
+                (json!(true), json!(true)),
+                (json!(false), json!(true)),
+            ],
+            "{order}"
+        );
+    }
+
+    // Forward pages say truthfully whether items precede them.
+    let query = "query($after: String) { articles(first: 5, after: $after) { pageInfo { hasPreviousPage endCursor } } }";
+    let first = app.graphql(query, json!({ "after": null })).await;
+    assert_eq!(
+        first["data"]["articles"]["pageInfo"]["hasPreviousPage"],
+        false
+    );
+    let cursor = first["data"]["articles"]["pageInfo"]["endCursor"].clone();
+    let second = app.graphql(query, json!({ "after": cursor })).await;
+    assert_eq!(
+        second["data"]["articles"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn articles_published_while_paging_backward_do_not_disturb_the_walk() {
+    let app = TestApp::spawn_empty().await;
+    let slugs = arrange_ties(&app).await;
+    let section = app.arrange().category("late", None, 1).await;
+
+    let (seen, _) = walk_backward(&app, "NEWEST", 4, |page| {
+        let arrange = app.arrange();
+        async move {
+            // One newer article, and one tying with what is being paged.
+            arrange
+                .article(
+                    &format!("new-{page}"),
+                    section,
+                    ArticleStatus::Published,
+                    // As the server stamps times: to the microsecond.
+                    Utc::now().trunc_subsecs(6),
+                )
+                .await;
+            arrange
+                .article(
+                    &format!("tie-new-{page}"),
+                    section,
+                    ArticleStatus::Published,
+                    past(1),
+                )
+                .await;
+        }
+    })
+    .await;
+    let old: Vec<&String> = seen.iter().filter(|slug| slugs.contains(slug)).collect();
+    assert_eq!(old.len(), 12, "{seen:?}");
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "repeated: {seen:?}");
+}
+
+#[tokio::test]
+async fn comments_page_backward_too() {
+    let app = TestApp::spawn_empty().await;
+    let section = app.arrange().category("s", None, 0).await;
+    let article = app
+        .arrange()
+        .article("talked-about", section, ArticleStatus::Published, past(1))
+        .await;
+    for index in 0..7 {
+        // Ties in pairs.
+        app.arrange()
+            .approved_comment(article, &format!("c{index}"), past(index / 2))
+            .await;
+    }
+    let query = "query($first: Int, $after: String, $last: Int, $before: String) {
+        article(slug: \"talked-about\") { comments(first: $first, after: $after, last: $last, before: $before) {
+            pageInfo { hasPreviousPage hasNextPage startCursor } edges { node { body } } } } }";
+    let bodies = |response: &Value| -> Vec<String> {
+        response["data"]["article"]["comments"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = app.graphql(query, json!({ "first": 100 })).await;
+    let forward = bodies(&all);
+    assert_eq!(forward.len(), 7);
+
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let page = app
+            .graphql(query, json!({ "last": 3, "before": before }))
+            .await;
+        seen.push(bodies(&page));
+        let info = &page["data"]["article"]["comments"]["pageInfo"];
+        if info["hasPreviousPage"] != json!(true) {
+            break;
+        }
+        before = info["startCursor"].clone();
+    }
+    seen.reverse();
+    assert_eq!(seen.concat(), forward);
+}
+
+#[tokio::test]
+async fn mixed_directions_and_foreign_cursors_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let newest = app
+        .graphql(
+            "{ articles(first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let cursor = newest["data"]["articles"]["pageInfo"]["endCursor"].clone();
+    for (query, variables, field) in [
+        (
+            "{ articles(first: 2, last: 2) { totalCount } }",
+            json!({}),
+            "first",
+        ),
+        (
+            "query($c: String) { articles(after: $c, last: 2) { totalCount } }",
+            json!({ "c": cursor }),
+            "after",
+        ),
+        (
+            "query($c: String) { articles(last: 2, before: $c, orderBy: OLDEST) { totalCount } }",
+            json!({ "c": cursor }),
+            "before",
+        ),
+        ("{ articles(last: 101) { totalCount } }", json!({}), "last"),
+        ("{ articles(last: -1) { totalCount } }", json!({}), "last"),
+    ] {
+        let response = app.graphql(query, variables).await;
+        assert_eq!(
+            error_code(&response),
+            "BAD_USER_INPUT",
+            "{query}: {response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{query}"
+        );
+    }
+
+    // Neither `first` nor `last`, or an explicit null: twenty, as documented.
+    for query in [
+        "{ articles { edges { cursor } } }",
+        "query($n: Int) { articles(first: $n) { edges { cursor } } }",
+    ] {
+        let response = app.graphql(query, json!({ "n": null })).await;
+        let count = response["data"]["articles"]["edges"]
+            .as_array()
+            .unwrap()
+            .len();
+        let total = app.graphql("{ articles { totalCount } }", json!({})).await["data"]["articles"]
+            ["totalCount"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(count as u64, total.min(20), "{query}");
     }
 }
