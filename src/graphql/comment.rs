@@ -102,7 +102,7 @@ impl CommentConnection {
         let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
         Self {
             total_count,
-            page_info: PageInfo::of_page(&cursors, &page),
+            page_info: PageInfo::of_page(&cursors, page),
             edges,
         }
     }
