@@ -29,8 +29,23 @@ impl MediaType {
     }
 }
 
-/// The media type to answer in, from the `Accept` header; `None` when the
-/// client accepts neither (406).
+/// `application/json`, the legacy response type.
+const JSON: mediatype::MediaType<'static> =
+    mediatype::MediaType::new(mediatype::names::APPLICATION, mediatype::names::JSON);
+
+/// `application/graphql-response+json`, GraphQL over HTTP's own type.
+const GRAPHQL_RESPONSE: mediatype::MediaType<'static> = mediatype::MediaType::from_parts(
+    mediatype::names::APPLICATION,
+    mediatype::Name::new_unchecked("graphql-response"),
+    Some(mediatype::names::JSON),
+    &[],
+);
+
+/// The media type to answer in, from the `Accept` header with its
+/// q-values (RFC 9110): the type the client prefers, `application/json`
+/// when it likes both equally through a wildcard, and none when it accepts
+/// neither or gives both q=0 (406). No header, or one that does not parse,
+/// gets `application/json`, as GraphQL over HTTP asks for legacy clients.
 pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     let accept = headers
         .get_all(header::ACCEPT)
@@ -41,25 +56,14 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     if accept.trim().is_empty() {
         return Some(MediaType::Json);
     }
-    let ranges: Vec<String> = accept
-        .split(',')
-        .filter(|range| !range.replace(' ', "").contains(";q=0") || range.contains(";q=0."))
-        .map(|range| {
-            range
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .collect();
-    let accepts = |media: &str| ranges.iter().any(|range| range == media);
-    if accepts("application/graphql-response+json") {
-        Some(MediaType::GraphqlResponse)
-    } else if accepts("application/json") || accepts("application/*") || accepts("*/*") {
-        Some(MediaType::Json)
-    } else {
-        None
+    let Ok(accept) = accept.parse::<headers_accept::Accept>() else {
+        return Some(MediaType::Json);
+    };
+    // Listed first, JSON wins when the client ranks both alike (`*/*`).
+    match accept.negotiate([&JSON, &GRAPHQL_RESPONSE]) {
+        Some(chosen) if *chosen == GRAPHQL_RESPONSE => Some(MediaType::GraphqlResponse),
+        Some(_) => Some(MediaType::Json),
+        None => None,
     }
 }
 
@@ -175,5 +179,49 @@ mod tests {
         );
         assert_eq!(negotiate(&accept("text/plain")), None);
         assert_eq!(negotiate(&accept("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn q_values_decide_between_the_two_types() {
+        // The issue's case: JSON preferred, graphql-response+json a fallback.
+        assert_eq!(
+            negotiate(&accept(
+                "application/json, application/graphql-response+json;q=0.1"
+            )),
+            Some(MediaType::Json)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/json;q=0.5, application/graphql-response+json;q=0.9"
+            )),
+            Some(MediaType::GraphqlResponse)
+        );
+        // Equal preference: the order the client gave.
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json, application/json"
+            )),
+            Some(MediaType::GraphqlResponse)
+        );
+        // q=0 means "not acceptable", in any spelling.
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json;q=0, application/json"
+            )),
+            Some(MediaType::Json)
+        );
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json; q=0.0")),
+            None
+        );
+        assert_eq!(negotiate(&accept("application/*")), Some(MediaType::Json));
+        assert_eq!(
+            negotiate(&accept("text/html, */*;q=0.8")),
+            Some(MediaType::Json)
+        );
+        assert_eq!(
+            negotiate(&accept("Application/GraphQL-Response+JSON")),
+            Some(MediaType::GraphqlResponse)
+        );
     }
 }

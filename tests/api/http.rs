@@ -403,6 +403,30 @@ async fn graphql_response_json_gets_400_without_data_for_a_request_that_cannot_r
     let body: Value = broken.json().await.unwrap();
     assert!(body.get("data").is_none(), "{body}");
 
+    // q-values count: a client that prefers JSON gets JSON (and 200), one
+    // that refuses a type with q=0 never gets it.
+    for accept in [
+        "application/json, application/graphql-response+json;q=0.1",
+        "application/graphql-response+json;q=0, application/json;q=0.5",
+    ] {
+        let preferred = send(accept, "{ categories { ").await.unwrap();
+        assert_eq!(preferred.status(), 200, "{accept}");
+        assert!(
+            preferred.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{accept}"
+        );
+    }
+    let neither = send(
+        "application/json;q=0, application/graphql-response+json;q=0",
+        "{ categories { slug } }",
+    )
+    .await
+    .unwrap();
+    assert_eq!(neither.status(), 406);
+
     let legacy = send("application/json", "{ categories { ").await.unwrap();
     assert_eq!(legacy.status(), 200);
     assert!(
