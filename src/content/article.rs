@@ -35,6 +35,8 @@ pub enum ArticleOrder {
     MostViewed,
     /// Most approved comments first.
     MostCommented,
+    /// Latest change first: for sitemaps and for syncing a static copy.
+    RecentlyUpdated,
 }
 
 impl ArticleOrder {
@@ -45,6 +47,7 @@ impl ArticleOrder {
             Self::Oldest => 'o',
             Self::MostViewed => 'v',
             Self::MostCommented => 'c',
+            Self::RecentlyUpdated => 'u',
         }
     }
 
@@ -57,6 +60,7 @@ impl ArticleOrder {
                 .unwrap_or_default(),
             Self::MostViewed => article.view_count,
             Self::MostCommented => i64::from(article.comment_count),
+            Self::RecentlyUpdated => article.updated_at.timestamp_micros(),
         };
         Cursor {
             list: self.cursor_list(),
@@ -98,6 +102,13 @@ impl ArticleOrder {
                 cursor.id,
                 descending,
             ),
+            Self::RecentlyUpdated => keyset_after(
+                article::Column::UpdatedAt,
+                time_from_micros(cursor.key)?,
+                id,
+                cursor.id,
+                descending,
+            ),
         })
     }
 
@@ -108,6 +119,7 @@ impl ArticleOrder {
             Self::Oldest => (a.published_at, a.id).cmp(&(b.published_at, b.id)),
             Self::MostViewed => (b.view_count, b.id).cmp(&(a.view_count, a.id)),
             Self::MostCommented => (b.comment_count, b.id).cmp(&(a.comment_count, a.id)),
+            Self::RecentlyUpdated => (b.updated_at, b.id).cmp(&(a.updated_at, a.id)),
         }
     }
 
@@ -125,6 +137,7 @@ impl ArticleOrder {
             Self::Newest | Self::Oldest => article::Column::PublishedAt,
             Self::MostViewed => article::Column::ViewCount,
             Self::MostCommented => article::Column::CommentCount,
+            Self::RecentlyUpdated => article::Column::UpdatedAt,
         };
         let direction = if (self == Self::Oldest) != backward {
             sea_orm::Order::Asc
@@ -145,11 +158,26 @@ pub struct ArticleFilter {
     pub category_ids: Option<Vec<Uuid>>,
     /// Only articles carrying the tag with this slug.
     pub tag_slug: Option<String>,
+    /// Only articles published at or after this moment.
+    pub published_after: Option<DateTime<Utc>>,
+    /// Only articles published before this moment.
+    pub published_before: Option<DateTime<Utc>>,
+    /// Only articles changed at or after this moment.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 impl ArticleFilter {
     fn condition(&self, now: DateTime<Utc>) -> Condition {
         let mut condition = Condition::all().add(visible(now));
+        if let Some(after) = self.published_after {
+            condition = condition.add(article::Column::PublishedAt.gte(after));
+        }
+        if let Some(before) = self.published_before {
+            condition = condition.add(article::Column::PublishedAt.lt(before));
+        }
+        if let Some(since) = self.updated_since {
+            condition = condition.add(article::Column::UpdatedAt.gte(since));
+        }
         if let Some(ids) = &self.category_ids {
             condition = condition.add(article::Column::CategoryId.is_in(ids.iter().copied()));
         }
@@ -291,6 +319,29 @@ pub async fn list(
     Ok(Page::for_window(teasers(db, select).await?, window))
 }
 
+/// The public article filed in the same section as `article` that comes
+/// right before it in publication order (`newer` false: 上一篇) or right
+/// after it (`newer` true: 下一篇); `None` at either end, or for an
+/// article that is not published.
+pub async fn neighbour(
+    db: &DatabaseConnection,
+    article: &article::Model,
+    newer: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Teaser>> {
+    if article.published_at.is_none() {
+        return Ok(None);
+    }
+    // Older is further along the newest-first list; newer is before it.
+    let order = ArticleOrder::Newest;
+    let select = article::Entity::find()
+        .filter(visible(now))
+        .filter(article::Column::CategoryId.eq(article.category_id))
+        .filter(order.beyond(&order.cursor_of(article), newer)?);
+    let rows = teasers(db, order.sort_in(select, newer).limit(1)).await?;
+    Ok(rows.into_iter().next())
+}
+
 /// One first page of a section's list, as the home page asks for several.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FirstPageKey {
@@ -314,7 +365,7 @@ pub async fn first_pages(
         // One list alone: a plain query is one statement, not two.
         let filter = ArticleFilter {
             category_ids: Some(key.category_ids.clone()),
-            tag_slug: None,
+            ..ArticleFilter::default()
         };
         let page = list(db, &filter, key.order, &Window::first(key.size), now).await?;
         return Ok(HashMap::from([(key.clone(), page)]));
@@ -323,7 +374,7 @@ pub async fn first_pages(
     for (index, key) in keys.iter().enumerate() {
         let filter = ArticleFilter {
             category_ids: Some(key.category_ids.clone()),
-            tag_slug: None,
+            ..ArticleFilter::default()
         };
         let inner = key
             .order

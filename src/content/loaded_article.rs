@@ -14,6 +14,10 @@ use std::{
 
 use entity::{article, tag};
 
+/// The longest summary `summary_of_length` cuts: what a teaser row's text
+/// (400 characters, 64 of them to look ahead for a clean cut) always holds.
+pub const MAX_SUMMARY_LENGTH: usize = 300;
+
 use super::{
     article::{TEASER_TEXT_CHARS, Teaser},
     body::{EXCERPT_LENGTH, excerpt_of_start},
@@ -83,6 +87,28 @@ impl LoadedArticle {
             }),
         }
     }
+
+    /// The summary cut to at most `length` characters (the closing `…`
+    /// included), for a teaser that has less room than the default: the
+    /// editor's summary when there is one, else the body's start. Lengths
+    /// up to [`MAX_SUMMARY_LENGTH`] are served from a teaser's row alone.
+    pub fn summary_of_length(&self, length: usize) -> std::borrow::Cow<'_, str> {
+        match &self.row.summary {
+            Some(summary) if !summary.trim().is_empty() => {
+                if summary.chars().count() <= length {
+                    std::borrow::Cow::Borrowed(summary)
+                } else {
+                    std::borrow::Cow::Owned(super::body::excerpt(summary, length))
+                }
+            }
+            _ if length == EXCERPT_LENGTH => std::borrow::Cow::Borrowed(self.summary()),
+            _ => {
+                let more_follows = !self.has_whole_text
+                    && self.row.body_text.chars().count() == TEASER_TEXT_CHARS as usize;
+                std::borrow::Cow::Owned(excerpt_of_start(&self.row.body_text, length, more_follows))
+            }
+        }
+    }
 }
 
 impl From<Teaser> for LoadedArticle {
@@ -149,5 +175,26 @@ mod tests {
         assert!(!teaser.has_body() && !teaser.has_whole_text());
         assert_eq!(teaser.summary(), whole.summary());
         assert!(teaser.summary().ends_with('…'));
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_of_a_length_never_runs_over_it() {
+        let mut row = crate::content::sample_article();
+        row.body_text = "长江大桥今日通车。".repeat(40);
+        let article = LoadedArticle::new(row.clone());
+        let short = article.summary_of_length(20);
+        assert_eq!(short.chars().count(), 20);
+        assert!(short.ends_with('…'));
+        assert_eq!(article.summary_of_length(EXCERPT_LENGTH), article.summary());
+
+        row.summary = Some("编辑写的摘要，比二十个字还要长一些，需要截断。".to_owned());
+        let edited = LoadedArticle::new(row);
+        assert!(edited.summary_of_length(10).chars().count() <= 10);
+        assert_eq!(edited.summary_of_length(100), edited.summary());
     }
 }

@@ -67,6 +67,14 @@ pub enum Lookup {
         /// How many teasers.
         size: u64,
     },
+    /// The public article just before (`newer` false) or after an article
+    /// in its section, in publication order.
+    Neighbour {
+        /// The article.
+        article: Uuid,
+        /// Which side.
+        newer: bool,
+    },
     /// A page of an article's approved comments.
     Comments {
         /// The article.

@@ -78,6 +78,29 @@ impl Article {
             })
     }
 
+    /// The article next to this one in its section (see `previous` and
+    /// `next`), through the read cache.
+    async fn neighbour(
+        &self,
+        ctx: &Context<'_>,
+        newer: bool,
+    ) -> async_graphql::Result<Option<Article>> {
+        let (state, request) = scope(ctx)?;
+        let lookup = Lookup::Neighbour {
+            article: self.0.id,
+            newer,
+        };
+        let found: Option<Arc<LoadedArticle>> = state
+            .cache
+            .get_or_load(&state.db, request.now, lookup, async {
+                let teaser =
+                    content::article::neighbour(&state.db, &self.0, newer, request.now).await?;
+                Ok(teaser.map(|teaser| Arc::new(LoadedArticle::from(teaser))))
+            })
+            .await?;
+        Ok(found.map(Article))
+    }
+
     /// The article's tags by name: those read with it, or else loaded in
     /// one batch with the other articles' on the page.
     async fn tag_rows(&self, ctx: &Context<'_>) -> AppResult<Arc<Vec<tag_entity::Model>>> {
@@ -124,9 +147,34 @@ impl Article {
     }
 
     /// The editor's summary, or else the body's first ~120 characters, cut
-    /// cleanly and ending in `…` when cut.
-    async fn summary(&self) -> &str {
-        self.0.summary()
+    /// cleanly and ending in `…` when cut. With `length` (1 to 300), at
+    /// most that many characters, the editor's summary cut too: for
+    /// teasers with less or more room.
+    async fn summary(&self, length: Option<i32>) -> async_graphql::Result<Cow<'_, str>> {
+        let Some(length) = length else {
+            return Ok(Cow::Borrowed(self.0.summary()));
+        };
+        let most = content::loaded_article::MAX_SUMMARY_LENGTH;
+        match usize::try_from(length) {
+            Ok(length) if (1..=most).contains(&length) => Ok(self.0.summary_of_length(length)),
+            _ => Err(AppError::bad_input(
+                "length",
+                format!("`length` must be between 1 and {most}, got {length}"),
+            )
+            .into()),
+        }
+    }
+
+    /// The published article filed in the same section just before this
+    /// one (上一篇, older); `null` for the section's first.
+    async fn previous(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Article>> {
+        Box::pin(self.neighbour(ctx, false)).await
+    }
+
+    /// The published article filed in the same section just after this one
+    /// (下一篇, newer); `null` for the section's latest.
+    async fn next(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Article>> {
+        Box::pin(self.neighbour(ctx, true)).await
     }
 
     /// The body as HTML, sanitised on the way in: safe to render as it is.
@@ -424,6 +472,8 @@ pub enum ArticleOrder {
     MostViewed,
     /// Most commented first.
     MostCommented,
+    /// Latest change first (`updatedAt`).
+    RecentlyUpdated,
 }
 
 impl From<ArticleOrder> for DomainOrder {
@@ -433,6 +483,7 @@ impl From<ArticleOrder> for DomainOrder {
             ArticleOrder::Oldest => Self::Oldest,
             ArticleOrder::MostViewed => Self::MostViewed,
             ArticleOrder::MostCommented => Self::MostCommented,
+            ArticleOrder::RecentlyUpdated => Self::RecentlyUpdated,
         }
     }
 }
@@ -444,6 +495,15 @@ pub struct ArticleFilter {
     pub category: Option<String>,
     /// Only articles carrying the tag with this slug.
     pub tag: Option<String>,
+    /// Only articles published at or after this moment (a date range's
+    /// start, inclusive).
+    pub published_after: Option<DateTime>,
+    /// Only articles published before this moment (a date range's end,
+    /// exclusive).
+    pub published_before: Option<DateTime>,
+    /// Only articles changed at or after this moment: with `orderBy:
+    /// RECENTLY_UPDATED`, what a sitemap or a static copy must refresh.
+    pub updated_since: Option<DateTime>,
 }
 
 /// A page of articles.
@@ -739,6 +799,9 @@ impl ArticleQuery {
             let domain = DomainFilter {
                 category_ids,
                 tag_slug: filter.tag,
+                published_after: filter.published_after.map(|time| time.0),
+                published_before: filter.published_before.map(|time| time.0),
+                updated_since: filter.updated_since.map(|time| time.0),
             };
             let arguments = PageArguments {
                 first,

@@ -116,6 +116,7 @@ impl Category {
             let filter = ArticleFilter {
                 category_ids: Some(tree.with_descendants(self.0.id)),
                 tag_slug: None,
+                ..ArticleFilter::default()
             };
             let arguments = PageArguments {
                 first,

@@ -57,6 +57,7 @@ impl Tag {
             let filter = ArticleFilter {
                 category_ids: None,
                 tag_slug: Some(self.0.slug.clone()),
+                ..ArticleFilter::default()
             };
             let arguments = PageArguments {
                 first,

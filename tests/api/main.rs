@@ -31,6 +31,7 @@ mod properties;
 mod read_cache;
 mod related;
 mod schema;
+mod seed_page;
 mod shutdown;
 mod slow_clients;
 mod spam;

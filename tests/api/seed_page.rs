@@ -1,0 +1,167 @@
+//! What the seed page's frontend reaches for beyond the contract: the
+//! article before and after in its section (上一篇/下一篇), date ranges, a
+//! teaser of chosen length, and a "changed since" feed for sitemaps.
+
+use crate::common;
+
+use chrono::Duration;
+use common::{TestApp, edge_slugs, error_code, past};
+use entity::article::{self, ArticleStatus};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use serde_json::{Value, json};
+
+/// The slugs of `previous` and `next` of the article with `slug`.
+async fn neighbours(app: &TestApp, slug: &str) -> (Value, Value) {
+    let data = app
+        .data(
+            "query($slug: String!) { article(slug: $slug) { previous { slug } next { slug } } }",
+            json!({ "slug": slug }),
+        )
+        .await;
+    let article = &data["article"];
+    (
+        article["previous"]["slug"].clone(),
+        article["next"]["slug"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn previous_and_next_stay_in_the_section_and_skip_what_is_not_public() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let news = arrange.category("news", None, 0).await;
+    let sport = arrange.category("sport", None, 1).await;
+    arrange
+        .article("first", news, ArticleStatus::Published, past(5))
+        .await;
+    arrange
+        .article("other-section", sport, ArticleStatus::Published, past(4))
+        .await;
+    arrange
+        .article("draft", news, ArticleStatus::Draft, past(4))
+        .await;
+    arrange
+        .article("middle", news, ArticleStatus::Published, past(3))
+        .await;
+    arrange
+        .article("tie", news, ArticleStatus::Published, past(3))
+        .await;
+    arrange
+        .article("last", news, ArticleStatus::Published, past(1))
+        .await;
+    arrange
+        .article(
+            "scheduled",
+            news,
+            ArticleStatus::Published,
+            chrono::Utc::now() + Duration::days(2),
+        )
+        .await;
+
+    // "middle" and "tie" share a time; ids (v7, made in that order) break it.
+    let table = [
+        ("first", Value::Null, json!("middle")),
+        ("middle", json!("first"), json!("tie")),
+        ("tie", json!("middle"), json!("last")),
+        ("last", json!("tie"), Value::Null),
+    ];
+    for (slug, previous, next) in table {
+        assert_eq!(neighbours(&app, slug).await, (previous, next), "{slug}");
+    }
+}
+
+#[tokio::test]
+async fn a_date_range_and_a_changed_since_feed_narrow_the_list() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let news = arrange.category("news", None, 0).await;
+    let mut ids = Vec::new();
+    for day in 0..6 {
+        ids.push(
+            arrange
+                .article(
+                    &format!("day-{day}"),
+                    news,
+                    ArticleStatus::Published,
+                    past(day),
+                )
+                .await,
+        );
+    }
+    let list = |filter: Value, order: &str| {
+        let query = format!(
+            "query($filter: ArticleFilter) {{ articles(filter: $filter, orderBy: {order}) {{ totalCount edges {{ node {{ slug }} }} }} }}"
+        );
+        let app = &app;
+        async move { app.data(&query, json!({ "filter": filter })).await["articles"].clone() }
+    };
+    let at = |day: i64| past(day).to_rfc3339();
+
+    // From day 4 (inclusive) to day 1 (exclusive), newest first.
+    let range = list(
+        json!({ "publishedAfter": at(4), "publishedBefore": at(1) }),
+        "NEWEST",
+    )
+    .await;
+    assert_eq!(edge_slugs(&range), ["day-2", "day-3", "day-4"]);
+    assert_eq!(range["totalCount"], 3);
+
+    // Editing an old article moves it to the front of the changed-since feed.
+    let edited = ids[5];
+    let mut row = article::Entity::find_by_id(edited)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    row.updated_at = Set(past(0) + Duration::hours(1));
+    row.update(&app.db).await.unwrap();
+    app.state.content_changed();
+    let changed = list(json!({ "updatedSince": at(1) }), "RECENTLY_UPDATED").await;
+    assert_eq!(edge_slugs(&changed), ["day-5", "day-0", "day-1"]);
+
+    // A reversed range is simply empty; a malformed time is the client's error.
+    let reversed = list(
+        json!({ "publishedAfter": at(1), "publishedBefore": at(4) }),
+        "NEWEST",
+    )
+    .await;
+    assert_eq!(reversed["totalCount"], 0);
+    let malformed = app
+        .graphql(
+            "{ articles(filter: { publishedAfter: \"yesterday\" }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn a_summary_takes_the_length_a_teaser_has_room_for() {
+    let app = TestApp::spawn().await;
+    let data = app
+        .data(
+            "{ articles(first: 5) { edges { node { short: summary(length: 24) long: summary(length: 300) summary } } } }",
+            json!({}),
+        )
+        .await;
+    for edge in data["articles"]["edges"].as_array().unwrap() {
+        let node = &edge["node"];
+        let short = node["short"].as_str().unwrap();
+        assert!(short.chars().count() <= 24, "{short}");
+        let long = node["long"].as_str().unwrap();
+        assert!(long.chars().count() <= 300, "{long}");
+        let default = node["summary"].as_str().unwrap();
+        assert!(long.chars().count() >= short.chars().count().min(default.chars().count()));
+    }
+    for length in [0, 301, -5] {
+        let refused = app
+            .graphql(
+                &format!("{{ articles(first: 1) {{ edges {{ node {{ summary(length: {length}) }} }} }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{length}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "length");
+    }
+}
