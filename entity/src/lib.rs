@@ -6,6 +6,7 @@
 
 pub mod api_token;
 pub mod article;
+pub mod article_daily_view;
 pub mod article_revision;
 pub mod article_slug;
 pub mod article_tag;

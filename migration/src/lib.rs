@@ -12,6 +12,7 @@ mod m20261128_000004_related_candidates;
 mod m20261128_000005_sections_version;
 mod m20261129_000006_teaser_text;
 mod m20261129_000007_safe_retries;
+mod m20261129_000008_daily_views;
 
 pub use m20261129_000006_teaser_text::TEASER_TEXT_CHARS;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_sections_version::Migration),
             Box::new(m20261129_000006_teaser_text::Migration),
             Box::new(m20261129_000007_safe_retries::Migration),
+            Box::new(m20261129_000008_daily_views::Migration),
         ]
     }
 }

@@ -342,6 +342,93 @@ pub async fn neighbour(
     Ok(rows.into_iter().next())
 }
 
+/// How far back a most-viewed ranking reaches, in whole days (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViewPeriod {
+    /// Today.
+    Day,
+    /// Today and the six days before.
+    Week,
+    /// Today and the 29 days before.
+    Month,
+}
+
+impl ViewPeriod {
+    /// How many days, today included.
+    fn days(self) -> i32 {
+        match self {
+            Self::Day => 1,
+            Self::Week => 7,
+            Self::Month => 30,
+        }
+    }
+}
+
+/// Up to `size` public articles (filed in `category_ids`, when given) most
+/// viewed over `period`, each with its views in the period, most first;
+/// ties go to the newer id. Sums the period's per-day counts through their
+/// index: the days outside it, and articles nobody viewed, cost nothing.
+pub async fn most_viewed(
+    db: &DatabaseConnection,
+    period: ViewPeriod,
+    category_ids: Option<&[Uuid]>,
+    size: u64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(Teaser, i64)>> {
+    use entity::article_daily_view as daily;
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    let from = super::view_counter::day_number(now) - (period.days() - 1);
+    let mut public = article::Entity::find()
+        .select_only()
+        .column(article::Column::Id)
+        .filter(visible(now));
+    if let Some(ids) = category_ids {
+        public = public.filter(article::Column::CategoryId.is_in(ids.iter().copied()));
+    }
+    let total = Alias::new("period_views");
+    let ranking = Query::select()
+        .column(daily::Column::ArticleId)
+        .expr_as(
+            Expr::col(daily::Column::Views)
+                .sum()
+                .cast_as(Alias::new("BIGINT")),
+            total.clone(),
+        )
+        .from(daily::Entity)
+        .and_where(Expr::col(daily::Column::Day).gte(from))
+        .and_where(Expr::col(daily::Column::ArticleId).in_subquery(public.into_query()))
+        .group_by_col(daily::Column::ArticleId)
+        .order_by(total.clone(), sea_orm::Order::Desc)
+        .order_by(daily::Column::ArticleId, sea_orm::Order::Desc)
+        .limit(size)
+        .to_owned();
+    let backend = db.get_database_backend();
+    let mut ranked: Vec<(Uuid, i64)> = Vec::new();
+    for row in db.query_all_raw(backend.build(&ranking)).await? {
+        ranked.push((
+            row.try_get("", "article_id")?,
+            row.try_get("", "period_views")?,
+        ));
+    }
+    if ranked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found: HashMap<Uuid, Teaser> = teasers(
+        db,
+        article::Entity::find().filter(article::Column::Id.is_in(ranked.iter().map(|(id, _)| *id))),
+    )
+    .await?
+    .into_iter()
+    .map(|teaser| (teaser.0.id, teaser))
+    .collect();
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(id, views)| found.remove(&id).map(|teaser| (teaser, views)))
+        .collect())
+}
+
 /// One first page of a section's list, as the home page asks for several.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FirstPageKey {

@@ -38,7 +38,7 @@ use uuid::Uuid;
 
 use super::{
     Page,
-    article::{ArticleFilter, ArticleOrder, FirstPageKey},
+    article::{ArticleFilter, ArticleOrder, FirstPageKey, ViewPeriod},
     category::CategoryTree,
     cursor::Window,
     loaded_article::LoadedArticle,
@@ -91,6 +91,16 @@ pub enum Lookup {
         /// Which page.
         window: Window,
     },
+    /// The most viewed public articles over a period, in some sections or
+    /// all.
+    MostViewed {
+        /// Over which days.
+        period: ViewPeriod,
+        /// Only articles filed in these sections, when given.
+        category_ids: Option<Vec<Uuid>>,
+        /// How many.
+        size: u64,
+    },
     /// A section's first page, as the home page batches them.
     FirstPage(FirstPageKey),
     /// How many public articles match a filter.
@@ -117,6 +127,8 @@ pub enum Cached {
     Comments(Arc<Page<comment::Model>>),
     /// A count.
     Count(u64),
+    /// Articles ranked, each with its figure.
+    Ranked(Arc<Vec<(Arc<LoadedArticle>, i64)>>),
 }
 
 /// A value that can be stored in the cache and read back.
@@ -151,6 +163,7 @@ cacheable!(Arc<Vec<tag::Model>>, Tags);
 cacheable!(Option<Arc<tag::Model>>, Tag);
 cacheable!(Arc<Page<comment::Model>>, Comments);
 cacheable!(u64, Count);
+cacheable!(Arc<Vec<(Arc<LoadedArticle>, i64)>>, Ranked);
 
 /// An entry's key: what it was read by, in which generation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -208,6 +221,9 @@ fn weight(key: &Key, value: &Cached) -> u32 {
                     + filter.tag_slug.as_ref().map_or(0, String::len)
             }
             Lookup::FirstPage(key) => key.category_ids.len() * 16,
+            Lookup::MostViewed { category_ids, .. } => {
+                category_ids.as_ref().map_or(0, |ids| ids.len() * 16)
+            }
             _ => 0,
         };
     let value_bytes = match value {
@@ -227,6 +243,7 @@ fn weight(key: &Key, value: &Cached) -> u32 {
             .map(|c| 160 + c.author_name.len() + c.author_email.len() + c.body.len())
             .sum(),
         Cached::Count(_) => 8,
+        Cached::Ranked(ranked) => ranked.iter().map(|(a, _)| 8 + article_weight(a)).sum(),
     };
     u32::try_from(key_bytes + value_bytes).unwrap_or(u32::MAX)
 }
@@ -273,6 +290,7 @@ impl ReadCache {
             let by_views = |key: &Key, _: &Cached| match &key.lookup {
                 Lookup::Articles { order, .. } => *order == ArticleOrder::MostViewed,
                 Lookup::FirstPage(page) => page.order == ArticleOrder::MostViewed,
+                Lookup::MostViewed { .. } => true,
                 _ => false,
             };
             if entries.invalidate_entries_if(by_views).is_err() {

@@ -28,8 +28,8 @@ use moka::sync::Cache;
 use chrono::{DateTime, Utc};
 use entity::article;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use tokio::sync::RwLock;
 use uuid::Uuid;
@@ -37,7 +37,8 @@ use uuid::Uuid;
 use super::{article::visible, read_cache::ReadCache};
 use crate::error::{AppError, AppResult};
 
-/// Adds `count` views to an article's stored count, inside `txn`.
+/// Adds `count` views to an article's stored count, inside `txn`, and to
+/// its count for today (see [`add_daily_views`]).
 pub async fn add_views(
     txn: &crate::database::WriteTransaction,
     article_id: Uuid,
@@ -51,6 +52,39 @@ pub async fn add_views(
         .filter(article::Column::Id.eq(article_id))
         .exec(txn)
         .await?;
+    add_daily_views(txn, article_id, count, super::now()).await
+}
+
+/// The day `at` falls on (UTC), as days since 1970-01-01: how per-day
+/// counts are keyed.
+pub fn day_number(at: DateTime<Utc>) -> i32 {
+    i32::try_from(at.timestamp().div_euclid(86_400)).unwrap_or(i32::MAX)
+}
+
+/// Adds `count` views to an article's count for the day of `at`, inside
+/// `txn`: what rankings over a day, week or month sum. Views are dated when
+/// they are written, at most one flush interval after they were counted.
+pub async fn add_daily_views(
+    txn: &crate::database::WriteTransaction,
+    article_id: Uuid,
+    count: i64,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    use entity::article_daily_view as daily;
+    let added = Expr::col((daily::Entity, daily::Column::Views))
+        .add(Expr::col((Alias::new("excluded"), daily::Column::Views)));
+    daily::Entity::insert(daily::ActiveModel {
+        article_id: Set(article_id),
+        day: Set(day_number(at)),
+        views: Set(count),
+    })
+    .on_conflict(
+        OnConflict::columns([daily::Column::ArticleId, daily::Column::Day])
+            .value(daily::Column::Views, added)
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
     Ok(())
 }
 
@@ -143,6 +177,10 @@ impl ViewCounter {
                 .filter(visible(now))
                 .exec_with_returning(&txn)
                 .await?;
+            if updated.is_empty() {
+                return Err(not_found());
+            }
+            add_daily_views(&txn, article_id, 1, now).await?;
             txn.commit().await?;
             self.read_cache.views_written();
             return updated

@@ -488,6 +488,41 @@ impl From<ArticleOrder> for DomainOrder {
     }
 }
 
+/// How far back a most-viewed ranking reaches; days are calendar days in
+/// UTC.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum ViewPeriod {
+    /// Today.
+    Day,
+    /// Today and the six days before.
+    #[default]
+    Week,
+    /// Today and the 29 days before.
+    Month,
+}
+
+impl From<ViewPeriod> for content::article::ViewPeriod {
+    fn from(period: ViewPeriod) -> Self {
+        match period {
+            ViewPeriod::Day => Self::Day,
+            ViewPeriod::Week => Self::Week,
+            ViewPeriod::Month => Self::Month,
+        }
+    }
+}
+
+/// An article in a most-viewed ranking.
+#[derive(SimpleObject)]
+pub struct RankedArticle {
+    /// Its views over the ranking's period.
+    views: i64,
+    /// The article.
+    article: Article,
+}
+
+/// How many articles `mostViewed` ranks unless asked otherwise.
+const DEFAULT_MOST_VIEWED_FIRST: i32 = 10;
+
 /// Which articles a list holds; every field given must match.
 #[derive(InputObject, Default)]
 pub struct ArticleFilter {
@@ -765,6 +800,69 @@ impl ArticleQuery {
             }
         };
         find_article(ctx, lookup).await
+    }
+
+    /// The published articles most viewed over `period` (this week unless
+    /// asked otherwise), most first, each with its views in the period:
+    /// 热门 that changes from day to day, where `orderBy: MOST_VIEWED` is
+    /// all-time. `first` (10 unless asked otherwise, at most 100); only
+    /// the section with slug `category` and its sub-sections, when given.
+    /// Refreshed as view counts are written.
+    async fn most_viewed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] period: ViewPeriod,
+        first: Option<i32>,
+        category: Option<String>,
+    ) -> async_graphql::Result<Vec<RankedArticle>> {
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let size = content::page_size(first.unwrap_or(DEFAULT_MOST_VIEWED_FIRST))?;
+            let category_ids = match &category {
+                Some(slug) => {
+                    let tree = request.categories(state).await?;
+                    Some(
+                        tree.by_slug(slug)
+                            .map(|section| tree.with_descendants(section.id))
+                            .unwrap_or_default(),
+                    )
+                }
+                None => None,
+            };
+            let period = content::article::ViewPeriod::from(period);
+            let lookup = Lookup::MostViewed {
+                period,
+                category_ids: category_ids.clone(),
+                size,
+            };
+            let ranked: Arc<Vec<(Arc<LoadedArticle>, i64)>> = state
+                .cache
+                .get_or_load(&state.db, request.now, lookup, async {
+                    let ranked = content::article::most_viewed(
+                        &state.db,
+                        period,
+                        category_ids.as_deref(),
+                        size,
+                        request.now,
+                    )
+                    .await?;
+                    Ok(Arc::new(
+                        ranked
+                            .into_iter()
+                            .map(|(teaser, views)| (Arc::new(LoadedArticle::from(teaser)), views))
+                            .collect(),
+                    ))
+                })
+                .await?;
+            Ok(ranked
+                .iter()
+                .map(|(article, views)| RankedArticle {
+                    views: *views,
+                    article: Article(Arc::clone(article)),
+                })
+                .collect())
+        })
+        .await
     }
 
     /// Published articles, newest first unless `orderBy` says otherwise,

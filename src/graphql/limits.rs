@@ -65,7 +65,11 @@ const SMALL_LIST: usize = 10;
 const SMALL_LISTS: &[&str] = &["categories", "children", "ancestors", "tags"];
 /// `first` when a paged field is called without it.
 fn default_first(field: &str) -> usize {
-    if field == "related" { 5 } else { 20 }
+    match field {
+        "related" => 5,
+        "mostViewed" => 10,
+        _ => 20,
+    }
 }
 
 /// How deep an introspection query may nest: what graphql-js 16's
@@ -305,6 +309,7 @@ impl<'a> Walker<'a> {
                 "related",
                 "moderationQueue",
                 "auditLog",
+                "mostViewed",
             ]
             .contains(&name) =>
             {

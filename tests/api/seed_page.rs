@@ -165,3 +165,114 @@ async fn a_summary_takes_the_length_a_teaser_has_room_for() {
         assert_eq!(refused["errors"][0]["extensions"]["field"], "length");
     }
 }
+
+/// Sends `views` views of `article` (the server counts every one: its
+/// de-duplication window is off) and writes them.
+async fn view(app: &TestApp, article: uuid::Uuid, views: usize) {
+    for _ in 0..views {
+        app.client
+            .post(app.graphql_url())
+            .json(&json!({
+                "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+                "variables": { "id": article },
+            }))
+            .send()
+            .await
+            .unwrap();
+    }
+    app.state.views.flush().await.unwrap();
+}
+
+#[tokio::test]
+async fn most_viewed_ranks_by_the_views_of_the_period_asked_for() {
+    let app = TestApp::spawn_with(common::Options {
+        demo: false,
+        view_window: std::time::Duration::ZERO,
+        ..common::Options::default()
+    })
+    .await;
+    let arrange = app.arrange();
+    let news = arrange.category("news", None, 0).await;
+    let sport = arrange.category("sport", None, 1).await;
+    let a = arrange
+        .article("a", news, ArticleStatus::Published, past(3))
+        .await;
+    let b = arrange
+        .article("b", news, ArticleStatus::Published, past(2))
+        .await;
+    let c = arrange
+        .article("c", sport, ArticleStatus::Published, past(1))
+        .await;
+    let old_favourite = arrange
+        .article("old", news, ArticleStatus::Published, past(40))
+        .await;
+    view(&app, a, 2).await;
+    view(&app, b, 5).await;
+    view(&app, c, 3).await;
+
+    // Twelve days ago, "old" had its day: in the month, not in the week.
+    use newsroom::content::view_counter::day_number;
+    let twelve_days_ago = day_number(chrono::Utc::now()) - 12;
+    entity::article_daily_view::Entity::insert(entity::article_daily_view::ActiveModel {
+        article_id: Set(old_favourite),
+        day: Set(twelve_days_ago),
+        views: Set(100),
+    })
+    .exec(&app.db)
+    .await
+    .unwrap();
+    app.state.content_changed();
+
+    let ranking = |period: &'static str, category: Value| {
+        let app = &app;
+        async move {
+            let data = app
+                .data(
+                    &format!("query($category: String) {{ mostViewed(period: {period}, category: $category) {{ views article {{ slug }} }} }}"),
+                    json!({ "category": category }),
+                )
+                .await;
+            data["mostViewed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|ranked| {
+                    (
+                        ranked["article"]["slug"].as_str().unwrap().to_owned(),
+                        ranked["views"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let owned = |pairs: &[(&str, i64)]| {
+        pairs
+            .iter()
+            .map(|(s, v)| ((*s).to_owned(), *v))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ranking("DAY", Value::Null).await,
+        owned(&[("b", 5), ("c", 3), ("a", 2)])
+    );
+    assert_eq!(
+        ranking("WEEK", json!("news")).await,
+        owned(&[("b", 5), ("a", 2)])
+    );
+    assert_eq!(
+        ranking("MONTH", Value::Null).await,
+        owned(&[("old", 100), ("b", 5), ("c", 3), ("a", 2)])
+    );
+
+    // A view written later moves the ranking; a taken-down article leaves it.
+    view(&app, a, 4).await;
+    assert_eq!(
+        ranking("DAY", Value::Null).await,
+        owned(&[("a", 6), ("b", 5), ("c", 3)])
+    );
+    arrange.take_down(b).await;
+    assert_eq!(
+        ranking("DAY", Value::Null).await,
+        owned(&[("a", 6), ("c", 3)])
+    );
+}
