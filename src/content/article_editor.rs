@@ -232,10 +232,24 @@ pub async fn ensure_tags<C: ConnectionTrait>(
     for name in names {
         let name = text_field("tags", "A tag", name, 64, true)?;
         let tag_slug = slug::from_title(&name, "tag");
-        let existing = tag::Entity::find()
-            .filter(tag::Column::Slug.eq(&tag_slug))
-            .one(conn)
+        let given_slug = name.to_lowercase();
+        // A tag of that name first (its slug may be anything an editor
+        // chose, not the name's pinyin), then one with the text as its
+        // slug, then one with the slug the name would get.
+        let candidates = tag::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(tag::Column::Name.eq(&name))
+                    .add(tag::Column::Slug.eq(&given_slug))
+                    .add(tag::Column::Slug.eq(&tag_slug)),
+            )
+            .all(conn)
             .await?;
+        let existing = candidates
+            .iter()
+            .find(|tag| tag.name == name)
+            .or_else(|| candidates.iter().find(|tag| tag.slug == given_slug))
+            .or_else(|| candidates.first());
         let id = match existing {
             Some(found) => found.id,
             None => {

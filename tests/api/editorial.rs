@@ -411,3 +411,34 @@ async fn tags_merge_into_one_without_duplicate_links() {
         .await;
     assert_eq!(gone["data"]["tag"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_tag_given_by_name_or_slug_reuses_the_tag_that_has_it() {
+    let app = TestApp::spawn_empty().await;
+    let editor = app.token(Role::Editor).await;
+    let section = app.arrange().category("news", None, 0).await;
+    // The editor chose an English slug for a Chinese name.
+    app.data_as(
+        &editor,
+        r#"mutation { createTag(name: "航天", slug: "space") { tag { id } } }"#,
+        json!({}),
+    )
+    .await;
+
+    for tags in [json!(["航天"]), json!(["SPACE"]), json!(["航天", "space"])] {
+        let created = app
+            .data_as(
+                &editor,
+                CREATE,
+                json!({ "input": { "title": "火箭发射", "body": "<p>x</p>", "categoryId": section, "tags": tags } }),
+            )
+            .await;
+        assert_eq!(
+            created["createArticle"]["article"]["tags"],
+            json!([{ "slug": "space" }]),
+            "{tags}"
+        );
+    }
+    let all = app.data("{ tags { name slug } }", json!({})).await;
+    assert_eq!(all["tags"], json!([{ "name": "航天", "slug": "space" }]));
+}
