@@ -22,6 +22,18 @@ use crate::error::{AppError, AppResult};
 
 const DEMO_SITE: &str = include_str!("demo_site.json");
 
+/// Where the demo's cover images are served (see `http::demo_media`).
+pub const COVER_PATH: &str = "/media/demo/";
+
+/// Whether `file` is the name of one of the demo's cover images.
+pub fn is_cover(file: &str) -> bool {
+    file.ends_with(".svg")
+        && file
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-.".contains(&byte))
+        && DEMO_SITE.contains(&format!("\"{COVER_PATH}{file}\""))
+}
+
 #[derive(Deserialize)]
 struct DemoSite {
     categories: Vec<DemoCategory>,

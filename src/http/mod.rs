@@ -5,6 +5,7 @@
 //! headers and a request id on every response and log line.
 
 mod caching;
+mod demo_media;
 mod explorer;
 mod listener;
 mod negotiation;
@@ -162,6 +163,7 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{file}", get(explorer::asset))
+        .route("/media/demo/{file}", get(demo_media::cover))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(protections)

@@ -467,3 +467,50 @@ async fn a_post_without_a_json_content_type_or_query_is_refused() {
         "BAD_USER_INPUT"
     );
 }
+
+#[tokio::test]
+async fn every_demo_cover_image_is_served_and_nothing_else_is() {
+    let app = TestApp::spawn().await;
+    let data = app
+        .data(
+            "{ articles(first: 100) { edges { node { coverImage { url } } } } }",
+            json!({}),
+        )
+        .await;
+    let urls: Vec<String> = data["articles"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|edge| {
+            edge["node"]["coverImage"]["url"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(urls.len() >= 5, "{urls:?}");
+    for url in &urls {
+        let response = app
+            .client
+            .get(format!("http://{}{url}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        assert_eq!(response.headers()["content-type"], "image/svg+xml");
+        let body = response.text().await.unwrap();
+        assert!(body.starts_with("<svg"), "{url}");
+    }
+    for missing in [
+        "/media/demo/unknown.svg",
+        "/media/demo/city-night-bus.jpg",
+        "/media/demo/..%2FCargo.toml",
+    ] {
+        let response = app
+            .client
+            .get(format!("http://{}{missing}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{missing}");
+    }
+}
