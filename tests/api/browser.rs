@@ -1,6 +1,7 @@
 //! GraphiQL works in a real browser with no internet: headless Chromium,
 //! driven through chromedriver's WebDriver API, opens /graphql with every
-//! other host unreachable, runs a query and reads the result off the page.
+//! other host unreachable, runs a query and reads the result off the page,
+//! then opens the Docs pane, which loads the schema by introspection.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them the test
 //! says so and passes, unless `NEWSROOM_REQUIRE_BROWSER` is set (as `.ci/run`
@@ -177,6 +178,34 @@ async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
     )
     .await;
     assert!(result.contains("\"viewCount\": 56"), "{result}");
+
+    // The Docs pane loads the schema through introspection with the
+    // server's default limits, and finds the Article type from Query.
+    run_script(
+        &driver,
+        &session,
+        "const b = [...document.querySelectorAll('.graphiql-sidebar button')].find(b => (b.getAttribute('aria-label') || '').includes('Documentation')); if (b) b.click(); return null;",
+    )
+    .await;
+    let docs_script =
+        "const d = document.querySelector('.graphiql-doc-explorer'); return d ? d.innerText : '';";
+    let root = wait_for_text(&driver, &session, docs_script, "Query").await;
+    assert!(!root.contains("Error fetching schema"), "{root}");
+    run_script(
+        &driver,
+        &session,
+        "const a = [...document.querySelectorAll('.graphiql-doc-explorer .graphiql-doc-explorer-type-name')].find(a => a.innerText.trim() === 'Query'); if (a) a.click(); return null;",
+    )
+    .await;
+    let fields = wait_for_text(&driver, &session, docs_script, "Article").await;
+    assert!(fields.contains("node"), "{fields}");
+    let errors = run_script(
+        &driver,
+        &session,
+        "return document.querySelectorAll('.graphiql-doc-explorer-error').length;",
+    )
+    .await;
+    assert_eq!(errors, json!(0));
 
     if let Some(path) = std::env::var_os("NEWSROOM_BROWSER_SCREENSHOT") {
         let shot = driver
