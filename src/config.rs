@@ -402,8 +402,8 @@ impl Config {
 
 /// The SQLite pool on a machine of `cores`: twice the cores, 4 to 16. More
 /// worker threads than the cores can run only take turns: on 2 cores, 4
-/// connections served a cold article page at 1,675–1,751 req/s with a p99 of
-/// 26 ms, against 1,448–1,958 req/s and 28–36 ms with 16 (BENCHMARKS.md).
+/// connections served cold article pages as fast as 16 with a lower p99
+/// (BENCHMARKS.md).
 /// SQLite runs one writer at a time whatever the pool.
 fn sqlite_connections_for(cores: usize) -> u32 {
     u32::try_from(cores.saturating_mul(2))

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 /// The server allocates and frees many short-lived text buffers (article
 /// bodies as rows bring them, response bodies): a fifth of its CPU under
 /// glibc's allocator. With mimalloc, warm home and section pages are served
-/// about 45% faster (BENCHMARKS.md).
+/// much faster (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -241,8 +241,8 @@ pub async fn retired_slug_owner(db: &DatabaseConnection, slug: &str) -> AppResul
 /// more than twice what its excerpt needs (120 characters and 64 to look
 /// ahead, once runs of whitespace are folded), far less than a whole body.
 /// Every character costs: PostgreSQL escapes them into JSON for related
-/// teasers and sends them, and the server checks and parses them. At 1,000,
-/// pgbench ran a cold article page's statement 12% slower than at 400.
+/// teasers and sends them, and the server checks and parses them (pgbench
+/// figures for other lengths in BENCHMARKS.md).
 /// The database keeps this start of the text in the `teaser_text` column
 /// (see the migration that adds it), so it is fixed there.
 pub use migration::TEASER_TEXT_CHARS;
@@ -616,8 +616,8 @@ pub async fn top_up_related(
 /// article. The winners' text is their `teaser_text`, cut when written.
 ///
 /// Written as SQL text, not built with sea-query: building and dropping
-/// this statement's expression tree was 6% of a cold article page's server
-/// CPU. `$n` parameters mean the same on both databases (sqlx binds SQLite's
+/// this statement's expression tree on every cold article page cost more
+/// than keeping its text (BENCHMARKS.md). `$n` parameters mean the same on both databases (sqlx binds SQLite's
 /// `$n` by number), so one text serves both, and a value used in every
 /// window is bound once.
 fn sharing_tags(

@@ -43,8 +43,8 @@ pub struct AlsoRead {
     /// The body's whole plain text; else only its first
     /// [`super::article::TEASER_TEXT_CHARS`] characters, enough for the summary. (A page
     /// rarely shows both the HTML body and the plain text, and the text is
-    /// as long as the body: reading it whole took 4-20% of PostgreSQL's
-    /// throughput for a cold page.)
+    /// as long as the body: reading it whole costs PostgreSQL throughput on
+    /// every cold page.)
     pub whole_text: bool,
     /// The first page of approved comments, this many.
     pub comments: Option<u64>,
@@ -97,9 +97,8 @@ pub async fn find(
 impl AlsoRead {
     /// What of this can be read along on `backend`. SQLite has no LATERAL
     /// join, and its best other form of the ranking (a correlated `IN` list
-    /// per tag) took 0.65 ms where the ranking alone takes 0.36, which cost
-    /// more than the statement it saved: there the teasers are read on
-    /// their own.
+    /// per tag) took longer than the ranking on its own plus the statement
+    /// it saved: there the teasers are read on their own.
     fn on(self, backend: DbBackend) -> Self {
         match backend {
             DbBackend::Postgres => self,
@@ -169,10 +168,10 @@ impl Values {
 
 /// A `LIMIT` written into the statement's text rather than bound. With a
 /// bound limit, PostgreSQL cannot tell what a generic plan of the prepared
-/// statement would cost, and at 1,000,000 articles it kept planning the page
-/// for each execution's values: 0.7–1.4 ms of planning for 0.6–0.8 ms of
-/// running. With the limits in the text it reuses one plan after five
-/// executions, at any size (BENCHMARKS.md). Clients choose among few page
+/// statement would cost, and on a large site it kept planning the page for
+/// each execution's values, planning taking longer than running. With the
+/// limits in the text it reuses one plan after five executions, at any
+/// size (BENCHMARKS.md). Clients choose among few page
 /// sizes (1 to 100), so the texts, and sqlx's per-connection statement
 /// cache, stay few.
 fn plan_constant(limit: u64) -> String {

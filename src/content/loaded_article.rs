@@ -1,7 +1,8 @@
 //! An article row as pages show it. The read cache hands the same loaded
 //! article to every request until it is edited, so what pages derive from
 //! the row — the teaser text cut from the body — is worked out once per
-//! load, not once per request: cutting it was 14% of a warm HomePage's CPU.
+//! load, not once per request, where cutting it was a large share of a warm
+//! HomePage's CPU (BENCHMARKS.md).
 //! A row read for a teaser in a list lacks its body (see
 //! [`super::article::Teaser`]); it says so, so that the body is fetched when
 //! a client asks for it. An article read for its own page carries its tags,

@@ -124,9 +124,9 @@ async fn ends_clean<C: sea_orm::sqlx::Connection>(
 /// Whether the operator chose how to use TLS towards PostgreSQL, in the
 /// URL's `sslmode` or in `PGSSLMODE`. When they did not, the driver would
 /// try TLS (`prefer`) even towards this machine, where the bytes never leave
-/// it: with TLS, pgbench ran a cold article page's statements 28% slower,
-/// and the server's cold page used 18% more of PostgreSQL's CPU
-/// (BENCHMARKS.md). So a loopback address without a choice is reached
+/// it, and encryption made a cold article page's statements measurably
+/// slower on both ends (figures in BENCHMARKS.md). So a loopback address
+/// without a choice is reached
 /// without TLS; `sslmode=require` (or `prefer`) in the URL asks for it.
 fn tls_mode_chosen(url: &str, mode_in_environment: bool) -> bool {
     let query = url.split_once('?').map_or("", |(_, query)| query);

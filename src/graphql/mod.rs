@@ -7,7 +7,8 @@
 //! (`RequestContext::categories`). async-graphql builds each field of an
 //! object as one future sized for the object's largest field, so one heavy
 //! field made every `id` and `slug` future of its type kilobytes large, and
-//! copying those was 8% of a cold article page's CPU.
+//! copying those was a visible share of a cold article page's CPU
+//! (BENCHMARKS.md).
 
 mod article;
 mod article_editing;
@@ -81,13 +82,13 @@ type GraphqlSchema = Schema<Query, Mutation, EmptySubscription>;
 /// extension) saves a small mutation like `recordView` its validation, but
 /// once any extension is installed async-graphql passes every field through
 /// the extension chain: on a page of forty teasers that cost more than
-/// validating the page's query (warm HomePage 1,965 req/s with the
-/// extension, 2,302–2,476 without). So queries run without extensions, and
+/// validating the page's query (BENCHMARKS.md has the figures). So queries
+/// run without extensions, and
 /// their validations are remembered here instead: a query is validated in
 /// full until it once runs without any error, after which the same
 /// document, operation and variables run on a schema that checks only what
-/// execution relies on (no fragment cycles). Full validation was 6% of a
-/// cold ArticlePage's server CPU.
+/// execution relies on (no fragment cycles), sparing a cold ArticlePage its
+/// full validation.
 #[derive(Clone)]
 pub struct AppSchema {
     /// For queries not yet known to be valid: every validation rule.

@@ -34,6 +34,7 @@ mod schema;
 mod seed_page;
 mod shutdown;
 mod slow_clients;
+mod source;
 mod spam;
 mod statements;
 mod strict_input;
