@@ -45,15 +45,12 @@ pub async fn token(
                         .map_err(|_| AppError::bad_input("expiresIn", "That lifetime is too long"))
                 })
                 .transpose()?;
-            let issued = token::create(db, &name, role.into(), expires_at).await?;
-            audit::record(
+            let issued = token::create(
                 db,
                 &audit::Actor::command_line(),
-                "token.create",
-                "token",
-                issued.token.id,
-                &issued.token.name,
-                now,
+                &name,
+                role.into(),
+                expires_at,
             )
             .await?;
             writeln!(
@@ -83,17 +80,7 @@ pub async fn token(
             write!(out, "{text}")
         }
         TokenCommand::Revoke { id } => {
-            let revoked = token::revoke(db, id).await?;
-            audit::record(
-                db,
-                &audit::Actor::command_line(),
-                "token.revoke",
-                "token",
-                id,
-                &revoked.name,
-                now,
-            )
-            .await?;
+            let revoked = token::revoke(db, &audit::Actor::command_line(), id).await?;
             writeln!(out, "revoked token {} ({})", revoked.id, revoked.name)
         }
     };

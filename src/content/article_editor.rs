@@ -16,8 +16,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    audit::{self, Actor},
+    audit::Actor,
     body::{self, BodyFormat},
+    edit::{Edit, Subject},
     slug,
 };
 use crate::error::{AppError, AppResult};
@@ -314,9 +315,10 @@ pub async fn create(
     )?;
     let stored = prepared_body(&new.body, new.body_format)?;
 
-    let txn = crate::database::begin_write(db).await?;
-    require_category(&txn, new.category_id).await?;
-    let slug = choose_slug(&txn, new.slug.as_deref(), &title, None).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    require_category(txn, new.category_id).await?;
+    let slug = choose_slug(txn, new.slug.as_deref(), &title, None).await?;
     let id = Uuid::now_v7();
     let created = article::ActiveModel {
         id: Set(id),
@@ -339,20 +341,11 @@ pub async fn create(
         version: Set(1),
         comments_closed: Set(false),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    replace_tags(&txn, id, &new.tags, now).await?;
-    audit::record(
-        &txn,
-        actor,
-        "article.create",
-        "article",
-        id,
-        &created.title,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    replace_tags(txn, id, &new.tags, now).await?;
+    edit.did("article.create", Subject::Article(id), &created.title);
+    edit.commit().await?;
     Ok(created)
 }
 
@@ -502,36 +495,28 @@ pub async fn update(
         )?);
     }
 
-    let txn = crate::database::begin_write(db).await?;
-    let current = load_for_update(&txn, id).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let current = load_for_update(txn, id).await?;
     if current.version != expected {
         return Err(stale(current.version, expected));
     }
     if let Some(category_id) = changes.category_id {
-        require_category(&txn, category_id).await?;
+        require_category(txn, category_id).await?;
         next.category_id = Set(category_id);
     }
     if let Some(wanted) = &changes.slug {
-        let new_slug = choose_slug(&txn, Some(wanted), &current.title, Some(id)).await?;
-        retire_slug(&txn, id, &current.slug, &new_slug, now).await?;
+        let new_slug = choose_slug(txn, Some(wanted), &current.title, Some(id)).await?;
+        retire_slug(txn, id, &current.slug, &new_slug, now).await?;
         next.slug = Set(new_slug);
     }
-    keep_revision(&txn, &current, actor, now).await?;
-    let updated = write_if_current(&txn, id, expected, next).await?;
+    keep_revision(txn, &current, actor, now).await?;
+    let updated = write_if_current(txn, id, expected, next).await?;
     if let Some(tags) = &changes.tags {
-        replace_tags(&txn, id, tags, now).await?;
+        replace_tags(txn, id, tags, now).await?;
     }
-    audit::record(
-        &txn,
-        actor,
-        "article.update",
-        "article",
-        id,
-        &updated.title,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    edit.did("article.update", Subject::Article(id), &updated.title);
+    edit.commit().await?;
     Ok(updated)
 }
 
@@ -607,24 +592,25 @@ async fn set_status(
     id: Uuid,
     status: ArticleStatus,
     published_at: Option<Option<DateTime<Utc>>>,
-    action: &str,
+    action: &'static str,
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = crate::database::begin_write(db).await?;
-    let current = load_for_update(&txn, id).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let current = load_for_update(txn, id).await?;
     let mut active: article::ActiveModel = current.into();
     active.status = Set(status);
     if let Some(published_at) = published_at {
         active.published_at = Set(published_at);
     }
     active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
+    let updated = active.update(txn).await?;
     let detail = match updated.published_at {
         Some(at) => format!("{} at {}", updated.title, at.to_rfc3339()),
         None => updated.title.clone(),
     };
-    audit::record(&txn, actor, action, "article", id, detail, now).await?;
-    txn.commit().await?;
+    edit.did(action, Subject::Article(id), detail);
+    edit.commit().await?;
     Ok(updated)
 }
 
@@ -635,20 +621,12 @@ pub async fn delete(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = crate::database::begin_write(db).await?;
-    let current = load_for_update(&txn, id).await?;
-    article::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        "article.delete",
-        "article",
-        id,
-        &current.title,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let current = load_for_update(txn, id).await?;
+    article::Entity::delete_by_id(id).exec(txn).await?;
+    edit.did("article.delete", Subject::Article(id), &current.title);
+    edit.commit().await?;
     Ok(())
 }
 
@@ -660,20 +638,12 @@ pub async fn set_tags(
     tags: &[String],
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = crate::database::begin_write(db).await?;
-    let current = load_for_update(&txn, id).await?;
-    replace_tags(&txn, id, tags, now).await?;
-    audit::record(
-        &txn,
-        actor,
-        "article.tags",
-        "article",
-        id,
-        tags.join(", "),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let current = load_for_update(txn, id).await?;
+    replace_tags(txn, id, tags, now).await?;
+    edit.did("article.tags", Subject::Article(id), tags.join(", "));
+    edit.commit().await?;
     Ok(current)
 }
 
@@ -698,17 +668,18 @@ pub async fn restore(
     expected: i32,
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = crate::database::begin_write(db).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
     let revision = article_revision::Entity::find_by_id(revision_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound("No revision has this id".to_owned()))?;
-    let current = load_for_update(&txn, revision.article_id).await?;
+    let current = load_for_update(txn, revision.article_id).await?;
     if current.version != expected {
         return Err(stale(current.version, expected));
     }
     let category_id = if category::Entity::find_by_id(revision.category_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .is_some()
     {
@@ -716,13 +687,13 @@ pub async fn restore(
     } else {
         current.category_id
     };
-    let slug = if slug_taken(&txn, &revision.slug, Some(current.id)).await? {
+    let slug = if slug_taken(txn, &revision.slug, Some(current.id)).await? {
         current.slug.clone()
     } else {
         revision.slug.clone()
     };
-    retire_slug(&txn, current.id, &current.slug, &slug, now).await?;
-    keep_revision(&txn, &current, actor, now).await?;
+    retire_slug(txn, current.id, &current.slug, &slug, now).await?;
+    keep_revision(txn, &current, actor, now).await?;
     let next = article::ActiveModel {
         slug: Set(slug),
         title: Set(revision.title.clone()),
@@ -737,17 +708,12 @@ pub async fn restore(
         updated_at: Set(now),
         ..Default::default()
     };
-    let restored = write_if_current(&txn, current.id, expected, next).await?;
-    audit::record(
-        &txn,
-        actor,
+    let restored = write_if_current(txn, current.id, expected, next).await?;
+    edit.did(
         "article.restore",
-        "article",
-        current.id,
+        Subject::Article(current.id),
         format!("{} (version {})", restored.title, revision.version),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    edit.commit().await?;
     Ok(restored)
 }

@@ -13,8 +13,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    audit::{self, Actor},
+    audit::Actor,
     category::CategoryTree,
+    edit::{Edit, Subject},
     slug,
 };
 use crate::error::{AppError, AppResult};
@@ -117,8 +118,9 @@ pub async fn create(
 ) -> AppResult<category::Model> {
     let name = checked_name(&new.name)?;
     let description = checked_description(&new.description)?;
-    let txn = crate::database::begin_write(db).await?;
-    let tree = CategoryTree::load_in(&txn).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let tree = CategoryTree::load_in(txn).await?;
     if let Some(parent) = new.parent_id
         && tree.get(parent).is_none()
     {
@@ -134,7 +136,7 @@ pub async fn create(
             siblings.iter().map(|s| s.position + 1).max().unwrap_or(0)
         }
     };
-    let slug = slug_for(&txn, new.slug.as_deref(), &name, None).await?;
+    let slug = slug_for(txn, new.slug.as_deref(), &name, None).await?;
     let created = category::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
@@ -145,19 +147,14 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    audit::record(
-        &txn,
-        actor,
+    edit.did(
         "category.create",
-        "category",
-        created.id,
+        Subject::Section(created.id),
         &created.name,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    edit.commit().await?;
     Ok(created)
 }
 
@@ -170,8 +167,9 @@ pub async fn update(
     changes: CategoryChanges,
     now: DateTime<Utc>,
 ) -> AppResult<category::Model> {
-    let txn = crate::database::begin_write(db).await?;
-    let tree = CategoryTree::load_in(&txn).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let tree = CategoryTree::load_in(txn).await?;
     let current = tree
         .get(id)
         .cloned()
@@ -184,7 +182,7 @@ pub async fn update(
         active.description = Set(checked_description(description)?);
     }
     if let Some(wanted) = &changes.slug {
-        active.slug = Set(slug_for(&txn, Some(wanted), "", Some(id)).await?);
+        active.slug = Set(slug_for(txn, Some(wanted), "", Some(id)).await?);
     }
     if let Some(parent) = changes.parent_id {
         if let Some(parent) = parent {
@@ -204,18 +202,9 @@ pub async fn update(
         active.position = Set(position);
     }
     active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        "category.update",
-        "category",
-        id,
-        &updated.name,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let updated = active.update(txn).await?;
+    edit.did("category.update", Subject::Section(id), &updated.name);
+    edit.commit().await?;
     Ok(updated)
 }
 
@@ -229,8 +218,9 @@ pub async fn delete(
     move_to: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = crate::database::begin_write(db).await?;
-    let tree = CategoryTree::load_in(&txn).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let tree = CategoryTree::load_in(txn).await?;
     let current = tree
         .get(id)
         .cloned()
@@ -238,7 +228,7 @@ pub async fn delete(
     let children = tree.children(id).len();
     let articles = article::Entity::find()
         .filter(article::Column::CategoryId.eq(id))
-        .count(&txn)
+        .count(txn)
         .await?;
     if children > 0 || articles > 0 {
         let Some(target) = move_to else {
@@ -258,25 +248,16 @@ pub async fn delete(
         article::Entity::update_many()
             .col_expr(article::Column::CategoryId, Expr::value(target))
             .filter(article::Column::CategoryId.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         category::Entity::update_many()
             .col_expr(category::Column::ParentId, Expr::value(target))
             .filter(category::Column::ParentId.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    category::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        "category.delete",
-        "category",
-        id,
-        &current.name,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    category::Entity::delete_by_id(id).exec(txn).await?;
+    edit.did("category.delete", Subject::Section(id), &current.name);
+    edit.commit().await?;
     Ok(())
 }

@@ -22,6 +22,7 @@ pub mod category_editor;
 pub mod comment;
 pub mod cursor;
 pub mod demo;
+pub mod edit;
 pub mod loaded_article;
 pub mod moderation;
 pub mod read_cache;

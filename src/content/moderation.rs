@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use super::{
     Page,
-    audit::{self, Actor},
+    audit::Actor,
     cursor::{self, Cursor, keyset_after},
+    edit::{Edit, Subject},
     time_from_micros,
 };
 use crate::error::{AppError, AppResult};
@@ -108,10 +109,10 @@ pub async fn decide(
             format!("Name 1 to {MAX_BATCH} comments"),
         ));
     }
-    let txn = crate::database::begin_write(db).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
     let found = comment::Entity::find()
         .filter(comment::Column::Id.is_in(ids.iter().copied()))
-        .all(&txn)
+        .all(edit.txn())
         .await?;
     if let Some(missing) = ids.iter().find(|id| !found.iter().any(|c| c.id == **id)) {
         return Err(AppError::NotFound(format!(
@@ -124,7 +125,7 @@ pub async fn decide(
         let article_id = comment.article_id;
         let updated = match decision {
             Decision::Delete => {
-                comment::Entity::delete_by_id(id).exec(&txn).await?;
+                comment::Entity::delete_by_id(id).exec(edit.txn()).await?;
                 comment
             }
             other => {
@@ -135,26 +136,21 @@ pub async fn decide(
                 };
                 let mut active: comment::ActiveModel = comment.into();
                 active.status = Set(status);
-                active.update(&txn).await?
+                active.update(edit.txn()).await?
             }
         };
-        audit::record(
-            &txn,
-            actor,
+        edit.did(
             decision.action(),
-            "comment",
-            id,
+            Subject::Comment(id),
             format!("on article {article_id}"),
-            now,
-        )
-        .await?;
+        );
         result.push(updated);
     }
     let mut articles: Vec<Uuid> = result.iter().map(|c| c.article_id).collect();
     articles.sort();
     articles.dedup();
-    recount(&txn, &articles).await?;
-    txn.commit().await?;
+    recount(edit.txn(), &articles).await?;
+    edit.commit().await?;
     Ok(result)
 }
 
@@ -197,29 +193,21 @@ pub async fn set_comments_closed(
     closed: bool,
     now: DateTime<Utc>,
 ) -> AppResult<article::Model> {
-    let txn = crate::database::begin_write(db).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
     let current = article::Entity::find_by_id(article_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound("No article has this id".to_owned()))?;
     let mut active: article::ActiveModel = current.into();
     active.comments_closed = Set(closed);
-    let updated = active.update(&txn).await?;
+    let updated = active.update(txn).await?;
     let action = if closed {
         "comments.close"
     } else {
         "comments.open"
     };
-    audit::record(
-        &txn,
-        actor,
-        action,
-        "article",
-        article_id,
-        &updated.title,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    edit.did(action, Subject::Article(article_id), &updated.title);
+    edit.commit().await?;
     Ok(updated)
 }

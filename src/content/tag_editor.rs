@@ -11,7 +11,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    audit::{self, Actor},
+    audit::Actor,
+    edit::{Edit, Subject},
     slug,
 };
 use crate::error::{AppError, AppResult};
@@ -73,27 +74,19 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> AppResult<tag::Model> {
     let name = checked_name(name)?;
-    let txn = crate::database::begin_write(db).await?;
-    let slug = slug_for(&txn, slug, &name, None).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let slug = slug_for(txn, slug, &name, None).await?;
     let created = tag::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
         name: Set(name),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    audit::record(
-        &txn,
-        actor,
-        "tag.create",
-        "tag",
-        created.id,
-        &created.name,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    edit.did("tag.create", Subject::Tag(created.id), &created.name);
+    edit.commit().await?;
     Ok(created)
 }
 
@@ -106,18 +99,19 @@ pub async fn update(
     slug: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<tag::Model> {
-    let txn = crate::database::begin_write(db).await?;
-    let current = find(&txn, id).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let current = find(txn, id).await?;
     let mut active: tag::ActiveModel = current.into();
     if let Some(name) = name {
         active.name = Set(checked_name(name)?);
     }
     if let Some(slug) = slug {
-        active.slug = Set(slug_for(&txn, Some(slug), "", Some(id)).await?);
+        active.slug = Set(slug_for(txn, Some(slug), "", Some(id)).await?);
     }
-    let updated = active.update(&txn).await?;
-    audit::record(&txn, actor, "tag.update", "tag", id, &updated.name, now).await?;
-    txn.commit().await?;
+    let updated = active.update(txn).await?;
+    edit.did("tag.update", Subject::Tag(id), &updated.name);
+    edit.commit().await?;
     Ok(updated)
 }
 
@@ -143,17 +137,18 @@ pub async fn merge(
             "Name at least one tag to merge, and not the target itself",
         ));
     }
-    let txn = crate::database::begin_write(db).await?;
-    let kept = find(&txn, target).await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let kept = find(txn, target).await?;
     for source in sources {
-        find(&txn, *source).await?;
+        find(txn, *source).await?;
     }
     let already: HashSet<Uuid> = article_tag::Entity::find()
         .select_only()
         .column(article_tag::Column::ArticleId)
         .filter(article_tag::Column::TagId.eq(target))
         .into_tuple::<Uuid>()
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .collect();
@@ -162,7 +157,7 @@ pub async fn merge(
         .column(article_tag::Column::ArticleId)
         .filter(article_tag::Column::TagId.is_in(sources.iter().copied()))
         .into_tuple::<Uuid>()
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .collect();
@@ -171,24 +166,19 @@ pub async fn merge(
             article_id: Set(*article_id),
             tag_id: Set(target),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
     tag::Entity::delete_many()
         .filter(tag::Column::Id.is_in(sources.iter().copied()))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    audit::record(
-        &txn,
-        actor,
+    edit.did(
         "tag.merge",
-        "tag",
-        target,
+        Subject::Tag(target),
         format!("{} tags merged into {}", sources.len(), kept.name),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    );
+    edit.commit().await?;
     Ok(kept)
 }
 
@@ -199,10 +189,11 @@ pub async fn delete(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = crate::database::begin_write(db).await?;
-    let current = find(&txn, id).await?;
-    tag::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(&txn, actor, "tag.delete", "tag", id, &current.name, now).await?;
-    txn.commit().await?;
+    let mut edit = Edit::begin(db, actor, now).await?;
+    let txn = edit.txn();
+    let current = find(txn, id).await?;
+    tag::Entity::delete_by_id(id).exec(txn).await?;
+    edit.did("tag.delete", Subject::Tag(id), &current.name);
+    edit.commit().await?;
     Ok(())
 }

@@ -13,6 +13,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::{
+    audit::Actor,
+    edit::{Edit, Subject},
+};
 use crate::error::{AppError, AppResult};
 
 /// What a caller with a valid token is.
@@ -67,9 +71,11 @@ fn hash_secret(secret: &str) -> String {
         .collect()
 }
 
-/// Makes a token named `name` with `role`, valid until `expires_at`.
+/// Makes a token named `name` with `role`, valid until `expires_at`, as
+/// `actor` (audited with it).
 pub async fn create(
     db: &DatabaseConnection,
+    actor: &Actor,
     name: &str,
     role: Role,
     expires_at: Option<DateTime<Utc>>,
@@ -85,18 +91,22 @@ pub async fn create(
     rand::rng().fill_bytes(&mut random);
     let secret = URL_SAFE_NO_PAD.encode(random);
     let id = Uuid::now_v7();
+    let now = super::now();
+    let mut edit = Edit::begin(db, actor, now).await?;
     let token = api_token::ActiveModel {
         id: Set(id),
         name: Set(name.to_owned()),
         role: Set(role),
         secret_hash: Set(hash_secret(&secret)),
-        created_at: Set(super::now()),
+        created_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
         last_used_at: Set(None),
     }
-    .insert(db)
+    .insert(edit.txn())
     .await?;
+    edit.did("token.create", Subject::Token(id), name);
+    edit.commit().await?;
     Ok(IssuedToken {
         token,
         secret: format!("{PREFIX}{}_{secret}", id.simple()),
@@ -112,18 +122,29 @@ pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<api_token::Model>> {
         .await?)
 }
 
-/// Revokes a token at once; revoking twice keeps the first time.
-pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> AppResult<api_token::Model> {
+/// Revokes a token at once, as `actor` (audited with it); revoking twice
+/// keeps the first time.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<api_token::Model> {
+    let now = super::now();
+    let mut edit = Edit::begin(db, actor, now).await?;
     let token = api_token::Entity::find_by_id(id)
-        .one(db)
+        .one(edit.txn())
         .await?
         .ok_or_else(|| AppError::NotFound("No token has this id".to_owned()))?;
     if token.revoked_at.is_some() {
         return Ok(token);
     }
+    let name = token.name.clone();
     let mut active: api_token::ActiveModel = token.into();
-    active.revoked_at = Set(Some(super::now()));
-    Ok(active.update(db).await?)
+    active.revoked_at = Set(Some(now));
+    let revoked = active.update(edit.txn()).await?;
+    edit.did("token.revoke", Subject::Token(id), name);
+    edit.commit().await?;
+    Ok(revoked)
 }
 
 /// Stores when `token` was last used, in a write transaction of its own.
@@ -146,9 +167,10 @@ fn parse(presented: &str) -> Option<(Uuid, &str)> {
     Some((Uuid::try_parse(id).ok()?, secret))
 }
 
-/// Who a presented token belongs to. A malformed, unknown, wrong, revoked
-/// or expired token is `UNAUTHENTICATED`, all with one message so that a
-/// caller learns nothing about which it was. Records the use.
+/// Who a presented token belongs to. A malformed, unknown or wrong token is
+/// `UNAUTHENTICATED` with one message, so that a caller learns nothing
+/// about which it was; the holder of a revoked or expired token (its
+/// secret matched) is told which, to renew it. Records the use.
 pub async fn authenticate(
     db: &DatabaseConnection,
     presented: &str,

@@ -4,10 +4,7 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use entity::api_token::{self, Role as DbRole};
 
 use super::{connection::parse_id, context::authorized, scalars::DateTime};
-use crate::content::{
-    audit,
-    token::{self, Permission},
-};
+use crate::content::token::{self, Permission};
 
 /// What a token may do.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -116,17 +113,13 @@ impl TokenMutation {
         role: Role,
         expires_at: Option<DateTime>,
     ) -> async_graphql::Result<CreatedApiToken> {
-        let (state, request, actor) = authorized(ctx, Permission::Administer).await?;
-        let issued =
-            token::create(&state.db, &name, role.into(), expires_at.map(|at| at.0)).await?;
-        audit::record(
+        let (state, _, actor) = authorized(ctx, Permission::Administer).await?;
+        let issued = token::create(
             &state.db,
             &actor,
-            "token.create",
-            "token",
-            issued.token.id,
-            &issued.token.name,
-            request.now,
+            &name,
+            role.into(),
+            expires_at.map(|at| at.0),
         )
         .await?;
         Ok(CreatedApiToken {
@@ -137,19 +130,9 @@ impl TokenMutation {
 
     /// Revokes a token at once. Admins only.
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
-        let (state, request, actor) = authorized(ctx, Permission::Administer).await?;
+        let (state, _, actor) = authorized(ctx, Permission::Administer).await?;
         let id = parse_id(&id, "id")?;
-        let revoked = token::revoke(&state.db, id).await?;
-        audit::record(
-            &state.db,
-            &actor,
-            "token.revoke",
-            "token",
-            id,
-            &revoked.name,
-            request.now,
-        )
-        .await?;
+        let revoked = token::revoke(&state.db, &actor, id).await?;
         Ok(ApiToken(revoked))
     }
 }

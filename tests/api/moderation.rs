@@ -188,6 +188,10 @@ async fn the_audit_log_records_who_did_what_and_only_admins_read_it() {
         [
             ("Admin for tests".to_owned(), "tag.create".to_owned()),
             ("Editor for tests".to_owned(), "article.archive".to_owned()),
+            // The test's two tokens, made as the command line makes them:
+            // a token is audited in the transaction that stores it.
+            ("command line".to_owned(), "token.create".to_owned()),
+            ("command line".to_owned(), "token.create".to_owned()),
         ]
     );
     assert_eq!(

@@ -234,10 +234,17 @@ impl TestApp {
 
     /// A new API token with `role`, straight in the database.
     pub async fn token(&self, role: Role) -> String {
-        newsroom::content::token::create(&self.db, &format!("{role:?} for tests"), role, None)
-            .await
-            .unwrap()
-            .secret
+        let actor = newsroom::content::audit::Actor::command_line();
+        newsroom::content::token::create(
+            &self.db,
+            &actor,
+            &format!("{role:?} for tests"),
+            role,
+            None,
+        )
+        .await
+        .unwrap()
+        .secret
     }
 
     /// Sends operation `name` from the contract document `file`, unchanged.
