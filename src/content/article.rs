@@ -77,39 +77,31 @@ impl ArticleOrder {
     /// Rows strictly after `cursor` in this order, or strictly before it
     /// when `backward`.
     fn beyond(self, cursor: &Cursor, backward: bool) -> AppResult<Condition> {
-        let id = article::Column::Id;
         // Before a cursor in an order is after it in the reverse order.
         let descending = (self != Self::Oldest) != backward;
-        Ok(match self {
-            Self::Newest | Self::Oldest => keyset_after(
-                article::Column::PublishedAt,
-                time_from_micros(cursor.key)?,
-                id,
-                cursor.id,
-                descending,
-            ),
-            Self::MostViewed => keyset_after(
-                article::Column::ViewCount,
-                cursor.key,
-                id,
-                cursor.id,
-                descending,
-            ),
-            Self::MostCommented => keyset_after(
-                article::Column::CommentCount,
-                cursor.key,
-                id,
-                cursor.id,
-                descending,
-            ),
-            Self::RecentlyUpdated => keyset_after(
-                article::Column::UpdatedAt,
-                time_from_micros(cursor.key)?,
-                id,
-                cursor.id,
-                descending,
-            ),
-        })
+        let key: sea_orm::Value = match self {
+            Self::Newest | Self::Oldest | Self::RecentlyUpdated => {
+                time_from_micros(cursor.key)?.into()
+            }
+            Self::MostViewed | Self::MostCommented => cursor.key.into(),
+        };
+        Ok(keyset_after(
+            self.key_column(),
+            key,
+            article::Column::Id,
+            cursor.id,
+            descending,
+        ))
+    }
+
+    /// The column this order sorts by, before the id.
+    fn key_column(self) -> article::Column {
+        match self {
+            Self::Newest | Self::Oldest => article::Column::PublishedAt,
+            Self::MostViewed => article::Column::ViewCount,
+            Self::MostCommented => article::Column::CommentCount,
+            Self::RecentlyUpdated => article::Column::UpdatedAt,
+        }
     }
 
     /// The order of two articles in this list, as the database sorts them.
@@ -133,12 +125,7 @@ impl ArticleOrder {
         select: sea_orm::Select<article::Entity>,
         backward: bool,
     ) -> sea_orm::Select<article::Entity> {
-        let key = match self {
-            Self::Newest | Self::Oldest => article::Column::PublishedAt,
-            Self::MostViewed => article::Column::ViewCount,
-            Self::MostCommented => article::Column::CommentCount,
-            Self::RecentlyUpdated => article::Column::UpdatedAt,
-        };
+        let key = self.key_column();
         let direction = if (self == Self::Oldest) != backward {
             sea_orm::Order::Asc
         } else {
