@@ -504,11 +504,7 @@ async fn graphql_get(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let wants_page = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_page {
+    if negotiation::wants_page(&headers) {
         return explorer::page().into_response();
     }
     let Some(media) = negotiation::negotiate(&headers) else {

@@ -67,6 +67,27 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     }
 }
 
+/// `text/html`, what a browser asks for when it opens a page.
+const HTML: mediatype::MediaType<'static> =
+    mediatype::MediaType::new(mediatype::names::TEXT, mediatype::names::HTML);
+
+/// Whether a GET of /graphql is a browser asking for a page (the explorer)
+/// rather than a client asking for a result: `text/html` preferred, by the
+/// Accept header's q-values, over both JSON types. `*/*` alone is a client.
+pub fn wants_page(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    accept
+        .parse::<headers_accept::Accept>()
+        .ok()
+        .and_then(|accept| accept.negotiate([&JSON, &GRAPHQL_RESPONSE, &HTML]).cloned())
+        .is_some_and(|chosen| chosen == HTML)
+}
+
 /// The answer for a client that accepts no type we can send.
 pub fn not_acceptable() -> Response {
     error_response(
@@ -179,6 +200,19 @@ mod tests {
         );
         assert_eq!(negotiate(&accept("text/plain")), None);
         assert_eq!(negotiate(&accept("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn a_browser_gets_the_page_and_a_client_the_result() {
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert!(wants_page(&accept(browser)));
+        assert!(!wants_page(&accept("*/*")));
+        assert!(!wants_page(&accept("application/json")));
+        assert!(!wants_page(&accept("text/html;q=0, application/json")));
+        assert!(!wants_page(&accept(
+            "text/html;q=0.5, application/graphql-response+json"
+        )));
+        assert!(!wants_page(&HeaderMap::new()));
     }
 
     #[test]
