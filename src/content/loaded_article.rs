@@ -82,11 +82,16 @@ impl LoadedArticle {
             _ => self.excerpt.get_or_init(|| {
                 // A teaser's text was cut by the database: when it is
                 // exactly that long, more may follow.
-                let more_follows = !self.has_whole_text
-                    && self.row.body_text.chars().count() == TEASER_TEXT_CHARS as usize;
-                excerpt_of_start(&self.row.body_text, EXCERPT_LENGTH, more_follows)
+                excerpt_of_start(&self.row.body_text, EXCERPT_LENGTH, self.text_goes_on())
             }),
         }
+    }
+
+    /// Whether the plain text at hand is only the start of the body: a
+    /// teaser's text was cut by the database, and when it is exactly that
+    /// long, more may follow.
+    fn text_goes_on(&self) -> bool {
+        !self.has_whole_text && self.row.body_text.chars().count() == TEASER_TEXT_CHARS as usize
     }
 
     /// The summary cut to at most `length` characters (the closing `…`
@@ -103,11 +108,11 @@ impl LoadedArticle {
                 }
             }
             _ if length == EXCERPT_LENGTH => std::borrow::Cow::Borrowed(self.summary()),
-            _ => {
-                let more_follows = !self.has_whole_text
-                    && self.row.body_text.chars().count() == TEASER_TEXT_CHARS as usize;
-                std::borrow::Cow::Owned(excerpt_of_start(&self.row.body_text, length, more_follows))
-            }
+            _ => std::borrow::Cow::Owned(excerpt_of_start(
+                &self.row.body_text,
+                length,
+                self.text_goes_on(),
+            )),
         }
     }
 }

@@ -37,22 +37,23 @@ use uuid::Uuid;
 use super::{article::visible, read_cache::ReadCache};
 use crate::error::{AppError, AppResult};
 
-/// Adds `count` views to an article's stored count, inside `txn`, and to
-/// its count for today (see [`add_daily_views`]).
+/// Adds each article's views to its stored count, inside `txn`, and to its
+/// count for today (see [`add_daily_views`], one statement for all).
 pub async fn add_views(
     txn: &crate::database::WriteTransaction,
-    article_id: Uuid,
-    count: i64,
+    counts: &[(Uuid, i64)],
 ) -> AppResult<()> {
-    article::Entity::update_many()
-        .col_expr(
-            article::Column::ViewCount,
-            Expr::col(article::Column::ViewCount).add(count),
-        )
-        .filter(article::Column::Id.eq(article_id))
-        .exec(txn)
-        .await?;
-    add_daily_views(txn, article_id, count, super::now()).await
+    for (article_id, count) in counts {
+        article::Entity::update_many()
+            .col_expr(
+                article::Column::ViewCount,
+                Expr::col(article::Column::ViewCount).add(*count),
+            )
+            .filter(article::Column::Id.eq(*article_id))
+            .exec(txn)
+            .await?;
+    }
+    add_daily_views(txn, counts, super::now()).await
 }
 
 /// The day `at` falls on (UTC), as days since 1970-01-01: how per-day
@@ -61,30 +62,36 @@ pub fn day_number(at: DateTime<Utc>) -> i32 {
     i32::try_from(at.timestamp().div_euclid(86_400)).unwrap_or(i32::MAX)
 }
 
-/// Adds `count` views to an article's count for the day of `at`, inside
+/// How many articles one per-day statement adds to: three values each,
+/// well under SQLite's limit on bound values.
+const DAILY_ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Adds each article's views to its count for the day of `at`, inside
 /// `txn`: what rankings over a day, week or month sum. Views are dated when
 /// they are written, at most one flush interval after they were counted.
 pub async fn add_daily_views(
     txn: &crate::database::WriteTransaction,
-    article_id: Uuid,
-    count: i64,
+    counts: &[(Uuid, i64)],
     at: DateTime<Utc>,
 ) -> AppResult<()> {
     use entity::article_daily_view as daily;
-    let added = Expr::col((daily::Entity, daily::Column::Views))
-        .add(Expr::col((Alias::new("excluded"), daily::Column::Views)));
-    daily::Entity::insert(daily::ActiveModel {
-        article_id: Set(article_id),
-        day: Set(day_number(at)),
-        views: Set(count),
-    })
-    .on_conflict(
-        OnConflict::columns([daily::Column::ArticleId, daily::Column::Day])
-            .value(daily::Column::Views, added)
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
+    let day = day_number(at);
+    for chunk in counts.chunks(DAILY_ROWS_PER_STATEMENT) {
+        let added = Expr::col((daily::Entity, daily::Column::Views))
+            .add(Expr::col((Alias::new("excluded"), daily::Column::Views)));
+        daily::Entity::insert_many(chunk.iter().map(|(article_id, count)| daily::ActiveModel {
+            article_id: Set(*article_id),
+            day: Set(day),
+            views: Set(*count),
+        }))
+        .on_conflict(
+            OnConflict::columns([daily::Column::ArticleId, daily::Column::Day])
+                .value(daily::Column::Views, added)
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -180,7 +187,7 @@ impl ViewCounter {
             if updated.is_empty() {
                 return Err(not_found());
             }
-            add_daily_views(&txn, article_id, 1, now).await?;
+            add_daily_views(&txn, &[(article_id, 1)], now).await?;
             txn.commit().await?;
             self.read_cache.views_written();
             return updated
@@ -366,9 +373,7 @@ impl ViewCounter {
         // down below, are not to be learnt.
         self.flushes_started.fetch_add(1, Ordering::SeqCst);
         let txn = crate::database::begin_write(&self.db).await?;
-        for (article_id, count) in &snapshot {
-            add_views(&txn, *article_id, *count).await?;
-        }
+        add_views(&txn, &snapshot).await?;
         let written: Vec<(Uuid, i64)> = article::Entity::find()
             .filter(article::Column::Id.is_in(snapshot.iter().map(|(id, _)| *id)))
             .select_only()

@@ -170,11 +170,9 @@ async fn apply_once(db: &DatabaseConnection, spill: &Spill) -> AppResult<i64> {
     if recorded.rows_affected() == 0 {
         return Ok(0);
     }
-    let mut added = 0;
-    for (article_id, count) in &spill.counts {
-        super::view_counter::add_views(&txn, *article_id, *count).await?;
-        added += count;
-    }
+    let counts: Vec<(Uuid, i64)> = spill.counts.iter().map(|(id, n)| (*id, *n)).collect();
+    super::view_counter::add_views(&txn, &counts).await?;
+    let added = counts.iter().map(|(_, count)| count).sum();
     txn.commit().await?;
     Ok(added)
 }

@@ -69,10 +69,9 @@ impl Article {
     /// The whole article behind a teaser (lists read teasers without their
     /// bodies), loaded by id in one batch with the page's other teasers.
     async fn whole(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<LoadedArticle>> {
-        ctx.data::<DataLoader<WholeArticles>>()?
-            .load_one(self.0.id)
-            .await
-            .map_err(AppError::from)?
+        Self::public_by_id(ctx, self.0.id)
+            .await?
+            .map(|article| article.0)
             .ok_or_else(|| {
                 AppError::NotFound("The article was taken down a moment ago".to_owned()).into()
             })
@@ -819,14 +818,7 @@ impl ArticleQuery {
             let (state, request) = scope(ctx)?;
             let size = content::page_size(first.unwrap_or(DEFAULT_MOST_VIEWED_FIRST))?;
             let category_ids = match &category {
-                Some(slug) => {
-                    let tree = request.categories(state).await?;
-                    Some(
-                        tree.by_slug(slug)
-                            .map(|section| tree.with_descendants(section.id))
-                            .unwrap_or_default(),
-                    )
-                }
+                Some(slug) => Some(request.section_and_below(state, slug).await?),
                 None => None,
             };
             let period = content::article::ViewPeriod::from(period);
@@ -884,14 +876,7 @@ impl ArticleQuery {
             let (state, request) = scope(ctx)?;
             let filter = filter.unwrap_or_default();
             let category_ids = match &filter.category {
-                Some(slug) => {
-                    let tree = request.categories(state).await?;
-                    Some(
-                        tree.by_slug(slug)
-                            .map(|category| tree.with_descendants(category.id))
-                            .unwrap_or_default(),
-                    )
-                }
+                Some(slug) => Some(request.section_and_below(state, slug).await?),
                 None => None,
             };
             let domain = DomainFilter {

@@ -167,6 +167,33 @@ impl RequestContext {
     }
 }
 
+impl RequestContext {
+    /// The ids of the section with `slug` and all its sub-sections, as
+    /// filters by section take them; empty when there is no such section
+    /// (which then matches nothing).
+    pub async fn section_and_below(
+        &self,
+        state: &AppState,
+        slug: &str,
+    ) -> AppResult<Vec<uuid::Uuid>> {
+        let tree = self.categories(state).await?;
+        Ok(tree
+            .by_slug(slug)
+            .map(|section| tree.with_descendants(section.id))
+            .unwrap_or_default())
+    }
+
+    /// Every tag, through the read cache.
+    pub async fn all_tags(&self, state: &AppState) -> AppResult<Arc<Vec<entity::tag::Model>>> {
+        state
+            .cache
+            .get_or_load(&state.db, self.now, Lookup::AllTags, async {
+                crate::content::tag::all(&state.db).await.map(Arc::new)
+            })
+            .await
+    }
+}
+
 /// The shared state, this request's scope, and the caller, who must be
 /// allowed to do `work`. Every mutation that is not a reader's calls this
 /// first; `tests/api/access.rs` walks the schema to prove it.

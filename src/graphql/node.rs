@@ -48,12 +48,7 @@ async fn find(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>>
     if let Some(section) = tree.get(id) {
         return Ok(Some(Node::Category(Category(section.clone()))));
     }
-    let tags = state
-        .cache
-        .get_or_load(&state.db, request.now, Lookup::AllTags, async {
-            content::tag::all(&state.db).await.map(std::sync::Arc::new)
-        })
-        .await?;
+    let tags = request.all_tags(state).await?;
     if let Some(tag) = tags.iter().find(|tag| tag.id == id) {
         return Ok(Some(Node::Tag(Tag(tag.clone()))));
     }

@@ -81,12 +81,7 @@ impl TagQuery {
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
-            let tags: Arc<Vec<tag_entity::Model>> = state
-                .cache
-                .get_or_load(&state.db, request.now, Lookup::AllTags, async {
-                    content::tag::all(&state.db).await.map(Arc::new)
-                })
-                .await?;
+            let tags = request.all_tags(state).await?;
             Ok(tags.iter().cloned().map(Tag).collect())
         })
         .await

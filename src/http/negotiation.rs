@@ -29,6 +29,16 @@ impl MediaType {
     }
 }
 
+/// Every `Accept` header of a request, as one list.
+fn accept_header(headers: &HeaderMap) -> String {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// `application/json`, the legacy response type.
 const JSON: mediatype::MediaType<'static> =
     mediatype::MediaType::new(mediatype::names::APPLICATION, mediatype::names::JSON);
@@ -47,12 +57,7 @@ const GRAPHQL_RESPONSE: mediatype::MediaType<'static> = mediatype::MediaType::fr
 /// neither or gives both q=0 (406). No header, or one that does not parse,
 /// gets `application/json`, as GraphQL over HTTP asks for legacy clients.
 pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
-    let accept = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
+    let accept = accept_header(headers);
     if accept.trim().is_empty() {
         return Some(MediaType::Json);
     }
@@ -75,12 +80,7 @@ const HTML: mediatype::MediaType<'static> =
 /// rather than a client asking for a result: `text/html` preferred, by the
 /// Accept header's q-values, over both JSON types. `*/*` alone is a client.
 pub fn wants_page(headers: &HeaderMap) -> bool {
-    let accept = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
+    let accept = accept_header(headers);
     accept
         .parse::<headers_accept::Accept>()
         .ok()
