@@ -9,6 +9,7 @@
 //! - [`view_counter`]: counting page views exactly under concurrency.
 //! - [`body`], [`cursor`]: pure logic for HTML, excerpts and cursors.
 //! - [`loaded_article`]: an article row with its teaser text cut once.
+//! - [`slug`], [`reading`]: URL names, with Chinese read by the word.
 //! - [`demo`]: the bilingual demo site loaded into an empty database.
 
 pub mod abuse;
@@ -26,6 +27,7 @@ pub mod edit;
 pub mod loaded_article;
 pub mod moderation;
 pub mod read_cache;
+pub mod reading;
 pub mod slug;
 pub mod tag;
 pub mod tag_editor;

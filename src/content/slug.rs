@@ -2,28 +2,23 @@
 //! Derived from a title when an editor gives none — ASCII kebab-case for
 //! Latin text, pinyin for Chinese — and checked when given.
 
-use pinyin::ToPinyin;
-
+use super::reading;
 use crate::error::{AppError, AppResult};
 
 /// The longest slug, in bytes (all ASCII).
 pub const MAX_SLUG_LEN: usize = 80;
 
-/// A slug derived from `title`: Chinese characters become their pinyin,
-/// everything else is transliterated to ASCII, and words are joined by
-/// hyphens. Falls back to `fallback` when nothing usable remains.
+/// A slug derived from `title`: Chinese becomes its pinyin, read by the word
+/// (重庆银行行长 is `chong-qing-yin-hang-hang-zhang`), everything else is
+/// transliterated to ASCII, and words are joined by hyphens. Falls back to
+/// `fallback` when nothing usable remains.
 pub fn from_title(title: &str, fallback: &str) -> String {
-    let mut spelled = String::with_capacity(title.len() * 2);
-    for character in title.chars() {
-        match character.to_pinyin() {
-            Some(reading) => {
-                spelled.push(' ');
-                spelled.push_str(reading.plain());
-                spelled.push(' ');
-            }
-            None => spelled.push(character),
-        }
-    }
+    // Titles with no CJK character (they start at U+2E80) skip the segmenter.
+    let spelled = if title.chars().any(|c| c >= '\u{2e80}') {
+        reading::spell(title)
+    } else {
+        title.to_owned()
+    };
     let slug = truncate_at_word(&slug::slugify(spelled));
     if slug.is_empty() {
         fallback.to_owned()
@@ -104,6 +99,10 @@ mod tests {
             "shen-zhen-kai-yuan-shi-yan-shi"
         );
         assert_eq!(from_title("AI 芯片 2026", "x"), "ai-xin-pian-2026");
+        assert_eq!(
+            from_title("重庆银行行长", "x"),
+            "chong-qing-yin-hang-hang-zhang"
+        );
     }
 
     #[test]

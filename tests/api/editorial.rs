@@ -161,6 +161,14 @@ async fn derived_slugs_get_a_suffix_and_a_given_slug_that_is_taken_is_refused() 
         .await;
     assert_eq!(first["createArticle"]["article"]["slug"], "hello-world");
     assert_eq!(second["createArticle"]["article"]["slug"], "hello-world-2");
+    // 行 reads hang in 银行 and 行长, not xing; 重 reads chong in 重庆.
+    let chinese = app
+        .data_as(&editor, CREATE, input("重庆银行行长谈 AI", None))
+        .await;
+    assert_eq!(
+        chinese["createArticle"]["article"]["slug"],
+        "chong-qing-yin-hang-hang-zhang-tan-ai"
+    );
 
     let taken = app
         .graphql_as(&editor, CREATE, input("Other", Some("city-night-bus")))
