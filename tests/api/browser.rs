@@ -1,7 +1,8 @@
 //! GraphiQL works in a real browser with no internet: headless Chromium,
 //! driven through chromedriver's WebDriver API, opens /graphql with every
 //! other host unreachable, runs a query and reads the result off the page,
-//! then opens the Docs pane, which loads the schema by introspection.
+//! then opens the Docs pane, which loads the schema by introspection, and
+//! types in the editor until autocompletion offers a field.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them the test
 //! says so and passes, unless `NEWSROOM_REQUIRE_BROWSER` is set (as `.ci/run`
@@ -206,6 +207,62 @@ async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
     )
     .await;
     assert_eq!(errors, json!(0));
+
+    // Autocompletion: typing in the query editor lists Article's fields,
+    // from the same introspected schema, and Enter takes the suggestion.
+    run_script(
+        &driver,
+        &session,
+        r#"const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+           cm.setValue('{ article(slug: "open-source-llm-lab-shenzhen") {  } }');
+           cm.setCursor({ line: 0, ch: 50 }); cm.focus(); return null;"#,
+    )
+    .await;
+    let editor = driver
+        .call(
+            reqwest::Method::POST,
+            &format!("/session/{session}/element"),
+            Some(json!({ "using": "css selector", "value": ".graphiql-query-editor .CodeMirror textarea" })),
+        )
+        .await;
+    let editor = editor
+        .as_object()
+        .and_then(|found| found.values().next())
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no query editor: {editor}"))
+        .to_owned();
+    driver
+        .call(
+            reqwest::Method::POST,
+            &format!("/session/{session}/element/{editor}/value"),
+            Some(json!({ "text": "viewC" })),
+        )
+        .await;
+    let hints = wait_for_text(
+        &driver,
+        &session,
+        "const h = document.querySelector('.CodeMirror-hints'); return h ? h.innerText : '';",
+        "viewCount",
+    )
+    .await;
+    assert!(!hints.contains("title"), "only matching fields: {hints}");
+    driver
+        .call(
+            reqwest::Method::POST,
+            &format!("/session/{session}/element/{editor}/value"),
+            Some(json!({ "text": "\u{E007}" })),
+        )
+        .await;
+    let completed = run_script(
+        &driver,
+        &session,
+        "return document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue();",
+    )
+    .await;
+    assert_eq!(
+        completed,
+        json!(r#"{ article(slug: "open-source-llm-lab-shenzhen") { viewCount } }"#)
+    );
 
     if let Some(path) = std::env::var_os("NEWSROOM_BROWSER_SCREENSHOT") {
         let shot = driver
