@@ -96,6 +96,33 @@ struct DemoComment {
     after_minutes: i64,
 }
 
+/// The days over which a demo article's views are spread: at most the last
+/// month, so "most viewed" this day, week and month all rank something.
+const DEMO_VIEW_DAYS: i64 = 30;
+
+/// Spreads an article's demo views evenly over the days from its
+/// publication (or a month ago) to today, one more on the latest days for
+/// the remainder, as if the view flush had written them day by day.
+async fn seed_daily_views(
+    txn: &crate::database::WriteTransaction,
+    article_id: Uuid,
+    views: i64,
+    published_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let days = (now - published_at).num_days().clamp(0, DEMO_VIEW_DAYS - 1);
+    let per_day = views / (days + 1);
+    let remainder = views % (days + 1);
+    for days_ago in (0..=days).rev() {
+        let count = per_day + i64::from(days_ago < remainder);
+        if count > 0 {
+            let day = now - Duration::days(days_ago);
+            super::view_counter::add_daily_views(txn, &[(article_id, count)], day).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Loads the demo site when the database holds no section and no article;
 /// returns whether it did. Runs in one transaction: all or nothing.
 pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
@@ -198,6 +225,9 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
         }
         .insert(&txn)
         .await?;
+        if status == ArticleStatus::Published && published_at <= now {
+            seed_daily_views(&txn, id, demo.views, published_at, now).await?;
+        }
         for slug in &demo.tags {
             let tag_id = *tag_ids.get(slug.as_str()).ok_or_else(|| {
                 AppError::Internal(format!(
