@@ -282,15 +282,18 @@ impl ReadCache {
         }
     }
 
-    /// Forgets the lists ordered by views: called after view counts are
-    /// written, which may reorder them. Nothing else depends on the stored
-    /// counts (totals come from the view counter).
+    /// Forgets the lists ordered by all-time views: called after view
+    /// counts are written, which may reorder them (an indexed read). Rankings
+    /// over a period are not dropped here but live out their time to live:
+    /// summing a month of per-day counts is the costliest read there is
+    /// (BENCHMARKS.md, "Most viewed at scale") and a flush comes every
+    /// second under traffic. Nothing else depends on the stored counts
+    /// (totals come from the view counter).
     pub fn views_written(&self) {
         if let Some(entries) = &self.entries {
             let by_views = |key: &Key, _: &Cached| match &key.lookup {
                 Lookup::Articles { order, .. } => *order == ArticleOrder::MostViewed,
                 Lookup::FirstPage(page) => page.order == ArticleOrder::MostViewed,
-                Lookup::MostViewed { .. } => true,
                 _ => false,
             };
             if entries.invalidate_entries_if(by_views).is_err() {

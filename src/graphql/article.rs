@@ -806,7 +806,8 @@ impl ArticleQuery {
     /// 热门 that changes from day to day, where `orderBy: MOST_VIEWED` is
     /// all-time. `first` (10 unless asked otherwise, at most 100); only
     /// the section with slug `category` and its sub-sections, when given.
-    /// Refreshed as view counts are written.
+    /// Recounted when the read cache's entry expires (10 s by default) or
+    /// content changes, not on every written view.
     async fn most_viewed(
         &self,
         ctx: &Context<'_>,
