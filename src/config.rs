@@ -281,6 +281,12 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_VIEW_FLUSH_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration, global = true)]
     pub view_flush_interval: std::time::Duration,
 
+    /// How often this process looks at the change feed for writes made by
+    /// other processes on the same database, besides PostgreSQL's
+    /// notifications: the longest a lost notification delays a change.
+    #[arg(long, env = "NEWSROOM_CHANGE_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    pub change_poll_interval: std::time::Duration,
+
     /// Where view counts that could not be written at shutdown are kept
     /// until the next start adds them. Unset: beside a SQLite file, or
     /// `data/` for PostgreSQL.

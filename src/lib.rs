@@ -53,14 +53,19 @@ pub async fn prepare_connected(
         tracing::info!(added, folder = %spills.folder().display(), "added the view counts left at the last shutdown");
     }
     database::optimize(&db).await?;
-    Ok(AppState::new(db, config))
+    let feed_start = content::change::latest(&db).await?;
+    Ok(AppState::new(db, config, feed_start))
 }
 
 /// Starts the background work a serving process does: writing buffered
-/// view counts every interval. Abort the handle at shutdown, then flush once
-/// more.
+/// view counts every interval, and following the change feed. Abort the
+/// handle at shutdown, then flush once more.
 pub fn spawn_background(state: &AppState, config: &Config) -> tokio::task::JoinHandle<()> {
     let views = std::sync::Arc::clone(&state.views);
     let interval = config.view_flush_interval;
-    tokio::spawn(async move { views.flush_every(interval).await })
+    let feed = std::sync::Arc::clone(&state.feed);
+    let poll = config.change_poll_interval;
+    tokio::spawn(async move {
+        tokio::join!(views.flush_every(interval), feed.follow(poll));
+    })
 }

@@ -11,7 +11,12 @@ use sha2::{Digest, Sha256};
 use crate::{
     config::{CommentPolicy, Config},
     content::{
-        abuse::AbuseGuard, category::SectionsMemo, read_cache::ReadCache, view_counter::ViewCounter,
+        abuse::AbuseGuard,
+        category::SectionsMemo,
+        change::Change,
+        feed::{Apply, Feed},
+        read_cache::ReadCache,
+        view_counter::ViewCounter,
     },
     graphql::{documents::DocumentCache, limits::QueryLimits},
 };
@@ -37,14 +42,17 @@ pub struct AppState {
     pub cache: Arc<ReadCache>,
     /// The last section tree read, reused while its version is current.
     pub sections: Arc<SectionsMemo>,
+    /// This process's place in the change feed.
+    pub feed: Arc<Feed>,
     /// Set when a request failed on the database; `/readyz` then proves a
     /// write before it says ready again.
     writes_suspect: Arc<AtomicBool>,
 }
 
 impl AppState {
-    /// State for a connected database under `config`.
-    pub fn new(db: DatabaseConnection, config: &Config) -> Self {
+    /// State for a connected database under `config`, following the change
+    /// feed from change `feed_start` on.
+    pub fn new(db: DatabaseConnection, config: &Config, feed_start: i64) -> Self {
         let fingerprint_secret = config
             .fingerprint_secret
             .clone()
@@ -52,6 +60,11 @@ impl AppState {
         let cache = Arc::new(ReadCache::new(
             config.read_cache_mb.saturating_mul(1024 * 1024),
             config.read_cache_ttl,
+        ));
+        let views = Arc::new(ViewCounter::new(
+            db.clone(),
+            config.view_flush_interval,
+            Arc::clone(&cache),
         ));
         Self {
             db: db.clone(),
@@ -64,11 +77,8 @@ impl AppState {
             )),
             query_limits: config.query_limits(),
             documents: Arc::new(DocumentCache::default()),
-            views: Arc::new(ViewCounter::new(
-                db.clone(),
-                config.view_flush_interval,
-                Arc::clone(&cache),
-            )),
+            feed: Arc::new(Feed::new(db.clone(), feed_start, forget(&cache, &views))),
+            views,
             cache,
             sections: Arc::default(),
             writes_suspect: Arc::default(),
@@ -83,6 +93,12 @@ impl AppState {
         self.views.forget_stored();
     }
 
+    /// Applies the change feed up to the latest change: what a write calls
+    /// before its response leaves, so the writer reads its own write.
+    pub async fn catch_up(&self) -> crate::error::AppResult<usize> {
+        self.feed.catch_up().await
+    }
+
     /// A keyed hash of a client's address, stored with its comments so that a
     /// moderator can see which came from one sender without the raw IP ever
     /// being kept.
@@ -94,6 +110,19 @@ impl AppState {
         let digest = hasher.finalize();
         hex::encode(&digest[..16])
     }
+}
+
+/// What following the feed does here: a change readers can see clears the
+/// read cache and the remembered view counts, as a local write does.
+fn forget(cache: &Arc<ReadCache>, views: &Arc<ViewCounter>) -> Apply {
+    let cache = Arc::clone(cache);
+    let views = Arc::clone(views);
+    Arc::new(move |changes: &[Change]| {
+        if changes.iter().any(Change::is_public) {
+            cache.invalidate();
+            views.forget_stored();
+        }
+    })
 }
 
 impl AppState {

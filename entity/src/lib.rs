@@ -12,5 +12,6 @@ pub mod article_slug;
 pub mod article_tag;
 pub mod audit_entry;
 pub mod category;
+pub mod change;
 pub mod comment;
 pub mod tag;

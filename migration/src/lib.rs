@@ -13,6 +13,7 @@ mod m20261128_000005_sections_version;
 mod m20261129_000006_teaser_text;
 mod m20261129_000007_safe_retries;
 mod m20261129_000008_daily_views;
+mod m20261129_000009_changes;
 
 pub use m20261129_000006_teaser_text::TEASER_TEXT_CHARS;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_teaser_text::Migration),
             Box::new(m20261129_000007_safe_retries::Migration),
             Box::new(m20261129_000008_daily_views::Migration),
+            Box::new(m20261129_000009_changes::Migration),
         ]
     }
 }

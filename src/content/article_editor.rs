@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{
     audit::Actor,
     body::{self, BodyFormat},
+    change::Key,
     edit::{Edit, Subject},
     slug,
 };
@@ -515,7 +516,14 @@ pub async fn update(
     if let Some(tags) = &changes.tags {
         replace_tags(txn, id, tags, now).await?;
     }
-    edit.did("article.update", Subject::Article(id), &updated.title);
+    let action = if updated.category_id == current.category_id {
+        "article.update"
+    } else {
+        "article.move"
+    };
+    edit.did(action, Subject::Article(id), &updated.title);
+    edit.touching(Key::Section(current.category_id))
+        .touching(Key::Section(updated.category_id));
     edit.commit().await?;
     Ok(updated)
 }
@@ -610,6 +618,7 @@ async fn set_status(
         None => updated.title.clone(),
     };
     edit.did(action, Subject::Article(id), detail);
+    edit.touching(Key::Section(updated.category_id));
     edit.commit().await?;
     Ok(updated)
 }
@@ -626,6 +635,7 @@ pub async fn delete(
     let current = load_for_update(txn, id).await?;
     article::Entity::delete_by_id(id).exec(txn).await?;
     edit.did("article.delete", Subject::Article(id), &current.title);
+    edit.touching(Key::Section(current.category_id));
     edit.commit().await?;
     Ok(())
 }

@@ -308,6 +308,18 @@ pub async fn add(
             .filter(article::Column::Id.eq(new.article_id))
             .exec(&txn)
             .await?;
+        // Public at once: the feed tells every process, as an approval
+        // would. A pending comment changes nothing a reader sees.
+        super::change::record(
+            &txn,
+            now,
+            &[(
+                "comment.approved",
+                stored.id,
+                vec![super::change::Key::Article(new.article_id)],
+            )],
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(stored)

@@ -1,14 +1,16 @@
 //! One shape for every audited write: an [`Edit`] is a write transaction
 //! that also carries who acts and what was done. Its commit stores the
-//! audit entries with the change, in the same transaction, so the log and
-//! the data never disagree, and returns what the write touched, by kind and
-//! id: what caches drop, and what the change feed will publish.
+//! audit entries and the change feed's entries with the change, in the same
+//! transaction, so the log, the feed and the data never disagree.
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::audit::{self, Actor};
+use super::{
+    audit::{self, Actor},
+    change::{self, Key},
+};
 use crate::{
     database::{WriteTransaction, begin_write},
     error::AppResult,
@@ -53,11 +55,15 @@ impl Subject {
     }
 }
 
-/// One action of an edit, as the audit log keeps it.
+/// One action of an edit, as the audit log keeps it, and the keys it
+/// touches, as the change feed tells them.
 struct Done {
     action: &'static str,
     subject: Subject,
     detail: String,
+    keys: Vec<Key>,
+    /// Whether the change feed hears of it.
+    announced: bool,
 }
 
 /// An audited write in progress: use it as the connection for the write's
@@ -92,16 +98,39 @@ impl<'a> Edit<'a> {
 
     /// Records that `action` (like `article.update`) was done to `subject`;
     /// `detail` is a short note for the log (a title, a count).
+    /// The change feed hears of it with the subject's own keys; add more
+    /// with [`Edit::touching`].
     pub fn did(&mut self, action: &'static str, subject: Subject, detail: impl Into<String>) {
         self.done.push(Done {
             action,
             subject,
             detail: detail.into(),
+            keys: change::keys_of(subject),
+            announced: true,
         });
     }
 
-    /// Stores the audit entries and commits with them; returns what the
-    /// write touched, in the order it was done.
+    /// Keeps the last action out of the change feed: it changed nothing
+    /// anyone but the actor can see (a pending comment turned down).
+    pub fn unseen(&mut self) {
+        if let Some(done) = self.done.last_mut() {
+            done.announced = false;
+        }
+    }
+
+    /// Adds `key` to what the last action touches (the section an article
+    /// is filed in, the article a comment is on).
+    pub fn touching(&mut self, key: Key) -> &mut Self {
+        if let Some(done) = self.done.last_mut()
+            && !done.keys.contains(&key)
+        {
+            done.keys.push(key);
+        }
+        self
+    }
+
+    /// Stores the audit entries and the feed's changes and commits with
+    /// them; returns what the write touched, in the order it was done.
     pub async fn commit(self) -> AppResult<Vec<Subject>> {
         for done in &self.done {
             audit::record(
@@ -115,6 +144,16 @@ impl<'a> Edit<'a> {
             )
             .await?;
         }
+        let changes: Vec<_> = self
+            .done
+            .iter()
+            .filter(|done| done.announced)
+            .filter_map(|done| {
+                change::kind_of(done.action)
+                    .map(|kind| (kind, done.subject.id(), done.keys.clone()))
+            })
+            .collect();
+        change::record(&self.txn, self.now, &changes).await?;
         self.txn.commit().await?;
         Ok(self.done.into_iter().map(|done| done.subject).collect())
     }

@@ -10,6 +10,8 @@
 //! - [`body`], [`cursor`]: pure logic for HTML, excerpts and cursors.
 //! - [`loaded_article`]: an article row with its teaser text cut once.
 //! - [`slug`], [`reading`]: URL names, with Chinese read by the word.
+//! - [`edit`], [`change`], [`feed`]: every audited write, and the feed of
+//!   what it changed that every server process follows.
 //! - [`demo`]: the bilingual demo site loaded into an empty database.
 
 pub mod abuse;
@@ -20,10 +22,12 @@ pub mod audit;
 pub mod body;
 pub mod category;
 pub mod category_editor;
+pub mod change;
 pub mod comment;
 pub mod cursor;
 pub mod demo;
 pub mod edit;
+pub mod feed;
 pub mod loaded_article;
 pub mod moderation;
 pub mod read_cache;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{
     Page,
     audit::Actor,
+    change::Key,
     cursor::{self, Cursor, keyset_after},
     edit::{Edit, Subject},
     time_from_micros,
@@ -123,6 +124,7 @@ pub async fn decide(
     for comment in found {
         let id = comment.id;
         let article_id = comment.article_id;
+        let was_public = comment.status == CommentStatus::Approved;
         let updated = match decision {
             Decision::Delete => {
                 comment::Entity::delete_by_id(id).exec(edit.txn()).await?;
@@ -144,6 +146,10 @@ pub async fn decide(
             Subject::Comment(id),
             format!("on article {article_id}"),
         );
+        edit.touching(Key::Article(article_id));
+        if !was_public && !matches!(decision, Decision::Approve) {
+            edit.unseen();
+        }
         result.push(updated);
     }
     let mut articles: Vec<Uuid> = result.iter().map(|c| c.article_id).collect();

@@ -346,6 +346,19 @@ pub async fn import(db: &DatabaseConnection, site: &SiteExport) -> AppResult<Imp
             written += 1;
         }
     }
+    if written > 0 {
+        // Servers already running on this database drop what they cached.
+        super::change::record(
+            &txn,
+            super::now(),
+            &[(
+                "site.imported",
+                Uuid::nil(),
+                vec![super::change::Key::Lists],
+            )],
+        )
+        .await?;
+    }
     txn.commit().await?;
     let total = site.categories.len() + site.tags.len() + site.articles.len() + site.comments.len();
     Ok(ImportReport {

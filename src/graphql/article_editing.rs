@@ -4,7 +4,12 @@
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::article_revision;
 
-use super::{article::Article, connection::parse_id, context::authorized, scalars::DateTime};
+use super::{
+    article::Article,
+    connection::parse_id,
+    context::{authorized, written},
+    scalars::DateTime,
+};
 use crate::content::{
     article_editor::{self, ArticleChanges, NewArticle},
     body::BodyFormat as DomainFormat,
@@ -209,7 +214,11 @@ impl ArticleEditingMutation {
             cover_image_url: input.cover_image_url,
             cover_image_alt: input.cover_image_alt,
         };
-        let article = article_editor::create(&state.db, &actor, new, request.now).await?;
+        let article = written(
+            state,
+            article_editor::create(&state.db, &actor, new, request.now),
+        )
+        .await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -243,8 +252,11 @@ impl ArticleEditingMutation {
             cover_image_url: patch(input.cover_image_url),
             cover_image_alt: patch(input.cover_image_alt),
         };
-        let article =
-            article_editor::update(&state.db, &actor, id, version, changes, request.now).await?;
+        let article = written(
+            state,
+            article_editor::update(&state.db, &actor, id, version, changes, request.now),
+        )
+        .await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -261,7 +273,11 @@ impl ArticleEditingMutation {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&id, "id")?;
         let at = at.map(|at| at.0);
-        let article = article_editor::publish(&state.db, &actor, id, at, request.now).await?;
+        let article = written(
+            state,
+            article_editor::publish(&state.db, &actor, id, at, request.now),
+        )
+        .await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -275,7 +291,11 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<ArticlePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&id, "id")?;
-        let article = article_editor::unpublish(&state.db, &actor, id, request.now).await?;
+        let article = written(
+            state,
+            article_editor::unpublish(&state.db, &actor, id, request.now),
+        )
+        .await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -289,7 +309,11 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<ArticlePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&id, "id")?;
-        let article = article_editor::archive(&state.db, &actor, id, request.now).await?;
+        let article = written(
+            state,
+            article_editor::archive(&state.db, &actor, id, request.now),
+        )
+        .await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -303,7 +327,11 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<DeletePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let uuid = parse_id(&id, "id")?;
-        article_editor::delete(&state.db, &actor, uuid, request.now).await?;
+        written(
+            state,
+            article_editor::delete(&state.db, &actor, uuid, request.now),
+        )
+        .await?;
         Ok(DeletePayload::new(id))
     }
 
@@ -317,7 +345,11 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<ArticlePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&id, "id")?;
-        let article = article_editor::set_tags(&state.db, &actor, id, &tags, request.now).await?;
+        let article = written(
+            state,
+            article_editor::set_tags(&state.db, &actor, id, &tags, request.now),
+        )
+        .await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -333,8 +365,11 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<ArticlePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let revision_id = parse_id(&revision_id, "revisionId")?;
-        let article =
-            article_editor::restore(&state.db, &actor, revision_id, version, request.now).await?;
+        let article = written(
+            state,
+            article_editor::restore(&state.db, &actor, revision_id, version, request.now),
+        )
+        .await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })

@@ -3,7 +3,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
 use super::{
-    article_editing::DeletePayload, category::Category, connection::parse_id, context::authorized,
+    article_editing::DeletePayload,
+    category::Category,
+    connection::parse_id,
+    context::{authorized, written},
 };
 use crate::content::{
     category_editor::{self, CategoryChanges, NewCategory},
@@ -72,7 +75,11 @@ impl CategoryEditingMutation {
                 .transpose()?,
             position: input.position,
         };
-        let category = category_editor::create(&state.db, &actor, new, request.now).await?;
+        let category = written(
+            state,
+            category_editor::create(&state.db, &actor, new, request.now),
+        )
+        .await?;
         Ok(CategoryPayload {
             category: Category(category),
         })
@@ -99,7 +106,11 @@ impl CategoryEditingMutation {
             parent_id,
             position: input.position,
         };
-        let category = category_editor::update(&state.db, &actor, id, changes, request.now).await?;
+        let category = written(
+            state,
+            category_editor::update(&state.db, &actor, id, changes, request.now),
+        )
+        .await?;
         Ok(CategoryPayload {
             category: Category(category),
         })
@@ -117,7 +128,11 @@ impl CategoryEditingMutation {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let uuid = parse_id(&id, "id")?;
         let move_to = move_to.map(|m| parse_id(&m, "moveTo")).transpose()?;
-        category_editor::delete(&state.db, &actor, uuid, move_to, request.now).await?;
+        written(
+            state,
+            category_editor::delete(&state.db, &actor, uuid, move_to, request.now),
+        )
+        .await?;
         Ok(DeletePayload::new(id))
     }
 }

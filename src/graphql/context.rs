@@ -214,3 +214,18 @@ pub async fn authorized<'a>(
 pub fn scope<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppState, &'a RequestContext)> {
     Ok((ctx.data::<AppState>()?, ctx.data::<RequestContext>()?))
 }
+
+/// Runs a domain write, then applies the change feed up to it before the
+/// payload's fields resolve, so that they read what was just written and
+/// not what the read cache held before (a new section's ancestors, say).
+pub async fn written<T>(
+    state: &AppState,
+    write: impl std::future::Future<Output = AppResult<T>>,
+) -> AppResult<T> {
+    let done = write.await?;
+    if let Err(error) = state.catch_up().await {
+        tracing::warn!(error = %error.log_message(), "cannot read the change feed after a write; clearing the read cache");
+        state.content_changed();
+    }
+    Ok(done)
+}

@@ -262,9 +262,13 @@ pub async fn execute(
         field_order::follow_query(&mut response.data, document, &selected.selection_set.node);
     }
     if changes_content {
-        // Before the response leaves: a client that reads after this write
-        // must see it.
-        state.content_changed();
+        // Before the response leaves, this process applies the change feed,
+        // its own write included: a client that reads after this write must
+        // see it. If the feed cannot be read, forget everything instead.
+        if let Err(error) = state.catch_up().await {
+            tracing::warn!(error = %error.log_message(), "cannot read the change feed after a write; clearing the read cache");
+            state.content_changed();
+        }
     }
     response.errors.iter_mut().for_each(codes::classify);
     Some(Outcome {

@@ -10,7 +10,7 @@ use super::{
     article_editing::ArticlePayload,
     comment::CommentStatus,
     connection::{PageInfo, parse_id},
-    context::authorized,
+    context::{authorized, written},
     scalars::DateTime,
 };
 use crate::content::{
@@ -166,8 +166,11 @@ impl ModerationMutation {
             .iter()
             .map(|id| parse_id(id, "ids"))
             .collect::<Result<Vec<_>, _>>()?;
-        let comments =
-            moderation::decide(&state.db, &actor, &ids, decision.into(), request.now).await?;
+        let comments = written(
+            state,
+            moderation::decide(&state.db, &actor, &ids, decision.into(), request.now),
+        )
+        .await?;
         Ok(ModerationPayload {
             comments: comments.into_iter().map(ModeratedComment).collect(),
         })
@@ -183,8 +186,11 @@ impl ModerationMutation {
     ) -> async_graphql::Result<ArticlePayload> {
         let (state, request, actor) = authorized(ctx, Permission::Moderate).await?;
         let id = parse_id(&article_id, "articleId")?;
-        let article =
-            moderation::set_comments_closed(&state.db, &actor, id, closed, request.now).await?;
+        let article = written(
+            state,
+            moderation::set_comments_closed(&state.db, &actor, id, closed, request.now),
+        )
+        .await?;
         Ok(ArticlePayload::new(Article::from(article)))
     }
 }

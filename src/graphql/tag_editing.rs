@@ -2,7 +2,12 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::{article_editing::DeletePayload, connection::parse_id, context::authorized, tag::Tag};
+use super::{
+    article_editing::DeletePayload,
+    connection::parse_id,
+    context::{authorized, written},
+    tag::Tag,
+};
 use crate::content::{tag_editor, token::Permission};
 
 /// What a tag mutation returns.
@@ -27,8 +32,11 @@ impl TagEditingMutation {
         slug: Option<String>,
     ) -> async_graphql::Result<TagPayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
-        let tag =
-            tag_editor::create(&state.db, &actor, &name, slug.as_deref(), request.now).await?;
+        let tag = written(
+            state,
+            tag_editor::create(&state.db, &actor, &name, slug.as_deref(), request.now),
+        )
+        .await?;
         Ok(TagPayload { tag: Tag(tag) })
     }
 
@@ -42,13 +50,16 @@ impl TagEditingMutation {
     ) -> async_graphql::Result<TagPayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&id, "id")?;
-        let tag = tag_editor::update(
-            &state.db,
-            &actor,
-            id,
-            name.as_deref(),
-            slug.as_deref(),
-            request.now,
+        let tag = written(
+            state,
+            tag_editor::update(
+                &state.db,
+                &actor,
+                id,
+                name.as_deref(),
+                slug.as_deref(),
+                request.now,
+            ),
         )
         .await?;
         Ok(TagPayload { tag: Tag(tag) })
@@ -68,7 +79,11 @@ impl TagEditingMutation {
             .map(|s| parse_id(s, "sourceIds"))
             .collect::<Result<Vec<_>, _>>()?;
         let target = parse_id(&target_id, "targetId")?;
-        let tag = tag_editor::merge(&state.db, &actor, &sources, target, request.now).await?;
+        let tag = written(
+            state,
+            tag_editor::merge(&state.db, &actor, &sources, target, request.now),
+        )
+        .await?;
         Ok(TagPayload { tag: Tag(tag) })
     }
 
@@ -76,7 +91,11 @@ impl TagEditingMutation {
     async fn delete_tag(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<DeletePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let uuid = parse_id(&id, "id")?;
-        tag_editor::delete(&state.db, &actor, uuid, request.now).await?;
+        written(
+            state,
+            tag_editor::delete(&state.db, &actor, uuid, request.now),
+        )
+        .await?;
         Ok(DeletePayload::new(id))
     }
 }

@@ -3,7 +3,11 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use entity::api_token::{self, Role as DbRole};
 
-use super::{connection::parse_id, context::authorized, scalars::DateTime};
+use super::{
+    connection::parse_id,
+    context::{authorized, written},
+    scalars::DateTime,
+};
 use crate::content::token::{self, Permission};
 
 /// What a token may do.
@@ -114,12 +118,15 @@ impl TokenMutation {
         expires_at: Option<DateTime>,
     ) -> async_graphql::Result<CreatedApiToken> {
         let (state, _, actor) = authorized(ctx, Permission::Administer).await?;
-        let issued = token::create(
-            &state.db,
-            &actor,
-            &name,
-            role.into(),
-            expires_at.map(|at| at.0),
+        let issued = written(
+            state,
+            token::create(
+                &state.db,
+                &actor,
+                &name,
+                role.into(),
+                expires_at.map(|at| at.0),
+            ),
         )
         .await?;
         Ok(CreatedApiToken {
@@ -132,7 +139,7 @@ impl TokenMutation {
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
         let (state, _, actor) = authorized(ctx, Permission::Administer).await?;
         let id = parse_id(&id, "id")?;
-        let revoked = token::revoke(&state.db, &actor, id).await?;
+        let revoked = written(state, token::revoke(&state.db, &actor, id)).await?;
         Ok(ApiToken(revoked))
     }
 }

@@ -1,0 +1,210 @@
+//! The change feed: every write of content stores, in its own transaction,
+//! what it changed (`article.published`, `comment.approved`, …) and the keys
+//! it touches, numbered by a sequence. Each server process follows the feed
+//! in sequence order ([`Follower`]) and drops what it cached of a change, so
+//! a fleet of processes on one database serves one truth. A pending comment
+//! or a draft saved changes nothing a reader sees; their changes say so
+//! ([`Change::is_public`]).
+//!
+//! On PostgreSQL the writers of changes take turns on an advisory lock held
+//! to commit, so sequence numbers become visible in order (a follower that
+//! has seen `n` never later finds a committed `m < n`), and `NOTIFY` tells
+//! every process at commit. On SQLite there is one writer at a time anyway.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use entity::change;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    sea_query::{Expr, Func},
+};
+use uuid::Uuid;
+
+use super::edit::Subject;
+use crate::error::AppResult;
+
+/// The PostgreSQL channel that announces new changes.
+pub const CHANNEL: &str = "newsroom_changes";
+
+/// The advisory lock writers of changes take turns on (PostgreSQL), an
+/// arbitrary constant of this application.
+const SEQUENCE_LOCK: i64 = 0x6e65_7773_6665_6564;
+
+/// What a change touches: the keys caches and subscribers are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// One article: its page, and its teaser wherever it is listed.
+    Article(Uuid),
+    /// One section: its page and the lists filed under it.
+    Section(Uuid),
+    /// One tag: its page and the lists that carry it.
+    Tag(Uuid),
+    /// The lists of articles (home page, newest, most viewed, …).
+    Lists,
+    /// One API token.
+    Token(Uuid),
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Article(id) => write!(f, "article:{id}"),
+            Self::Section(id) => write!(f, "section:{id}"),
+            Self::Tag(id) => write!(f, "tag:{id}"),
+            Self::Lists => f.write_str("lists"),
+            Self::Token(id) => write!(f, "token:{id}"),
+        }
+    }
+}
+
+/// One change, as written to the feed and read back from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Its place in the feed (0 until stored).
+    pub seq: i64,
+    /// When it was committed (the edit's clock).
+    pub at: DateTime<Utc>,
+    /// What happened, like `article.published`.
+    pub kind: String,
+    /// The entity changed.
+    pub entity_id: Uuid,
+    /// What it touches, like `article:<id> section:<id> lists`.
+    pub keys: Vec<String>,
+}
+
+impl Change {
+    /// Whether readers can see the difference: anything but tokens and
+    /// drafts created unseen.
+    pub fn is_public(&self) -> bool {
+        !self.kind.starts_with("token.") && self.kind != "article.drafted"
+    }
+
+    /// Whether it changes what a token may do.
+    pub fn is_token(&self) -> bool {
+        self.kind.starts_with("token.")
+    }
+}
+
+impl From<change::Model> for Change {
+    fn from(row: change::Model) -> Self {
+        Self {
+            seq: row.seq,
+            at: row.at,
+            kind: row.kind,
+            entity_id: row.entity_id,
+            keys: row.keys.split_whitespace().map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// The change an audited action makes, by the action's audit name; `None`
+/// for actions the feed has no kind for.
+pub fn kind_of(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "article.create" => "article.drafted",
+        "article.publish" | "article.schedule" => "article.published",
+        "article.update" | "article.tags" | "article.restore" | "comments.open"
+        | "comments.close" => "article.updated",
+        "article.move" => "article.moved",
+        "article.unpublish" | "article.archive" => "article.unpublished",
+        "article.delete" => "article.deleted",
+        "category.create" | "category.update" | "category.delete" => "section.changed",
+        "tag.create" | "tag.update" | "tag.merge" | "tag.delete" => "tag.changed",
+        "comment.approve" => "comment.approved",
+        "comment.reject" | "comment.spam" | "comment.delete" => "comment.removed",
+        "token.create" => "token.created",
+        "token.revoke" => "token.revoked",
+        "site.import" => "site.imported",
+        _ => return None,
+    })
+}
+
+/// The keys a change to `subject` touches before the writer adds more.
+pub fn keys_of(subject: Subject) -> Vec<Key> {
+    match subject {
+        Subject::Article(id) => vec![Key::Article(id), Key::Lists],
+        Subject::Section(id) => vec![Key::Section(id), Key::Lists],
+        Subject::Tag(id) => vec![Key::Tag(id), Key::Lists],
+        Subject::Comment(_) => Vec::new(),
+        Subject::Token(id) => vec![Key::Token(id)],
+    }
+}
+
+/// Stores `changes` in `txn`, numbered in commit order, and has every
+/// listening process told at commit (PostgreSQL).
+pub async fn record<C: ConnectionTrait>(
+    txn: &C,
+    at: DateTime<Utc>,
+    changes: &[(&'static str, Uuid, Vec<Key>)],
+) -> AppResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [SEQUENCE_LOCK.into()],
+        ))
+        .await?;
+    }
+    for (kind, entity_id, keys) in changes {
+        change::ActiveModel {
+            at: Set(at),
+            kind: Set((*kind).to_owned()),
+            entity_id: Set(*entity_id),
+            keys: Set(keys
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("NOTIFY {CHANNEL}"),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The changes after `seq`, oldest first, at most `limit`.
+pub async fn after(db: &DatabaseConnection, seq: i64, limit: u64) -> AppResult<Vec<Change>> {
+    Ok(change::Entity::find()
+        .filter(change::Column::Seq.gt(seq))
+        .order_by_asc(change::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Change::from)
+        .collect())
+}
+
+/// The last change's number, 0 when there is none.
+pub async fn latest(db: &DatabaseConnection) -> AppResult<i64> {
+    let latest: Option<Option<i64>> = change::Entity::find()
+        .select_only()
+        .expr(Func::max(Expr::col(change::Column::Seq)))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(latest.flatten().unwrap_or(0))
+}
+
+/// Deletes changes older than `before`; returns how many. The audit log
+/// keeps the history; the feed only needs to outlast a process's absence.
+pub async fn prune(db: &DatabaseConnection, before: DateTime<Utc>) -> AppResult<u64> {
+    Ok(change::Entity::delete_many()
+        .filter(change::Column::At.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

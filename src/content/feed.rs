@@ -1,0 +1,149 @@
+//! Following the change feed: each server process applies the feed's
+//! changes in sequence order from the last one it applied, whoever wrote
+//! them. The process that wrote a change catches up before its response
+//! leaves ([`Feed::catch_up`]), so a client reads its own write at once;
+//! the others hear of it through `LISTEN` on PostgreSQL, and every process
+//! also looks at the table on a short interval, so a lost notification or a
+//! dropped listening connection delays a change but never loses it.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use sea_orm::{DatabaseConnection, DbBackend, sqlx::postgres::PgListener};
+use tokio::sync::Mutex;
+
+use super::change::{self, CHANNEL, Change};
+use crate::error::AppResult;
+
+/// How many changes one read of the table brings.
+const BATCH: u64 = 500;
+
+/// What a process does with the changes it follows: drop what it cached.
+pub type Apply = Arc<dyn Fn(&[Change]) + Send + Sync>;
+
+/// One process's place in the feed.
+pub struct Feed {
+    db: DatabaseConnection,
+    /// The last change applied here.
+    applied: AtomicI64,
+    /// The newest change seen in the table, for the lag on /metrics.
+    seen: AtomicI64,
+    /// One catch-up at a time, so changes are applied in order, once.
+    turn: Mutex<()>,
+    apply: Apply,
+}
+
+impl Feed {
+    /// A process's place in the feed, after change `start`: the latest
+    /// change ([`change::latest`]) as it starts, since nothing is cached yet.
+    pub fn new(db: DatabaseConnection, start: i64, apply: Apply) -> Self {
+        Self {
+            db,
+            applied: AtomicI64::new(start),
+            seen: AtomicI64::new(start),
+            turn: Mutex::new(()),
+            apply,
+        }
+    }
+
+    /// The last change applied here.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    /// How many changes known to be in the table are not applied here yet.
+    pub fn lag(&self) -> i64 {
+        (self.seen.load(Ordering::SeqCst) - self.applied()).max(0)
+    }
+
+    /// Applies every change committed after the last one applied; returns
+    /// how many.
+    pub async fn catch_up(&self) -> AppResult<usize> {
+        let _turn = self.turn.lock().await;
+        let mut total = 0;
+        loop {
+            let changes = change::after(&self.db, self.applied(), BATCH).await?;
+            let Some(last) = changes.last().map(|change| change.seq) else {
+                return Ok(total);
+            };
+            self.seen.fetch_max(last, Ordering::SeqCst);
+            (self.apply)(&changes);
+            self.applied.store(last, Ordering::SeqCst);
+            total += changes.len();
+            if (changes.len() as u64) < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Follows the feed until the task is aborted: on PostgreSQL, catches
+    /// up on every notification and after every reconnection of the
+    /// listening connection; everywhere, every `poll` as well.
+    pub async fn follow(self: Arc<Self>, poll: Duration) {
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            self.follow_notifications(poll).await;
+        } else {
+            self.poll_forever(poll).await;
+        }
+    }
+
+    /// Catches up every `poll`.
+    async fn poll_forever(&self, poll: Duration) {
+        let mut ticks = tokio::time::interval(poll);
+        loop {
+            ticks.tick().await;
+            self.catch_up_logged().await;
+        }
+    }
+
+    /// Listens on the feed's channel, catching up on each notification,
+    /// when the connection comes back and every `poll`.
+    async fn follow_notifications(&self, poll: Duration) {
+        loop {
+            let mut listener = match self.listen().await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for changes; polling until it can");
+                    tokio::time::sleep(poll).await;
+                    self.catch_up_logged().await;
+                    continue;
+                }
+            };
+            // Whatever was committed while nobody listened.
+            self.catch_up_logged().await;
+            loop {
+                match tokio::time::timeout(poll, listener.try_recv()).await {
+                    // A notification, or the poll interval passed.
+                    Ok(Ok(Some(_))) | Err(_) => self.catch_up_logged().await,
+                    // The connection dropped and sqlx reconnected: what was
+                    // announced meanwhile is lost, the table is not.
+                    Ok(Ok(None)) => self.catch_up_logged().await,
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "the change listener failed; listening again");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A listening connection of its own, subscribed to the channel.
+    async fn listen(&self) -> Result<PgListener, sea_orm::sqlx::Error> {
+        let pool = self.db.get_postgres_connection_pool();
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(listener)
+    }
+
+    /// [`Feed::catch_up`], with a failure logged (the next try repeats it).
+    async fn catch_up_logged(&self) {
+        if let Err(error) = self.catch_up().await {
+            tracing::warn!(error = %error.log_message(), "cannot read the change feed; trying again");
+        }
+    }
+}
