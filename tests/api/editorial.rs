@@ -5,22 +5,12 @@
 use crate::common;
 
 use chrono::{Duration, SecondsFormat, Utc};
-use common::{TestApp, edge_slugs, error_code};
+use common::{TestApp, edge_slugs, error_code, section_id};
 use entity::api_token::Role;
 use serde_json::{Value, json};
 
 const CREATE: &str = r#"mutation($input: CreateArticleInput!) {
     createArticle(input: $input) { article { id slug status version body summary tags { slug } } } }"#;
-
-async fn section_id(app: &TestApp, slug: &str) -> Value {
-    let response = app
-        .graphql(
-            "query($s: String) { category(slug: $s) { id } }",
-            json!({ "s": slug }),
-        )
-        .await;
-    response["data"]["category"]["id"].clone()
-}
 
 async fn public_article(app: &TestApp, slug: &str) -> Value {
     app.graphql(

@@ -17,6 +17,7 @@ mod disk_faults;
 mod editorial;
 mod faults;
 mod field_order;
+mod fleet;
 mod harness;
 mod hostile;
 mod http;

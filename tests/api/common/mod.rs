@@ -565,3 +565,14 @@ pub fn edge_slugs(connection: &Value) -> Vec<String> {
         .map(|edge| edge["node"]["slug"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The id of the section with `slug`, as the API gives it.
+pub async fn section_id(app: &TestApp, slug: &str) -> serde_json::Value {
+    let response = app
+        .graphql(
+            "query($s: String) { category(slug: $s) { id } }",
+            serde_json::json!({ "s": slug }),
+        )
+        .await;
+    response["data"]["category"]["id"].clone()
+}

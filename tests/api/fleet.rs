@@ -1,0 +1,345 @@
+//! Several server processes on one database behave as one server: a write
+//! through one is served by the others within two seconds (they follow the
+//! change feed: PostgreSQL's notifications, or a look at the table every
+//! second on SQLite), a cut listening connection loses nothing, and a
+//! pending comment leaves every read cache as it was.
+
+use std::time::{Duration, Instant};
+
+use entity::api_token::Role;
+use serde_json::{Value, json};
+
+use crate::common::{self, TestApp, process::Server};
+
+/// How long another process may serve a stale answer.
+const PROPAGATION_LIMIT: Duration = Duration::from_secs(2);
+
+/// Sends `query` to `url` with `token` (when given); the JSON answer.
+async fn call(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Sends a mutation and checks it succeeded; its data.
+async fn write(url: &str, token: &str, query: &str, variables: Value) -> Value {
+    let answer = call(url, Some(token), query, variables).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    answer["data"].clone()
+}
+
+/// Asks `url` for `query` until `seen` holds for the answer; how long that
+/// took. Fails when it takes longer than [`PROPAGATION_LIMIT`].
+async fn served_within(
+    url: &str,
+    query: &str,
+    variables: Value,
+    seen: impl Fn(&Value) -> bool,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let answer = call(url, None, query, variables.clone()).await;
+        if seen(&answer) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < PROPAGATION_LIMIT,
+            "still stale after {:?}: {answer}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const ARTICLE: &str = "query($slug: String!) { article(slug: $slug) { id title version category { slug name } tags { name } commentCount comments(first: 10) { edges { node { body } } } } }";
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_process_is_served_by_the_other_within_two_seconds() {
+    let app = TestApp::spawn_with(common::Options {
+        comment_policy: newsroom::config::CommentPolicy::Moderate,
+        ..common::Options::default()
+    })
+    .await;
+    let editor = app.token(Role::Editor).await;
+    let moderator = app.token(Role::Moderator).await;
+    let id = app.article_id("city-night-bus").await;
+    let a = Server::start(&app.database_url, &[]);
+    let b = Server::start(&app.database_url, &[]);
+    let slug = json!({ "slug": "city-night-bus" });
+    let page = |url: &str| {
+        let url = url.to_owned();
+        async move { call(&url, None, ARTICLE, json!({ "slug": "city-night-bus" })).await }
+    };
+    // B has the page cached before each write.
+    let before = page(&b.graphql_url).await;
+    let article = &before["data"]["article"];
+    let version = article["version"].as_i64().unwrap();
+    let mut waits = Vec::new();
+
+    // An edited title.
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, version: $v, input: { title: \"夜班公交延长运营\" }) { article { id } } }",
+        json!({ "id": id, "v": version }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+            answer["data"]["article"]["title"] == "夜班公交延长运营"
+        })
+        .await,
+    );
+
+    // Its section renamed.
+    let section = article["category"]["slug"].as_str().unwrap().to_owned();
+    let section_id = common::section_id(&app, &section).await;
+    page(&b.graphql_url).await;
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!) { updateCategory(id: $id, input: { name: \"城市生活\" }) { category { id } } }",
+        json!({ "id": section_id }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+            answer["data"]["article"]["category"]["name"] == "城市生活"
+        })
+        .await,
+    );
+
+    // Moved to another section.
+    let other = common::section_id(&app, "technology").await;
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!, $c: ID!) { updateArticle(id: $id, version: 2, input: { categoryId: $c }) { article { id } } }",
+        json!({ "id": id, "c": other }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+            answer["data"]["article"]["category"]["slug"] == "technology"
+        })
+        .await,
+    );
+
+    // A tag renamed.
+    let tagged = write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!) { setArticleTags(id: $id, tags: [\"夜班\"]) { article { tags { id } } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let tag = tagged["setArticleTags"]["article"]["tags"][0]["id"].clone();
+    served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+        answer["data"]["article"]["tags"] == json!([{ "name": "夜班" }])
+    })
+    .await;
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!) { updateTag(id: $id, name: \"夜间公交\") { tag { id } } }",
+        json!({ "id": tag }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+            answer["data"]["article"]["tags"] == json!([{ "name": "夜间公交" }])
+        })
+        .await,
+    );
+
+    // A comment approved by a moderator.
+    let added = call(
+        &a.graphql_url,
+        None,
+        "mutation($id: ID!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"reader@example.com\", body: \"末班车终于晚了\" }) { comment { id } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let comment = added["data"]["addComment"]["comment"]["id"].clone();
+    assert!(comment.is_string(), "{added}");
+    write(
+        &a.graphql_url,
+        &moderator,
+        "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
+        json!({ "ids": [comment] }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+            answer["data"]["article"]["comments"]["edges"]
+                .as_array()
+                .is_some_and(|edges| edges.iter().any(|e| e["node"]["body"] == "末班车终于晚了"))
+        })
+        .await,
+    );
+
+    // A revoked token, at once everywhere (tokens are read per request).
+    let doomed = app.token(Role::Editor).await;
+    let doomed_id = newsroom::content::token::list(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .max_by_key(|token| token.created_at)
+        .unwrap()
+        .id;
+    write(
+        &a.graphql_url,
+        &app.token(Role::Admin).await,
+        "mutation($id: ID!) { revokeApiToken(id: $id) { id } }",
+        json!({ "id": doomed_id }),
+    )
+    .await;
+    let refused = call(&b.graphql_url, Some(&doomed), "{ tags { id } }", json!({})).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{refused}"
+    );
+
+    // Taken down, then deleted.
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!) { unpublishArticle(id: $id) { article { id } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+            answer["data"]["article"].is_null()
+        })
+        .await,
+    );
+    let other_slug = json!({ "slug": "open-source-llm-lab-shenzhen" });
+    let other_id = app.article_id("open-source-llm-lab-shenzhen").await;
+    call(&b.graphql_url, None, ARTICLE, other_slug.clone()).await;
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!) { deleteArticle(id: $id) { deletedId } }",
+        json!({ "id": other_id }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, other_slug, |answer| {
+            answer["data"]["article"].is_null()
+        })
+        .await,
+    );
+
+    eprintln!("propagation to the other process: {waits:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_whose_listening_connection_was_cut_misses_no_change() {
+    if !std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("this test cuts PostgreSQL; it runs in the PostgreSQL pass");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let proxy = common::proxy::Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let through_proxy = common::proxy::url_through(&app.database_url, proxy.address);
+    let b = Server::start(&through_proxy, &[]);
+    let slug = json!({ "slug": "city-night-bus" });
+    call(&b.graphql_url, None, ARTICLE, slug.clone()).await;
+
+    // B loses every connection, its listener's included, while edits are
+    // made directly on the database.
+    proxy.cut().await;
+    for (version, n) in (1..).zip(0..5) {
+        newsroom::content::article_editor::update(
+            &app.db,
+            &newsroom::content::audit::Actor::command_line(),
+            id,
+            version,
+            newsroom::content::article_editor::ArticleChanges {
+                title: Some(format!("第{n}次修改")),
+                ..Default::default()
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.restore();
+
+    // Back on the database, B serves the last edit, having missed nothing.
+    let started = Instant::now();
+    loop {
+        let answer = call(&b.graphql_url, None, ARTICLE, slug.clone()).await;
+        if answer["data"]["article"]["title"] == "第4次修改" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "B still serves {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_pending_comment_leaves_the_read_cache_untouched() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let page = || {
+        app.contract_data(
+            "article-page.graphql",
+            "ArticlePage",
+            json!({ "slug": "city-night-bus" }),
+        )
+    };
+    page().await;
+    let (warm, _) = app.statements_during(page()).await;
+    let added = app
+        .graphql(
+            "mutation($id: ID!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: \"等审核\" }) { comment { status } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        added["data"]["addComment"]["comment"]["status"], "PENDING",
+        "{added}"
+    );
+    let (after_pending, _) = app.statements_during(page()).await;
+    assert_eq!(
+        (warm, after_pending),
+        (0, 0),
+        "a warm page reads nothing, before and after"
+    );
+
+    // An approval does change the page.
+    let moderator = app.token(Role::Moderator).await;
+    let pending = newsroom::content::moderation::queue(
+        &app.db,
+        entity::comment::CommentStatus::Pending,
+        10,
+        None,
+    )
+    .await
+    .unwrap();
+    let comment = pending.items[0].id;
+    app.data_as(
+        &moderator,
+        "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
+        json!({ "ids": [comment] }),
+    )
+    .await;
+    let (after_approval, _) = app.statements_during(page()).await;
+    assert!(after_approval > 0, "the approved comment is read");
+}
