@@ -87,6 +87,28 @@ pub async fn token(
     written.map_err(|error| AppError::Internal(format!("cannot write the answer: {error}")))
 }
 
+/// `newsroom changes`: the feed's changes after `since`, at most `limit`,
+/// one JSON object a line.
+pub async fn changes(
+    db: &DatabaseConnection,
+    since: i64,
+    limit: u64,
+    out: &mut impl Write,
+) -> AppResult<()> {
+    for change in crate::content::change::after(db, since, limit).await? {
+        let line = serde_json::json!({
+            "seq": change.seq,
+            "at": change.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "kind": change.kind,
+            "id": change.entity_id,
+            "keys": change.keys,
+        });
+        writeln!(out, "{line}")
+            .map_err(|error| AppError::Internal(format!("cannot write the changes: {error}")))?;
+    }
+    Ok(())
+}
+
 /// Runs `newsroom export FILE`.
 pub async fn export(db: &DatabaseConnection, file: &Path) -> AppResult<String> {
     let site = transfer::export(db).await?;

@@ -38,6 +38,16 @@ pub enum Command {
         /// Where to write; `-` for standard output.
         file: PathBuf,
     },
+    /// Print the change feed after change number `since`, one JSON object
+    /// a line, oldest first: what every server process follows.
+    Changes {
+        /// The last change already seen; 0 for all that are kept.
+        #[arg(long, default_value_t = 0)]
+        since: i64,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        limit: u64,
+    },
     /// Read a site exported by `newsroom export` into this database. Checks
     /// everything first, writes all or nothing, and skips what is already
     /// there, so running it twice changes nothing.
@@ -286,6 +296,11 @@ pub struct Config {
     /// notifications: the longest a lost notification delays a change.
     #[arg(long, env = "NEWSROOM_CHANGE_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
     pub change_poll_interval: std::time::Duration,
+
+    /// How long the change feed keeps a change (the audit log keeps the
+    /// history for good): longer than any process stays away.
+    #[arg(long, env = "NEWSROOM_CHANGE_RETENTION", default_value = "7d", value_parser = humantime::parse_duration, global = true)]
+    pub change_retention: std::time::Duration,
 
     /// Where view counts that could not be written at shutdown are kept
     /// until the next start adds them. Unset: beside a SQLite file, or

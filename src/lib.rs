@@ -65,7 +65,8 @@ pub fn spawn_background(state: &AppState, config: &Config) -> tokio::task::JoinH
     let interval = config.view_flush_interval;
     let feed = std::sync::Arc::clone(&state.feed);
     let poll = config.change_poll_interval;
+    let retention = config.change_retention;
     tokio::spawn(async move {
-        tokio::join!(views.flush_every(interval), feed.follow(poll));
+        tokio::join!(views.flush_every(interval), feed.follow(poll, retention));
     })
 }

@@ -67,6 +67,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|error| error.log_message())?;
         }
+        Command::Changes { since, limit } => {
+            let db = migrated(&config).await?;
+            newsroom::cli::changes(&db, since, limit, &mut std::io::stdout())
+                .await
+                .map_err(|error| error.log_message())?;
+        }
         Command::Export { file } => {
             let db = migrated(&config).await?;
             let summary = newsroom::cli::export(&db, &file)

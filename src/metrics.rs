@@ -114,6 +114,13 @@ pub fn rate_limited(limit: &'static str) {
     counter!("newsroom_rate_limited_total", "limit" => limit).increment(1);
 }
 
+/// This process's place in the change feed: the last change applied, and
+/// how many committed changes it has not applied yet.
+pub fn change_feed(applied: i64, latest: i64) {
+    gauge!("newsroom_change_feed_applied").set(applied as f64);
+    gauge!("newsroom_change_feed_lag").set((latest - applied).max(0) as f64);
+}
+
 /// The connection pool right now.
 pub fn pool(size: u32, idle: usize) {
     gauge!("newsroom_db_pool_connections", "state" => "open").set(f64::from(size));

@@ -23,6 +23,9 @@ use crate::error::AppResult;
 /// How many changes one read of the table brings.
 const BATCH: u64 = 500;
 
+/// How often old changes are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
 /// What a process does with the changes it follows: drop what it cached.
 pub type Apply = Arc<dyn Fn(&[Change]) + Send + Sync>;
 
@@ -31,8 +34,6 @@ pub struct Feed {
     db: DatabaseConnection,
     /// The last change applied here.
     applied: AtomicI64,
-    /// The newest change seen in the table, for the lag on /metrics.
-    seen: AtomicI64,
     /// One catch-up at a time, so changes are applied in order, once.
     turn: Mutex<()>,
     apply: Apply,
@@ -45,7 +46,6 @@ impl Feed {
         Self {
             db,
             applied: AtomicI64::new(start),
-            seen: AtomicI64::new(start),
             turn: Mutex::new(()),
             apply,
         }
@@ -54,11 +54,6 @@ impl Feed {
     /// The last change applied here.
     pub fn applied(&self) -> i64 {
         self.applied.load(Ordering::SeqCst)
-    }
-
-    /// How many changes known to be in the table are not applied here yet.
-    pub fn lag(&self) -> i64 {
-        (self.seen.load(Ordering::SeqCst) - self.applied()).max(0)
     }
 
     /// Applies every change committed after the last one applied; returns
@@ -71,7 +66,6 @@ impl Feed {
             let Some(last) = changes.last().map(|change| change.seq) else {
                 return Ok(total);
             };
-            self.seen.fetch_max(last, Ordering::SeqCst);
             (self.apply)(&changes);
             self.applied.store(last, Ordering::SeqCst);
             total += changes.len();
@@ -83,18 +77,43 @@ impl Feed {
 
     /// Follows the feed until the task is aborted: on PostgreSQL, catches
     /// up on every notification and after every reconnection of the
-    /// listening connection; everywhere, every `poll` as well.
-    pub async fn follow(self: Arc<Self>, poll: Duration) {
-        if self.db.get_database_backend() == DbBackend::Postgres {
-            self.follow_notifications(poll).await;
-        } else {
-            self.poll_forever(poll).await;
+    /// listening connection; everywhere, every `poll` as well. Every hour,
+    /// prunes changes older than `retention`.
+    pub async fn follow(self: Arc<Self>, poll: Duration, retention: Duration) {
+        let following = async {
+            if self.db.get_database_backend() == DbBackend::Postgres {
+                self.follow_notifications(poll).await;
+            } else {
+                self.poll_forever(poll).await;
+            }
+        };
+        tokio::join!(following, self.prune_forever(retention));
+    }
+
+    /// Deletes old changes every [`PRUNE_EVERY`]. Every process does it:
+    /// the deletes are idempotent and cheap (an index on the time).
+    async fn prune_forever(&self, retention: Duration) {
+        let mut ticks = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            ticks.tick().await;
+            let Ok(age) = chrono::Duration::from_std(retention) else {
+                return;
+            };
+            match change::prune(&self.db, super::now() - age).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned old changes from the feed"),
+                Err(error) => {
+                    tracing::warn!(error = %error.log_message(), "cannot prune the change feed")
+                }
+            }
         }
     }
 
     /// Catches up every `poll`.
     async fn poll_forever(&self, poll: Duration) {
-        let mut ticks = tokio::time::interval(poll);
+        // The place in the feed was read as the process started: the first
+        // look is due one interval later.
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
         loop {
             ticks.tick().await;
             self.catch_up_logged().await;

@@ -290,8 +290,15 @@ pub fn metrics_router(
             let (open, idle) = crate::database::pool_usage(&state.db);
             crate::metrics::pool(open, idle);
             crate::metrics::view_buffer(state.views.pending_total());
-            let text = handle.render();
+            let handle = handle.clone();
+            let state = state.clone();
             async move {
+                // How far this process is behind the feed, read now: the
+                // one statement a scrape costs.
+                if let Ok(latest) = crate::content::change::latest(&state.db).await {
+                    crate::metrics::change_feed(state.feed.applied(), latest);
+                }
+                let text = handle.render();
                 (
                     [(
                         header::CONTENT_TYPE,

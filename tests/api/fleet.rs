@@ -343,3 +343,99 @@ async fn a_pending_comment_leaves_the_read_cache_untouched() {
     let (after_approval, _) = app.statements_during(page()).await;
     assert!(after_approval > 0, "the approved comment is read");
 }
+
+#[tokio::test]
+async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
+    let app = TestApp::spawn_with(common::Options {
+        comment_policy: newsroom::config::CommentPolicy::Moderate,
+        ..common::Options::default()
+    })
+    .await;
+    let start = newsroom::content::change::latest(&app.db).await.unwrap();
+    let editor = app.token(Role::Editor).await;
+    let moderator = app.token(Role::Moderator).await;
+    let id = app.article_id("city-night-bus").await;
+    let section = common::section_id(&app, "technology").await;
+    app.data_as(
+        &editor,
+        "mutation($id: ID!, $c: ID!) { updateArticle(id: $id, version: 1, input: { categoryId: $c }) { article { id } } }",
+        json!({ "id": id, "c": section }),
+    )
+    .await;
+    let added = app
+        .graphql(
+            "mutation($id: ID!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: \"好\" }) { comment { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let comment = added["data"]["addComment"]["comment"]["id"].clone();
+    app.data_as(
+        &moderator,
+        "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
+        json!({ "ids": [comment] }),
+    )
+    .await;
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_newsroom"))
+        .args(["changes", "--since", &start.to_string()])
+        .env("DATABASE_URL", &app.database_url)
+        .env("NEWSROOM_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let changes: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    // Two tokens, the move, the approval; the pending comment said nothing.
+    assert_eq!(
+        kinds,
+        [
+            "token.created",
+            "token.created",
+            "article.moved",
+            "comment.approved"
+        ],
+        "{changes:?}"
+    );
+    let moved = &changes[2];
+    assert_eq!(moved["id"], json!(id));
+    let keys: Vec<&str> = moved["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&format!("article:{id}").as_str()), "{keys:?}");
+    assert!(
+        keys.contains(&format!("section:{}", section.as_str().unwrap()).as_str()),
+        "{keys:?}"
+    );
+    assert_eq!(changes[3]["keys"], json!([format!("article:{id}")]));
+    let seqs: Vec<i64> = changes.iter().map(|c| c["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{seqs:?}");
+
+    // Old changes are pruned; the audit log keeps them.
+    let pruned = newsroom::content::change::prune(
+        &app.db,
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert!(pruned >= 4);
+    assert!(
+        newsroom::content::change::after(&app.db, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

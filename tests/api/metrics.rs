@@ -126,3 +126,67 @@ async fn metrics_move_with_the_requests_a_client_sends() {
     assert_eq!(public.status(), 404, "the public listener shows no metrics");
     server.stop().await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_how_far_a_process_is_behind_the_change_feed() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let editor = app.token(entity::api_token::Role::Moderator).await;
+    // It looks at the table only hourly: on SQLite, a write made by another
+    // process waits for the next write made through this one.
+    let mut server = Server::start(
+        &app.database_url,
+        &[
+            ("NEWSROOM_METRICS_LISTEN", "127.0.0.1:0"),
+            ("NEWSROOM_CHANGE_POLL_INTERVAL", "1h"),
+        ],
+    );
+    let metrics_url = server.wait_for_url("/metrics");
+    let client = reqwest::Client::new();
+    let lag = |scrape: &prometheus_parse::Scrape| value(scrape, "newsroom_change_feed_lag", &[]);
+
+    newsroom::content::moderation::set_comments_closed(
+        &app.db,
+        &newsroom::content::audit::Actor::command_line(),
+        id,
+        true,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let behind = scrape(&client, &metrics_url).await;
+    let on_postgres = app.database_url.starts_with("postgres");
+    if !on_postgres {
+        assert_eq!(
+            lag(&behind),
+            1.0,
+            "one change made elsewhere, not applied: {:?}",
+            behind
+                .samples
+                .iter()
+                .filter(|s| s.metric.contains("change"))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    let written = client
+        .post(&server.graphql_url)
+        .bearer_auth(&editor)
+        .json(&json!({ "query": "mutation($id: ID!) { setCommentsClosed(articleId: $id, closed: false) { article { id } } }", "variables": { "id": id } }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!written.contains("errors"), "{written}");
+    let caught_up = scrape(&client, &metrics_url).await;
+    assert_eq!(lag(&caught_up), 0.0);
+    let latest = newsroom::content::change::latest(&app.db).await.unwrap();
+    assert_eq!(
+        value(&caught_up, "newsroom_change_feed_applied", &[]),
+        latest as f64
+    );
+    server.stop().await;
+}
