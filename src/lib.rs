@@ -54,7 +54,11 @@ pub async fn prepare_connected(
     }
     database::optimize(&db).await?;
     let feed_start = content::change::latest(&db).await?;
-    Ok(AppState::new(db, config, feed_start))
+    let fingerprint_secret = match &config.fingerprint_secret {
+        Some(secret) => secret.clone(),
+        None => content::shared_settings::fingerprint_secret(&db).await?,
+    };
+    Ok(AppState::new(db, config, feed_start, fingerprint_secret))
 }
 
 /// Starts the background work a serving process does: writing buffered

@@ -51,12 +51,14 @@ pub struct AppState {
 
 impl AppState {
     /// State for a connected database under `config`, following the change
-    /// feed from change `feed_start` on.
-    pub fn new(db: DatabaseConnection, config: &Config, feed_start: i64) -> Self {
-        let fingerprint_secret = config
-            .fingerprint_secret
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    /// feed from change `feed_start` on, hashing clients' addresses with
+    /// `fingerprint_secret`.
+    pub fn new(
+        db: DatabaseConnection,
+        config: &Config,
+        feed_start: i64,
+        fingerprint_secret: String,
+    ) -> Self {
         let cache = Arc::new(ReadCache::new(
             config.read_cache_mb.saturating_mul(1024 * 1024),
             config.read_cache_ttl,

@@ -2,7 +2,9 @@
 //! write and its audit entry, numbered by a sequence that every server
 //! process follows to drop what it cached of the change (and that
 //! subscriptions and webhooks will read). Old rows are pruned; the audit
-//! log is what is kept.
+//! log is what is kept. And the settings every process of a fleet must
+//! share, made by the first to start (the secret that keys the hashes of
+//! clients' addresses, so rate limits hold across processes).
 
 use sea_orm_migration::prelude::*;
 
@@ -43,10 +45,27 @@ impl MigrationTrait for Migration {
                     .col(Changes::At)
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(SharedSettings::Table)
+                    .col(
+                        ColumnDef::new(SharedSettings::Name)
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(SharedSettings::Value).text().not_null())
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(SharedSettings::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(Changes::Table).to_owned())
             .await
@@ -61,4 +80,11 @@ enum Changes {
     Kind,
     EntityId,
     Keys,
+}
+
+#[derive(DeriveIden)]
+enum SharedSettings {
+    Table,
+    Name,
+    Value,
 }

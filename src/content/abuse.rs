@@ -1,7 +1,9 @@
 //! Readers' mutations under abuse: per-client and per-article comment rate
 //! limits, one counted view per client and article within a window, and
-//! telling known bots apart. Everything is kept in memory, keyed by the hashed
-//! client address; several processes each keep their own.
+//! telling known bots apart. Everything here is kept in memory, keyed by the
+//! hashed client address: exact for one process (SQLite). On PostgreSQL,
+//! where several processes may serve, the comment limits are counted by the
+//! database instead ([`super::comment::SharedLimits`]).
 
 use std::{num::NonZeroU32, time::Duration};
 
@@ -15,6 +17,8 @@ use crate::error::{AppError, AppResult};
 
 /// The limits a server applies to readers.
 pub struct AbuseGuard {
+    /// The limits as configured, for the database to apply on PostgreSQL.
+    shared: super::comment::SharedLimits,
     comments_by_client: Option<DefaultKeyedRateLimiter<String>>,
     comments_by_article: Option<DefaultKeyedRateLimiter<Uuid>>,
     /// Comments admitted and then not stored (the database refused them
@@ -41,6 +45,10 @@ impl AbuseGuard {
         view_window: Duration,
     ) -> Self {
         Self {
+            shared: super::comment::SharedLimits {
+                per_client: comments_per_client_per_minute,
+                per_article: comments_per_article_per_minute,
+            },
             comments_by_client: limiter(comments_per_client_per_minute),
             comments_by_article: limiter(comments_per_article_per_minute),
             client_credits: credits(),
@@ -86,6 +94,11 @@ impl AbuseGuard {
             });
         }
         Ok(())
+    }
+
+    /// The comment limits, for the database to count (PostgreSQL).
+    pub fn shared_limits(&self) -> super::comment::SharedLimits {
+        self.shared
     }
 
     /// Gives back what [`Self::admit_comment`] took for a comment that was

@@ -197,15 +197,95 @@ fn check_length(field: &'static str, label: &str, value: &str, max: usize) -> Ap
     Ok(())
 }
 
+/// Comment rate limits that the database enforces, for a fleet of
+/// processes on one PostgreSQL database: at most this many comments in any
+/// 60 seconds, counted from the stored comments themselves; 0 turns a
+/// limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedLimits {
+    /// Per client (by the fingerprint of its address).
+    pub per_client: u32,
+    /// Per article, across clients.
+    pub per_article: u32,
+}
+
+/// The window [`SharedLimits`] count over.
+const LIMIT_WINDOW_SECONDS: i64 = 60;
+
+/// Refuses the comment with `RATE_LIMITED` when `limits` are reached,
+/// counting the comments stored in the last minute. Takes turns per client
+/// and per article (advisory locks held to commit, always in that order),
+/// so processes commenting at once cannot both take the last place.
+async fn check_shared_limits<C: ConnectionTrait>(
+    txn: &C,
+    limits: SharedLimits,
+    article_id: Uuid,
+    client_fingerprint: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let since = now - chrono::Duration::seconds(LIMIT_WINDOW_SECONDS);
+    let mut checks: Vec<(String, Condition, u32, &'static str, &str)> = Vec::new();
+    if let Some(fingerprint) = client_fingerprint
+        && limits.per_client > 0
+    {
+        checks.push((
+            format!("comments by client {fingerprint}"),
+            Condition::all().add(comment::Column::ClientFingerprint.eq(fingerprint)),
+            limits.per_client,
+            "client",
+            "You are sending comments too quickly",
+        ));
+    }
+    if limits.per_article > 0 {
+        checks.push((
+            format!("comments on article {article_id}"),
+            Condition::all().add(comment::Column::ArticleId.eq(article_id)),
+            limits.per_article,
+            "article",
+            "This article is receiving too many comments; try again shortly",
+        ));
+    }
+    for (lock, matching, limit, which, message) in checks {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [lock.into()],
+        ))
+        .await?;
+        let recent: Vec<DateTime<Utc>> = comment::Entity::find()
+            .filter(matching)
+            .filter(comment::Column::CreatedAt.gt(since))
+            .select_only()
+            .column(comment::Column::CreatedAt)
+            .order_by_desc(comment::Column::CreatedAt)
+            .limit(u64::from(limit))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        if recent.len() >= limit as usize {
+            let oldest = recent.last().copied().unwrap_or(now);
+            let free_at = oldest + chrono::Duration::seconds(LIMIT_WINDOW_SECONDS);
+            crate::metrics::rate_limited(which);
+            return Err(AppError::RateLimited {
+                message: message.to_owned(),
+                retry_after: (free_at - now).to_std().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Stores a checked comment under a public article: pending, or approved
 /// at once (counted on the article in the same transaction) when the policy
 /// says so. An unknown or unpublished article is `NOT_FOUND`; one whose
-/// comments are closed is `FORBIDDEN`.
+/// comments are closed is `FORBIDDEN`. With `shared_limits` (PostgreSQL),
+/// the database enforces the rate limits for every process at once.
 pub async fn add(
     db: &DatabaseConnection,
     policy: CommentPolicy,
     new: NewComment,
     client_fingerprint: Option<String>,
+    shared_limits: Option<SharedLimits>,
     now: DateTime<Utc>,
 ) -> AppResult<comment::Model> {
     let status = match policy {
@@ -230,6 +310,18 @@ pub async fn add(
     }
     if let Some(stored) = stored_for_request(&txn, &new).await? {
         return Ok(stored);
+    }
+    if let Some(limits) = shared_limits
+        && txn.get_database_backend() == DbBackend::Postgres
+    {
+        check_shared_limits(
+            &txn,
+            limits,
+            new.article_id,
+            client_fingerprint.as_deref(),
+            now,
+        )
+        .await?;
     }
     let closed = article::Entity::find_by_id(new.article_id)
         .filter(visible(now))

@@ -32,6 +32,7 @@ pub mod loaded_article;
 pub mod moderation;
 pub mod read_cache;
 pub mod reading;
+pub mod shared_settings;
 pub mod slug;
 pub mod tag;
 pub mod tag_editor;

@@ -439,3 +439,54 @@ async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
             .is_empty()
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_alternating_between_processes_gets_the_limit_of_one() {
+    if !std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("several processes share limits on PostgreSQL; this runs in its pass");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let limits = [
+        ("NEWSROOM_COMMENTS_PER_CLIENT_PER_MINUTE", "5"),
+        ("NEWSROOM_COMMENTS_PER_ARTICLE_PER_MINUTE", "100"),
+    ];
+    let a = Server::start(&app.database_url, &limits);
+    let b = Server::start(&app.database_url, &limits);
+    let mut accepted = 0;
+    let mut limited = 0;
+    for n in 0..10 {
+        let url = if n % 2 == 0 {
+            &a.graphql_url
+        } else {
+            &b.graphql_url
+        };
+        let answer = call(
+            url,
+            None,
+            "mutation($id: ID!, $body: String!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: $body }) { comment { id } } }",
+            json!({ "id": id, "body": format!("第{n}条评论") }),
+        )
+        .await;
+        match answer["errors"][0]["extensions"]["code"].as_str() {
+            None => accepted += 1,
+            Some("RATE_LIMITED") => {
+                limited += 1;
+                let retry = answer["errors"][0]["extensions"]["retryAfter"]
+                    .as_f64()
+                    .unwrap_or(0.0);
+                assert!(retry > 0.0 && retry <= 60.0, "{answer}");
+            }
+            Some(other) => panic!("{other}: {answer}"),
+        }
+    }
+    assert_eq!(
+        (accepted, limited),
+        (5, 5),
+        "five per minute, wherever they land"
+    );
+    a.stop().await;
+    b.stop().await;
+}
