@@ -66,6 +66,7 @@ impl AppState {
         let views = Arc::new(ViewCounter::new(
             db.clone(),
             config.view_flush_interval,
+            config.view_window,
             Arc::clone(&cache),
         ));
         Self {

@@ -4,7 +4,11 @@
 //! subscriptions and webhooks will read). Old rows are pruned; the audit
 //! log is what is kept. And the settings every process of a fleet must
 //! share, made by the first to start (the secret that keys the hashes of
-//! clients' addresses, so rate limits hold across processes).
+//! clients' addresses, so rate limits hold across processes). On
+//! PostgreSQL, an unlogged table of recent views by client and article, so
+//! a client's repeated view counts once whichever process it reaches (its
+//! rows matter for half an hour; losing them in a crash only lets a repeated
+//! view count again).
 
 use sea_orm_migration::prelude::*;
 
@@ -59,10 +63,31 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(SharedSettings::Value).text().not_null())
                     .to_owned(),
             )
-            .await
+            .await?;
+        if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            let db = manager.get_connection();
+            db.execute_unprepared(
+                "CREATE UNLOGGED TABLE view_marks (
+                    client_key TEXT NOT NULL,
+                    article_id UUID NOT NULL,
+                    seen_at TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (client_key, article_id)
+                )",
+            )
+            .await?;
+            db.execute_unprepared("CREATE INDEX idx_view_marks_seen_at ON view_marks (seen_at)")
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared("DROP TABLE view_marks")
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table(SharedSettings::Table).to_owned())
             .await?;

@@ -112,20 +112,18 @@ impl AbuseGuard {
         }
     }
 
+    /// Whether views are told apart by client (a non-zero window).
+    pub fn remembers_views(&self) -> bool {
+        self.recent_views.is_some()
+    }
+
     /// Whether this view of `article` by `client` is the first within the
     /// window, and so counts.
     pub fn first_view(&self, client: &str, article: Uuid) -> bool {
-        self.first_view_by(|| client.to_owned(), article)
-    }
-
-    /// As [`AbuseGuard::first_view`], with the client's key computed only
-    /// when a window is set (it costs a keyed hash).
-    pub fn first_view_by(&self, client: impl FnOnce() -> String, article: Uuid) -> bool {
         let Some(recent) = &self.recent_views else {
             return true;
         };
-        let key = (client(), article);
-        let entry = recent.entry(key).or_insert(());
+        let entry = recent.entry((client.to_owned(), article)).or_insert(());
         entry.is_fresh()
     }
 }

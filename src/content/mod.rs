@@ -39,6 +39,7 @@ pub mod tag_editor;
 pub mod token;
 pub mod transfer;
 pub mod view_counter;
+pub mod view_marks;
 pub mod view_spill;
 
 use chrono::{DateTime, SubsecRound, Utc};

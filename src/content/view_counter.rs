@@ -13,14 +13,18 @@
 //! moment bounds how long views written by another process go unseen.
 //! Pages that read articles anyway teach the counter their stored counts
 //! ([`ViewCounter::learn`]), so showing a count costs no statement of its own.
+//!
+//! On PostgreSQL a client's repeated view within the window counts once
+//! across processes: each flush settles who viewed what against the
+//! database's marks ([`super::view_marks`]) and takes back repeats.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use moka::sync::Cache;
@@ -28,13 +32,17 @@ use moka::sync::Cache;
 use chrono::{DateTime, Utc};
 use entity::article;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QuerySelect, Set,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
-use super::{article::visible, read_cache::ReadCache};
+use super::{
+    article::visible,
+    read_cache::ReadCache,
+    view_marks::{self, Mark},
+};
 use crate::error::{AppError, AppResult};
 
 /// Adds each article's views to its stored count, inside `txn`, and to its
@@ -115,7 +123,17 @@ pub struct ViewCounter {
     flushes_started: AtomicU64,
     /// Whether the last flush failed (for `/readyz`).
     flush_failed: AtomicBool,
+    /// The view window, when the database settles repeats across processes
+    /// (PostgreSQL, see [`super::view_marks`]).
+    shared_window: Option<Duration>,
+    /// Who viewed what since the last flush, for the database to settle.
+    marks: Mutex<Vec<Mark>>,
+    /// When old marks were last pruned.
+    marks_pruned: Mutex<Instant>,
 }
+
+/// How often a flush also prunes old view marks.
+const MARK_PRUNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A moment between two flushes, taken before reading stored counts along
 /// with other data; see [`ViewCounter::learn`].
@@ -136,13 +154,21 @@ fn not_found() -> AppError {
 
 impl ViewCounter {
     /// A counter over `db`; `interval` zero writes every view at once.
-    /// `read_cache` is told whenever counts are written.
+    /// `read_cache` is told whenever counts are written. On PostgreSQL a
+    /// non-zero `view_window` is settled across processes by the database.
     pub fn new(
         db: DatabaseConnection,
         interval: Duration,
+        view_window: Duration,
         read_cache: std::sync::Arc<ReadCache>,
     ) -> Self {
+        let shared_window = (db.get_database_backend() == DbBackend::Postgres
+            && !view_window.is_zero())
+        .then_some(view_window);
         Self {
+            shared_window,
+            marks: Mutex::new(Vec::new()),
+            marks_pruned: Mutex::new(Instant::now()),
             db,
             buffered: !interval.is_zero(),
             pending: Mutex::new(HashMap::new()),
@@ -170,11 +196,36 @@ impl ViewCounter {
         self.pending_map().get(&article_id).copied().unwrap_or(0)
     }
 
-    /// Counts one view of a public article and returns its total, this view
-    /// and everything still buffered included.
-    pub async fn record(&self, article_id: Uuid, now: DateTime<Utc>) -> AppResult<i64> {
+    fn marks(&self) -> std::sync::MutexGuard<'_, Vec<Mark>> {
+        self.marks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts one view of a public article by `client` (its key, when views
+    /// are told apart by client) and returns its total, this view and
+    /// everything still buffered included. On PostgreSQL a view that another
+    /// process already counted for this client within the window is taken
+    /// back when views are written.
+    pub async fn record(
+        &self,
+        article_id: Uuid,
+        client: Option<String>,
+        now: DateTime<Utc>,
+    ) -> AppResult<i64> {
+        let mark = client
+            .filter(|_| self.shared_window.is_some())
+            .map(|client| (client, article_id));
         if !self.buffered {
             let txn = crate::database::begin_write(&self.db).await?;
+            if let (Some(mark), Some(window)) = (mark, self.shared_window)
+                && view_marks::settle(&txn, std::slice::from_ref(&mark), now, window)
+                    .await?
+                    .is_empty()
+            {
+                txn.commit().await?;
+                return self.current(article_id, now).await;
+            }
             let updated = article::Entity::update_many()
                 .col_expr(
                     article::Column::ViewCount,
@@ -202,6 +253,9 @@ impl ViewCounter {
             .get(&article_id)
             .copied()
             .ok_or_else(not_found)?;
+        if let Some(mark) = mark {
+            self.marks().push(mark);
+        }
         let mut pending = self.pending_map();
         let count = pending.entry(article_id).or_insert(0);
         *count += 1;
@@ -372,8 +426,15 @@ impl ViewCounter {
         // Stored counts read from here on, until the pending ones are taken
         // down below, are not to be learnt.
         self.flushes_started.fetch_add(1, Ordering::SeqCst);
+        let marks = self.marks().clone();
         let txn = crate::database::begin_write(&self.db).await?;
-        add_views(&txn, &snapshot).await?;
+        let firsts = match self.shared_window {
+            Some(window) if !marks.is_empty() => {
+                Self::without_repeats(&txn, &snapshot, &marks, window).await?
+            }
+            _ => snapshot.clone(),
+        };
+        add_views(&txn, &firsts).await?;
         let written: Vec<(Uuid, i64)> = article::Entity::find()
             .filter(article::Column::Id.is_in(snapshot.iter().map(|(id, _)| *id)))
             .select_only()
@@ -383,7 +444,9 @@ impl ViewCounter {
             .all(&txn)
             .await?;
         txn.commit().await?;
+        self.marks().clear();
         self.read_cache.views_written();
+        self.prune_marks().await;
         // Remember only counts already remembered: whether an article is
         // public is checked when a count is first read.
         for (id, count) in written {
@@ -401,6 +464,61 @@ impl ViewCounter {
             }
         }
         Ok(snapshot.iter().map(|(_, count)| count).sum())
+    }
+
+    /// The `snapshot` counts less the views that another process (or this
+    /// one, before its memory of a client expired) already counted for the
+    /// same client within the window, as the database's marks tell, in
+    /// `txn`.
+    async fn without_repeats(
+        txn: &crate::database::WriteTransaction,
+        snapshot: &[(Uuid, i64)],
+        marks: &[Mark],
+        window: Duration,
+    ) -> AppResult<Vec<(Uuid, i64)>> {
+        let mut counts: HashMap<Uuid, i64> = snapshot.iter().copied().collect();
+        let mut unique = HashSet::with_capacity(marks.len());
+        let mut repeats: Vec<Uuid> = Vec::new();
+        for mark in marks {
+            if !unique.insert(mark.clone()) {
+                repeats.push(mark.1);
+            }
+        }
+        let unique: Vec<Mark> = unique.into_iter().collect();
+        let firsts = view_marks::settle(txn, &unique, super::now(), window).await?;
+        repeats.extend(
+            unique
+                .iter()
+                .filter(|mark| !firsts.contains(*mark))
+                .map(|(_, article)| *article),
+        );
+        for article in repeats {
+            if let Some(count) = counts.get_mut(&article) {
+                *count -= 1;
+            }
+        }
+        Ok(counts.into_iter().filter(|(_, count)| *count > 0).collect())
+    }
+
+    /// Deletes view marks older than the window, at most once a minute; a
+    /// failure waits for the next time.
+    async fn prune_marks(&self) {
+        let Some(window) = self.shared_window else {
+            return;
+        };
+        {
+            let mut pruned = self
+                .marks_pruned
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if pruned.elapsed() < MARK_PRUNING_INTERVAL {
+                return;
+            }
+            *pruned = Instant::now();
+        }
+        if let Err(error) = view_marks::prune(&self.db, super::now(), window).await {
+            tracing::warn!(error = %error.log_message(), "could not prune old view marks");
+        }
     }
 
     /// Flushes every `interval` until the process ends; failures are logged

@@ -47,10 +47,15 @@ impl ViewMutation {
     ) -> async_graphql::Result<ViewCount> {
         let (state, request) = scope(ctx)?;
         let id = parse_id(&article_id, "articleId")?;
-        let counts = !abuse::is_bot(request.user_agent.as_deref())
-            && state.abuse.first_view_by(|| request.client_key(state), id);
+        let bot = abuse::is_bot(request.user_agent.as_deref());
+        // The client's key (a keyed hash) only when views are told apart.
+        let client = (!bot && state.abuse.remembers_views()).then(|| request.client_key(state));
+        let counts = !bot
+            && client
+                .as_deref()
+                .is_none_or(|key| state.abuse.first_view(key, id));
         let view_count = if counts {
-            state.views.record(id, request.now).await?
+            state.views.record(id, client, request.now).await?
         } else {
             state.views.current(id, request.now).await?
         };

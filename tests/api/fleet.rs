@@ -490,3 +490,97 @@ async fn one_client_alternating_between_processes_gets_the_limit_of_one() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Sends a view of `id` to `url` as the client at `address` (behind a
+/// trusted proxy); the count it answers.
+async fn view_as(client: &reqwest::Client, url: &str, address: &str, id: uuid::Uuid) -> i64 {
+    let answer: Value = client
+        .post(url)
+        .header("x-forwarded-for", address)
+        .json(&json!({
+            "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+            "variables": { "id": id },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"]["recordView"]["viewCount"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{answer}"))
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_clients_viewing_through_two_processes_are_counted_once() {
+    if !std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("several processes share the view window on PostgreSQL; this runs in its pass");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let settings = [
+        ("NEWSROOM_VIEW_WINDOW", "30m"),
+        ("NEWSROOM_VIEW_FLUSH_INTERVAL", "100ms"),
+        ("NEWSROOM_TRUSTED_PROXY_HEADER", "x-forwarded-for"),
+    ];
+    let a = Server::start(&app.database_url, &settings);
+    let b = Server::start(&app.database_url, &settings);
+    let client = reqwest::Client::new();
+    let stored = || async {
+        use sea_orm::EntityTrait;
+        entity::article::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .view_count
+    };
+    let before = stored().await;
+    let addresses: Vec<String> = (0..1_000)
+        .map(|n| format!("198.51.{}.{}", n / 250, n % 250 + 1))
+        .collect();
+    for (server, pass) in [(&a, "A"), (&b, "B")] {
+        let mut calls = tokio::task::JoinSet::new();
+        for chunk in addresses.chunks(100) {
+            let (client, url, chunk) = (client.clone(), server.graphql_url.clone(), chunk.to_vec());
+            calls.spawn(async move {
+                for address in chunk {
+                    view_as(&client, &url, &address, id).await;
+                }
+            });
+        }
+        while let Some(done) = calls.join_next().await {
+            done.unwrap();
+        }
+        // Let the pass's views be written before the next pass starts.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stored().await < before + 1_000 {
+            assert!(
+                Instant::now() < deadline,
+                "pass {pass}: {} stored",
+                stored().await - before
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        stored().await,
+        before + 1_000,
+        "B's repeats were taken back"
+    );
+
+    // Both processes answer the stored total, within one flush.
+    let shown_by = |url: String| {
+        let client = client.clone();
+        async move { view_as(&client, &url, "198.51.0.1", id).await }
+    };
+    assert_eq!(shown_by(a.graphql_url.clone()).await, before + 1_000);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(shown_by(b.graphql_url.clone()).await, before + 1_000);
+    a.stop().await;
+    b.stop().await;
+}

@@ -99,7 +99,7 @@ async fn a_count_read_across_a_flush_is_not_learnt() {
     let now = chrono::Utc::now();
     let before = views.current(id, now).await.unwrap();
     for _ in 0..3 {
-        views.record(id, now).await.unwrap();
+        views.record(id, None, now).await.unwrap();
     }
 
     // A page's statement reads the stored count, then a flush writes the
