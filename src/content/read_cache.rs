@@ -2,7 +2,7 @@
 //! teasers, sections, tags, comment pages, counts), kept in memory so a hot
 //! page is served without the database. It is never stale:
 //!
-//! - every entry is keyed by a *generation*; a write that changes content
+//! - every entry is keyed by a *generation*; a change that readers can see
 //!   calls [`ReadCache::invalidate`], which starts a new generation, so a
 //!   read that starts after the write can only see entries filled after it
 //!   (a read racing the write may fill an old-generation entry that nobody
@@ -12,10 +12,9 @@
 //! - view counts are never cached here: they come from the view counter.
 //!
 //! Memory is bounded by an estimate of each entry's size (moka's weigher).
-//! Several processes on one database each keep their own cache; a write made
-//! through another process is seen here when an entry's time to live runs
-//! out. Cross-process invalidation (say PostgreSQL `LISTEN`/`NOTIFY`) would
-//! call [`ReadCache::invalidate`] and needs nothing else from this module.
+//! Several processes on one database each keep their own cache; each calls
+//! [`ReadCache::invalidate`] when the change feed ([`super::feed`]) brings a
+//! change readers can see, whoever wrote it.
 
 use std::{
     collections::HashMap,
