@@ -16,6 +16,7 @@ use crate::{
         change::Change,
         feed::{Apply, Feed},
         read_cache::ReadCache,
+        staleness::{self, Dep},
         view_counter::ViewCounter,
     },
     graphql::{documents::DocumentCache, limits::QueryLimits},
@@ -115,15 +116,27 @@ impl AppState {
     }
 }
 
-/// What following the feed does here: a change readers can see clears the
-/// read cache and the remembered view counts, as a local write does.
+/// What following the feed does here: a change readers can see makes stale
+/// what it touched in the read cache, and forgets the remembered view counts
+/// of the articles it names (which also stand for "this article is
+/// public"). An import may have touched anything: everything goes.
 fn forget(cache: &Arc<ReadCache>, views: &Arc<ViewCounter>) -> Apply {
     let cache = Arc::clone(cache);
     let views = Arc::clone(views);
     Arc::new(move |changes: &[Change]| {
-        if changes.iter().any(Change::is_public) {
-            cache.invalidate();
-            views.forget_stored();
+        for change in changes.iter().filter(|change| change.is_public()) {
+            if change.kind == "site.imported" {
+                cache.invalidate();
+                views.forget_stored();
+                continue;
+            }
+            let deps = staleness::deps_of_change(&change.kind, &change.keys);
+            for dep in &deps {
+                if let Dep::Article(id) = dep {
+                    views.forget(*id);
+                }
+            }
+            cache.forget(deps);
         }
     })
 }

@@ -522,8 +522,14 @@ pub async fn update(
         "article.move"
     };
     edit.did(action, Subject::Article(id), &updated.title);
-    edit.touching(Key::Section(current.category_id))
-        .touching(Key::Section(updated.category_id));
+    if updated.category_id != current.category_id {
+        edit.touching(Key::Section(current.category_id))
+            .touching(Key::Section(updated.category_id));
+    }
+    if changes.tags.is_some() || changes.slug.is_some() {
+        // Tag lists, related sets and lookups by slug may change.
+        edit.touching(Key::Lists);
+    }
     edit.commit().await?;
     Ok(updated)
 }
@@ -653,6 +659,7 @@ pub async fn set_tags(
     let current = load_for_update(txn, id).await?;
     replace_tags(txn, id, tags, now).await?;
     edit.did("article.tags", Subject::Article(id), tags.join(", "));
+    edit.touching(Key::Lists);
     edit.commit().await?;
     Ok(current)
 }
@@ -724,6 +731,8 @@ pub async fn restore(
         Subject::Article(current.id),
         format!("{} (version {})", restored.title, revision.version),
     );
+    // A revision may bring back other tags, a section or a slug.
+    edit.touching(Key::Lists);
     edit.commit().await?;
     Ok(restored)
 }

@@ -124,7 +124,9 @@ pub fn kind_of(action: &str) -> Option<&'static str> {
 /// The keys a change to `subject` touches before the writer adds more.
 pub fn keys_of(subject: Subject) -> Vec<Key> {
     match subject {
-        Subject::Article(id) => vec![Key::Article(id), Key::Lists],
+        // Lists only when the writer says the article joins, leaves or
+        // moves among them (publication, tags, section, slug).
+        Subject::Article(id) => vec![Key::Article(id)],
         Subject::Section(id) => vec![Key::Section(id), Key::Lists],
         Subject::Tag(id) => vec![Key::Tag(id), Key::Lists],
         Subject::Comment(_) => Vec::new(),

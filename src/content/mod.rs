@@ -34,6 +34,7 @@ pub mod read_cache;
 pub mod reading;
 pub mod shared_settings;
 pub mod slug;
+pub mod staleness;
 pub mod tag;
 pub mod tag_editor;
 pub mod token;

@@ -2,18 +2,21 @@
 //! teasers, sections, tags, comment pages, counts), kept in memory so a hot
 //! page is served without the database. It is never stale:
 //!
-//! - every entry is keyed by a *generation*; a change that readers can see
-//!   calls [`ReadCache::invalidate`], which starts a new generation, so a
-//!   read that starts after the write can only see entries filled after it
-//!   (a read racing the write may fill an old-generation entry that nobody
-//!   looks up again);
+//! - a change that readers can see makes stale only what it touched
+//!   ([`ReadCache::forget`], [`super::staleness`]): an entry loaded before
+//!   the change that depends on it is read again when next asked for;
+//! - every entry is also keyed by a *generation*; an import calls
+//!   [`ReadCache::invalidate`], which starts a new generation, so a read
+//!   that starts after it can only see entries filled after it (a read
+//!   racing it may fill an old-generation entry that nobody looks up again);
 //! - what is public depends on the clock: the cache remembers when the next
-//!   scheduled article comes due and starts a new generation at that moment;
+//!   scheduled article comes due (read again after any change to what is
+//!   listed) and starts a new generation at that moment;
 //! - view counts are never cached here: they come from the view counter.
 //!
 //! Memory is bounded by an estimate of each entry's size (moka's weigher).
 //! Several processes on one database each keep their own cache; each calls
-//! [`ReadCache::invalidate`] when the change feed ([`super::feed`]) brings a
+//! [`ReadCache::forget`] when the change feed ([`super::feed`]) brings a
 //! change readers can see, whoever wrote it.
 
 use std::{
@@ -41,6 +44,7 @@ use super::{
     category::CategoryTree,
     cursor::Window,
     loaded_article::LoadedArticle,
+    staleness::{Dep, Stamps},
 };
 use crate::error::{AppError, AppResult};
 
@@ -171,11 +175,22 @@ struct Key {
     lookup: Lookup,
 }
 
+/// A cached value and the change counter when its load started (see
+/// [`super::staleness`]).
+#[derive(Clone)]
+struct Stamped {
+    value: Cached,
+    loaded_at: u64,
+}
+
 /// When the next scheduled article becomes public, as last read for one
 /// generation.
 #[derive(Debug, Clone, Copy)]
 struct Schedule {
     generation: u64,
+    /// The publication changes it was read after (see
+    /// [`ReadCache::forget`]).
+    epoch: u64,
     /// The clock the schedule was read at: entries of this generation are
     /// filled only by requests at or after it.
     read_at: DateTime<Utc>,
@@ -186,8 +201,13 @@ struct Schedule {
 /// The cache; see the module documentation.
 pub struct ReadCache {
     /// `None` when the cache is switched off.
-    entries: Option<Cache<Key, Cached>>,
+    entries: Option<Cache<Key, Stamped>>,
+    /// What changes since an entry was loaded make it stale.
+    stamps: Stamps,
     generation: AtomicU64,
+    /// Counts changes to what is published, each of which may schedule an
+    /// article: the schedule is read again after one.
+    schedule_epoch: AtomicU64,
     schedule: Mutex<Option<Schedule>>,
 }
 
@@ -211,7 +231,8 @@ fn tags_weight(tags: &[tag::Model]) -> usize {
 
 /// The approximate memory of an entry, in bytes. Articles shared with other
 /// entries are counted in each, which errs on the safe side.
-fn weight(key: &Key, value: &Cached) -> u32 {
+fn weight(key: &Key, stamped: &Stamped) -> u32 {
+    let value = &stamped.value;
     let key_bytes = 64
         + match &key.lookup {
             Lookup::ArticleBySlug(slug) | Lookup::TagBySlug(slug) => slug.len(),
@@ -262,7 +283,9 @@ impl ReadCache {
         });
         Self {
             entries,
+            stamps: Stamps::new(time_to_live),
             generation: AtomicU64::new(0),
+            schedule_epoch: AtomicU64::new(0),
             schedule: Mutex::new(None),
         }
     }
@@ -281,6 +304,18 @@ impl ReadCache {
         }
     }
 
+    /// Makes stale what a change touched: entries loaded before it that
+    /// depend on one of `deps` are read again when next asked for.
+    /// A change to what is listed may also have scheduled an article, so
+    /// the next scheduled publication is read again.
+    pub fn forget(&self, deps: impl IntoIterator<Item = Dep>) {
+        let deps: Vec<Dep> = deps.into_iter().collect();
+        if deps.contains(&Dep::Lists) {
+            self.schedule_epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        self.stamps.stamp(deps);
+    }
+
     /// Forgets the lists ordered by all-time views: called after view
     /// counts are written, which may reorder them (an indexed read). Rankings
     /// over a period are not dropped here but live out their time to live:
@@ -290,7 +325,7 @@ impl ReadCache {
     /// (totals come from the view counter).
     pub fn views_written(&self) {
         if let Some(entries) = &self.entries {
-            let by_views = |key: &Key, _: &Cached| match &key.lookup {
+            let by_views = |key: &Key, _: &Stamped| match &key.lookup {
                 Lookup::Articles { order, .. } => *order == ArticleOrder::MostViewed,
                 Lookup::FirstPage(page) => page.order == ArticleOrder::MostViewed,
                 _ => false,
@@ -356,21 +391,48 @@ impl ReadCache {
             return load.await.map(|(value, _)| value);
         };
         let key = Key { generation, lookup };
+        let wrong_kind = || AppError::Internal("a cache entry of the wrong kind".to_owned());
+        if let Some(hit) = entries.get(&key).await {
+            if self.stamps.is_fresh(&key.lookup, &hit.value, hit.loaded_at) {
+                crate::metrics::read_cache(true, 1);
+                return T::unwrap(hit.value).ok_or_else(wrong_kind);
+            }
+            entries.invalidate(&key).await;
+        }
+        let loaded_at = self.stamps.now();
+        let mut load = Some(load);
         let missed = std::sync::atomic::AtomicBool::new(false);
         let cached = entries
-            .try_get_with(key, async {
+            .try_get_with(key.clone(), async {
                 missed.store(true, std::sync::atomic::Ordering::Relaxed);
-                let (value, along) = load.await?;
+                let (value, along) = load.take().ok_or_else(wrong_kind)?.await?;
                 for (lookup, other) in along {
+                    let other = Stamped {
+                        value: other,
+                        loaded_at,
+                    };
                     entries.insert(Key { generation, lookup }, other).await;
                 }
-                Ok::<_, AppError>(value.wrap())
+                Ok::<_, AppError>(Stamped {
+                    value: value.wrap(),
+                    loaded_at,
+                })
             })
             .await
             .map_err(AppError::from)?;
-        crate::metrics::read_cache(!missed.load(std::sync::atomic::Ordering::Relaxed), 1);
-        T::unwrap(cached)
-            .ok_or_else(|| AppError::Internal("a cache entry of the wrong kind".to_owned()))
+        let missed = missed.load(std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::read_cache(!missed, 1);
+        if !missed
+            && !self
+                .stamps
+                .is_fresh(&key.lookup, &cached.value, cached.loaded_at)
+            && let Some(load) = load.take()
+        {
+            // Another request's load, started before a change, answered
+            // for this one: read for this request alone.
+            return load.await.map(|(value, _)| value);
+        }
+        T::unwrap(cached.value).ok_or_else(wrong_kind)
     }
 
     /// The values of many `keys` at `now`, for loaders that fetch many
@@ -405,7 +467,18 @@ impl ReadCache {
                         generation,
                         lookup: lookup(key),
                     };
-                    entries.get(&key).await.and_then(T::unwrap)
+                    match entries.get(&key).await {
+                        Some(hit)
+                            if self.stamps.is_fresh(&key.lookup, &hit.value, hit.loaded_at) =>
+                        {
+                            T::unwrap(hit.value)
+                        }
+                        Some(_) => {
+                            entries.invalidate(&key).await;
+                            None
+                        }
+                        None => None,
+                    }
                 }
                 None => None,
             };
@@ -423,6 +496,7 @@ impl ReadCache {
         if missing.is_empty() {
             return Ok(found);
         }
+        let loaded_at = self.stamps.now();
         let mut loaded = load(missing.clone()).await?;
         for key in missing {
             let value = loaded.remove(&key).unwrap_or_default();
@@ -431,7 +505,11 @@ impl ReadCache {
                     generation,
                     lookup: lookup(&key),
                 };
-                entries.insert(stored, value.clone().wrap()).await;
+                let value = Stamped {
+                    value: value.clone().wrap(),
+                    loaded_at,
+                };
+                entries.insert(stored, value).await;
             }
             found.insert(key, value);
         }
@@ -450,12 +528,15 @@ impl ReadCache {
     ) -> AppResult<Option<u64>> {
         loop {
             let generation = self.generation.load(Ordering::SeqCst);
+            let epoch = self.schedule_epoch.load(Ordering::SeqCst);
             let known = *self
                 .schedule
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let schedule = match known {
-                Some(schedule) if schedule.generation == generation => schedule,
+                Some(schedule) if schedule.generation == generation && schedule.epoch == epoch => {
+                    schedule
+                }
                 _ => {
                     let next_due = next_scheduled(db, now).await?;
                     let mut stored = self
@@ -464,11 +545,20 @@ impl ReadCache {
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
                     match *stored {
                         // Another request read it first for this generation.
-                        Some(existing) if existing.generation == generation => existing,
-                        _ if self.generation.load(Ordering::SeqCst) != generation => continue,
+                        Some(existing)
+                            if existing.generation == generation && existing.epoch == epoch =>
+                        {
+                            existing
+                        }
+                        _ if self.generation.load(Ordering::SeqCst) != generation
+                            || self.schedule_epoch.load(Ordering::SeqCst) != epoch =>
+                        {
+                            continue;
+                        }
                         _ => {
                             let schedule = Schedule {
                                 generation,
+                                epoch,
                                 read_at: now,
                                 next_due,
                             };

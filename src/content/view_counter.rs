@@ -362,6 +362,12 @@ impl ViewCounter {
         }
     }
 
+    /// Forgets the remembered count of one article, so the next read checks
+    /// again that it is public: called when it changes.
+    pub fn forget(&self, article_id: Uuid) {
+        self.stored.invalidate(&article_id);
+    }
+
     /// Forgets remembered counts, so the next read checks again that each
     /// article is public: called when content changes.
     pub fn forget_stored(&self) {

@@ -267,3 +267,87 @@ async fn written_views_reorder_a_warm_most_viewed_list() {
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     assert_eq!(most_viewed().await, "first");
 }
+
+#[tokio::test]
+async fn a_change_to_one_article_leaves_the_other_warm_pages_cached() {
+    let app = TestApp::spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let moderator = app.token(Role::Moderator).await;
+    let page = |slug: &'static str| {
+        app.contract_data(
+            "article-page.graphql",
+            "ArticlePage",
+            json!({ "slug": slug }),
+        )
+    };
+    let (changed, other) = ("city-night-bus", "quantum-lab-students");
+    let related: Vec<Value> = page(other).await["article"]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|teaser| teaser["slug"].clone())
+        .collect();
+    assert!(!related.contains(&json!(changed)), "{related:?}");
+    page(changed).await;
+    let list = "{ articles(first: 50) { edges { node { slug title commentCount } } } }";
+    app.graphql(list, json!({})).await;
+    let id = app.article_id(changed).await;
+
+    // A comment approved on one article.
+    let added = app
+        .graphql(
+            "mutation($id: ID!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: \"终于等到\" }) { comment { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let comment = added["data"]["addComment"]["comment"]["id"].clone();
+    app.data_as(
+        &moderator,
+        "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
+        json!({ "ids": [comment] }),
+    )
+    .await;
+    // The other page is still served from memory (at most its view total
+    // is read); the commented one, and the list showing its count, are new.
+    let (other_cost, _) = app.statements_during(page(other)).await;
+    assert!(
+        other_cost <= 1,
+        "the other page ran {other_cost} statements"
+    );
+    let (changed_cost, shown) = app.statements_during(page(changed)).await;
+    assert!(changed_cost >= 1, "the changed page was read again");
+    assert!(shown.to_string().contains("终于等到"), "{shown}");
+    let listed = app.graphql(list, json!({})).await;
+    let teaser = listed["data"]["articles"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|edge| edge["node"]["slug"] == changed)
+        .unwrap()["node"]
+        .clone();
+    assert_eq!(teaser["commentCount"], shown["article"]["commentCount"]);
+
+    // An edited title: the other page stays cached, every list shows it.
+    let version = app
+        .graphql(
+            "query($id: ID) { article(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await["data"]["article"]["version"]
+        .as_i64()
+        .unwrap();
+    app.data_as(
+        &editor,
+        "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, version: $v, input: { title: \"夜班公交再延长\" }) { article { id } } }",
+        json!({ "id": id, "v": version }),
+    )
+    .await;
+    let (other_cost, _) = app.statements_during(page(other)).await;
+    assert!(
+        other_cost <= 1,
+        "the other page ran {other_cost} statements"
+    );
+    let listed = app.graphql(list, json!({})).await;
+    assert!(listed.to_string().contains("夜班公交再延长"), "{listed}");
+    assert_eq!(page(changed).await["article"]["title"], "夜班公交再延长");
+}

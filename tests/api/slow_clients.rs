@@ -170,7 +170,9 @@ async fn a_request_over_its_time_gets_a_graphql_error_with_a_code() {
     let response = app
         .client
         .post(app.graphql_url())
-        .json(&json!({ "query": "{ articles(first: 20) { totalCount } }" }))
+        // Enough statements that the answer cannot beat the timer's
+        // millisecond tick (a one-statement count sometimes did).
+        .json(&json!({ "query": "{ articles(first: 50) { totalCount edges { node { body related(first: 5) { title } comments(first: 5) { totalCount } } } } }" }))
         .send()
         .await
         .unwrap();
