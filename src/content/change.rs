@@ -104,7 +104,8 @@ impl From<change::Model> for Change {
 pub fn kind_of(action: &str) -> Option<&'static str> {
     Some(match action {
         "article.create" => "article.drafted",
-        "article.publish" | "article.schedule" => "article.published",
+        "article.publish" => "article.published",
+        "article.schedule" => "article.scheduled",
         "article.update" | "article.tags" | "article.restore" | "comments.open"
         | "comments.close" => "article.updated",
         "article.move" => "article.moved",
@@ -144,14 +145,7 @@ pub async fn record<C: ConnectionTrait>(
     if changes.is_empty() {
         return Ok(());
     }
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [SEQUENCE_LOCK.into()],
-        ))
-        .await?;
-    }
+    lock_sequence(txn).await?;
     for (kind, entity_id, keys) in changes {
         change::ActiveModel {
             at: Set(at),
@@ -171,6 +165,85 @@ pub async fn record<C: ConnectionTrait>(
         txn.execute_raw(Statement::from_string(
             DbBackend::Postgres,
             format!("NOTIFY {CHANNEL}"),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The shared setting holding the publication time up to which scheduled
+/// articles coming due have been announced.
+const ANNOUNCED_UNTIL: &str = "published_announced_until";
+
+/// Announces the scheduled articles that came due since the last
+/// announcement, up to `now`: an `article.published` change each, once for
+/// the whole fleet (the announcing transaction takes the feed's turn and
+/// moves the mark). `since` is where this process last saw the mark; when
+/// no article came due after it, nothing is written. Returns the new mark.
+pub async fn announce_due(
+    db: &DatabaseConnection,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<DateTime<Utc>> {
+    use entity::article::{self, ArticleStatus};
+    let due_between = |from: DateTime<Utc>| {
+        article::Entity::find()
+            .filter(article::Column::Status.eq(ArticleStatus::Published))
+            .filter(article::Column::PublishedAt.gt(from))
+            .filter(article::Column::PublishedAt.lte(now))
+    };
+    if let Some(since) = since
+        && due_between(since).one(db).await?.is_none()
+    {
+        return Ok(since);
+    }
+    let txn = crate::database::begin_write(db).await?;
+    lock_sequence(&txn).await?;
+    let stored = super::shared_settings::get(&txn, ANNOUNCED_UNTIL)
+        .await?
+        .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+        .map(|at| at.with_timezone(&Utc));
+    let Some(from) = stored else {
+        // The first process ever to look announces nothing from the past.
+        super::shared_settings::set(&txn, ANNOUNCED_UNTIL, &now.to_rfc3339()).await?;
+        txn.commit().await?;
+        return Ok(now);
+    };
+    if from >= now {
+        txn.commit().await?;
+        return Ok(from);
+    }
+    let due: Vec<(Uuid, Uuid)> = due_between(from)
+        .select_only()
+        .column(article::Column::Id)
+        .column(article::Column::CategoryId)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let changes: Vec<_> = due
+        .iter()
+        .map(|(id, section)| {
+            (
+                "article.published",
+                *id,
+                vec![Key::Article(*id), Key::Section(*section), Key::Lists],
+            )
+        })
+        .collect();
+    record(&txn, now, &changes).await?;
+    super::shared_settings::set(&txn, ANNOUNCED_UNTIL, &now.to_rfc3339()).await?;
+    txn.commit().await?;
+    Ok(now)
+}
+
+/// Takes the feed's turn (PostgreSQL): held to commit, so changes become
+/// visible in sequence order.
+async fn lock_sequence<C: ConnectionTrait>(txn: &C) -> AppResult<()> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [SEQUENCE_LOCK.into()],
         ))
         .await?;
     }

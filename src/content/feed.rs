@@ -77,8 +77,9 @@ impl Feed {
 
     /// Follows the feed until the task is aborted: on PostgreSQL, catches
     /// up on every notification and after every reconnection of the
-    /// listening connection; everywhere, every `poll` as well. Every hour,
-    /// prunes changes older than `retention`.
+    /// listening connection; everywhere, every `poll` as well. Announces
+    /// scheduled articles as they come due, and every hour prunes changes
+    /// older than `retention`.
     pub async fn follow(self: Arc<Self>, poll: Duration, retention: Duration) {
         let following = async {
             if self.db.get_database_backend() == DbBackend::Postgres {
@@ -87,7 +88,11 @@ impl Feed {
                 self.poll_forever(poll).await;
             }
         };
-        tokio::join!(following, self.prune_forever(retention));
+        tokio::join!(
+            following,
+            self.prune_forever(retention),
+            self.announce_forever(poll)
+        );
     }
 
     /// Deletes old changes every [`PRUNE_EVERY`]. Every process does it:
@@ -163,6 +168,23 @@ impl Feed {
     async fn catch_up_logged(&self) {
         if let Err(error) = self.catch_up().await {
             tracing::warn!(error = %error.log_message(), "cannot read the change feed; trying again");
+        }
+    }
+
+    /// Announces scheduled articles as they come due, checking every
+    /// `poll` (one indexed read when none did), so the feed says
+    /// `article.published` when readers can first see them.
+    async fn announce_forever(&self, poll: Duration) {
+        let mut announced = None;
+        let mut ticks = tokio::time::interval(poll);
+        loop {
+            ticks.tick().await;
+            match change::announce_due(&self.db, announced, super::now()).await {
+                Ok(until) => announced = Some(until),
+                Err(error) => {
+                    tracing::warn!(error = %error.log_message(), "cannot announce scheduled articles; trying again");
+                }
+            }
         }
     }
 }

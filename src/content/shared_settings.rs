@@ -47,3 +47,36 @@ pub async fn fingerprint_secret(db: &DatabaseConnection) -> AppResult<String> {
         .ok_or_else(|| AppError::Internal("the fingerprint secret was not stored".to_owned()))?;
     Ok(row.try_get("", "value")?)
 }
+
+/// The value of setting `name`, if it has one.
+pub async fn get<C: ConnectionTrait>(db: &C, name: &str) -> AppResult<Option<String>> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => "SELECT value FROM shared_settings WHERE name = $1",
+        _ => "SELECT value FROM shared_settings WHERE name = ?",
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
+        .await?;
+    Ok(row.map(|row| row.try_get("", "value")).transpose()?)
+}
+
+/// Sets `name` to `value`, inside the caller's transaction.
+pub async fn set<C: ConnectionTrait>(db: &C, name: &str, value: &str) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO shared_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"
+        }
+        _ => {
+            "INSERT INTO shared_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+        }
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [name.into(), value.into()],
+    ))
+    .await?;
+    Ok(())
+}

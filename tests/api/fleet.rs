@@ -584,3 +584,51 @@ async fn the_same_clients_viewing_through_two_processes_are_counted_once() {
     a.stop().await;
     b.stop().await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_article_is_announced_once_when_it_comes_due() {
+    let app = TestApp::spawn().await;
+    let editor = app.token(Role::Editor).await;
+    // A second process announces too: the fleet says it once.
+    let other = Server::start(&app.database_url, &[]);
+    let id = app.article_id("draft-ai-chip-roadmap").await;
+    let start = newsroom::content::change::latest(&app.db).await.unwrap();
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(1_500);
+    app.data_as(
+        &editor,
+        "mutation($id: ID!, $at: DateTime) { publishArticle(id: $id, at: $at) { article { status } } }",
+        json!({ "id": id, "at": due.to_rfc3339() }),
+    )
+    .await;
+    let kinds = || async {
+        newsroom::content::change::after(&app.db, start, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|change| change.entity_id == id)
+            .map(|change| (change.kind, change.at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kinds().await.len(), 1, "scheduled, not yet published");
+    assert_eq!(kinds().await[0].0, "article.scheduled");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kinds().await.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "never announced: {:?}",
+            kinds().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Both processes had time to look again.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let seen = kinds().await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1].0, "article.published");
+    assert!(
+        seen[1].1 >= due,
+        "announced when it came due, not before: {seen:?}"
+    );
+    other.stop().await;
+}
