@@ -14,7 +14,10 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{DatabaseConnection, DbBackend, sqlx::postgres::PgListener};
+use sea_orm::{
+    DatabaseConnection, DbBackend,
+    sqlx::postgres::{PgListener, PgPoolOptions},
+};
 use tokio::sync::Mutex;
 
 use super::change::{self, CHANNEL, Change};
@@ -156,10 +159,15 @@ impl Feed {
         }
     }
 
-    /// A listening connection of its own, subscribed to the channel.
+    /// A listening connection of its own, subscribed to the channel. It is
+    /// opened beside the pool, not taken from it: a listener holds its
+    /// connection for good, and requests would have one fewer.
     async fn listen(&self) -> Result<PgListener, sea_orm::sqlx::Error> {
-        let pool = self.db.get_postgres_connection_pool();
-        let mut listener = PgListener::connect_with(pool).await?;
+        let options = self.db.get_postgres_connection_pool().connect_options();
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with((*options).clone());
+        let mut listener = PgListener::connect_with(&own).await?;
         listener.listen(CHANNEL).await?;
         Ok(listener)
     }
