@@ -157,6 +157,32 @@ async fn a_write_through_one_process_is_served_by_the_other_within_two_seconds()
         .await,
     );
 
+    // That tag merged into another.
+    let policy = call(
+        &b.graphql_url,
+        None,
+        "{ tag(slug: \"policy\") { id name } }",
+        json!({}),
+    )
+    .await;
+    let (policy_id, policy_name) = (
+        policy["data"]["tag"]["id"].clone(),
+        policy["data"]["tag"]["name"].clone(),
+    );
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($from: ID!, $to: ID!) { mergeTags(sourceIds: [$from], targetId: $to) { tag { id } } }",
+        json!({ "from": tag, "to": policy_id }),
+    )
+    .await;
+    waits.push(
+        served_within(&b.graphql_url, ARTICLE, slug.clone(), |answer| {
+            answer["data"]["article"]["tags"] == json!([{ "name": policy_name }])
+        })
+        .await,
+    );
+
     // A comment approved by a moderator.
     let added = call(
         &a.graphql_url,
