@@ -388,19 +388,7 @@ async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
         json!({ "id": id, "c": section }),
     )
     .await;
-    let added = app
-        .graphql(
-            "mutation($id: ID!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: \"好\" }) { comment { id } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let comment = added["data"]["addComment"]["comment"]["id"].clone();
-    app.data_as(
-        &moderator,
-        "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
-        json!({ "ids": [comment] }),
-    )
-    .await;
+    common::approved_comment_through_api(&app, &moderator, id, "好").await;
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_newsroom"))
         .args(["changes", "--since", &start.to_string()])

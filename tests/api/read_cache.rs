@@ -294,19 +294,7 @@ async fn a_change_to_one_article_leaves_the_other_warm_pages_cached() {
     let id = app.article_id(changed).await;
 
     // A comment approved on one article.
-    let added = app
-        .graphql(
-            "mutation($id: ID!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: \"终于等到\" }) { comment { id } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let comment = added["data"]["addComment"]["comment"]["id"].clone();
-    app.data_as(
-        &moderator,
-        "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
-        json!({ "ids": [comment] }),
-    )
-    .await;
+    common::approved_comment_through_api(&app, &moderator, id, "终于等到").await;
     // The other page is still served from memory (at most its view total
     // is read); the commented one, and the list showing its count, are new.
     let (other_cost, _) = app.statements_during(page(other)).await;

@@ -580,3 +580,28 @@ pub async fn section_id(app: &TestApp, slug: &str) -> serde_json::Value {
         .await;
     response["data"]["category"]["id"].clone()
 }
+
+/// Adds a reader's comment saying `body` on `article` and has `moderator`
+/// approve it, both through the API; the comment's id.
+pub async fn approved_comment_through_api(
+    app: &TestApp,
+    moderator: &str,
+    article: Uuid,
+    body: &str,
+) -> serde_json::Value {
+    let added = app
+        .graphql(
+            "mutation($id: ID!, $body: String!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: $body }) { comment { id } } }",
+            serde_json::json!({ "id": article, "body": body }),
+        )
+        .await;
+    let comment = added["data"]["addComment"]["comment"]["id"].clone();
+    assert!(comment.is_string(), "{added}");
+    app.data_as(
+        moderator,
+        "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
+        serde_json::json!({ "ids": [comment] }),
+    )
+    .await;
+    comment
+}
