@@ -1,6 +1,8 @@
 //! `cargo bench`: builds a synthetic site, starts the real `newsroom` binary
 //! on it, and drives concurrent HTTP clients at each contract operation and
-//! at `recordView`, reporting requests per second, p50 and p99 latency and the
+//! at `recordView` — the article page three ways: slugs drawn from every
+//! article by a Zipf law, slugs drawn uniformly from 1,000 articles, and one
+//! hot article — reporting requests per second, p50 and p99 latency and the
 //! server's peak memory. In the same run, a minimal axum endpoint answering a
 //! precomputed body of the ArticlePage's size measures what this machine can
 //! do at all; every operation is also given as a fraction of it.
@@ -304,16 +306,97 @@ struct Measured {
     errors: u64,
 }
 
-/// Sends `body` (a JSON GraphQL request, or a GET when `None`) from
-/// `connections` clients for `seconds`.
-async fn drive(url: &str, body: Option<Value>, connections: u64, seconds: u64) -> Measured {
+/// Which article slugs a run asks for, one drawn per request.
+enum Slugs {
+    /// `article-0` … `article-{n-1}`, each as likely.
+    Uniform(u64),
+    /// All articles by a Zipf law (s = 1): the rank-k article is asked for
+    /// in proportion to 1/k. Ranks are spread over the ids by a fixed
+    /// stride, so the popular articles are not the newest ones only.
+    Zipf {
+        /// Cumulative probability of ranks 1..=k.
+        cumulative: Vec<f64>,
+        /// The stride from ranks to article numbers (coprime with n).
+        stride: u64,
+    },
+}
+
+impl Slugs {
+    fn zipf(articles: u64) -> Self {
+        let mut total = 0.0;
+        let mut cumulative: Vec<f64> = (1..=articles)
+            .map(|k| {
+                total += 1.0 / k as f64;
+                total
+            })
+            .collect();
+        for c in &mut cumulative {
+            *c /= total;
+        }
+        // A large prime that does not divide the count.
+        let stride = [7_919u64, 104_729, 1_299_709]
+            .into_iter()
+            .find(|p| articles % p != 0)
+            .unwrap();
+        Self::Zipf { cumulative, stride }
+    }
+
+    /// The article number for one request.
+    fn draw(&self, rng: &mut impl rand::Rng) -> u64 {
+        match self {
+            Self::Uniform(n) => rng.random_range(0..*n),
+            Self::Zipf { cumulative, stride } => {
+                let u: f64 = rng.random();
+                let rank = cumulative.partition_point(|c| *c < u) as u64;
+                (rank * stride) % cumulative.len() as u64
+            }
+        }
+    }
+}
+
+/// What every request of a run sends.
+#[derive(Clone)]
+enum Body {
+    /// A GET of the URL.
+    Get,
+    /// The same JSON request every time.
+    Fixed(bytes::Bytes),
+    /// A JSON request whose `article-N` slug is drawn per request:
+    /// `before`, the number, `after`.
+    Drawn {
+        before: Arc<String>,
+        after: Arc<String>,
+        slugs: Arc<Slugs>,
+    },
+}
+
+impl Body {
+    /// The same request every time; encoded once, as a load generator
+    /// sends fixed bytes: the client's JSON encoding is not the server's
+    /// work.
+    fn fixed(request: &Value) -> Self {
+        Self::Fixed(bytes::Bytes::from(serde_json::to_vec(request).unwrap()))
+    }
+
+    /// `request` (whose variables hold the slug `article-SLUG`) with the
+    /// slug drawn from `slugs` per request.
+    fn drawn(request: &Value, slugs: Slugs) -> Self {
+        let text = serde_json::to_string(request).unwrap();
+        let (before, after) = text.split_once("article-SLUG").unwrap();
+        Self::Drawn {
+            before: Arc::new(format!("{before}article-")),
+            after: Arc::new(after.to_owned()),
+            slugs: Arc::new(slugs),
+        }
+    }
+}
+
+/// Sends `body` from `connections` clients for `seconds`.
+async fn drive(url: &str, body: Body, connections: u64, seconds: u64) -> Measured {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections as usize)
         .build()
         .unwrap();
-    // Encoded once, as a load generator sends fixed bytes: the client's JSON
-    // encoding is not the server's work.
-    let body = body.map(|body| bytes::Bytes::from(serde_json::to_vec(&body).unwrap()));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -325,14 +408,26 @@ async fn drive(url: &str, body: Option<Value>, connections: u64, seconds: u64) -
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
+            let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
             while !stop.load(Ordering::Relaxed) {
                 let sent = Instant::now();
-                let request = match &body {
-                    Some(body) => client
+                let json = |bytes| {
+                    client
                         .post(&url)
                         .header("content-type", "application/json")
-                        .body(body.clone()),
-                    None => client.get(&url),
+                        .body(bytes)
+                };
+                let request = match &body {
+                    Body::Fixed(bytes) => json(bytes.clone()),
+                    Body::Drawn {
+                        before,
+                        after,
+                        slugs,
+                    } => json(bytes::Bytes::from(format!(
+                        "{before}{}{after}",
+                        slugs.draw(&mut rng)
+                    ))),
+                    Body::Get => client.get(&url),
                 };
                 match request.send().await {
                     Ok(response) if response.status().is_success() => {
@@ -436,23 +531,44 @@ async fn main() {
         "query": contract("article-page.graphql"), "operationName": "ArticlePage",
         "variables": { "slug": format!("article-{}", articles / 2) },
     });
-    let operations: Vec<(&str, Value)> = vec![
-        ("ArticlePage", article_page.clone()),
+    let drawn_page = json!({
+        "query": contract("article-page.graphql"), "operationName": "ArticlePage",
+        "variables": { "slug": "article-SLUG" },
+    });
+    let operations: Vec<(&str, Body)> = vec![
+        // Readers spread over the site: every article by a Zipf law, and
+        // 1,000 articles each as likely (issue 19).
+        (
+            "ArticlePage zipf",
+            Body::drawn(&drawn_page, Slugs::zipf(articles)),
+        ),
+        (
+            "ArticlePage uniform 1000",
+            Body::drawn(&drawn_page, Slugs::Uniform(articles.min(1_000))),
+        ),
+        // One slug over and over: what a single breaking story does.
+        ("ArticlePage hot article", Body::fixed(&article_page)),
         (
             "HomePage",
-            json!({ "query": contract("home.graphql"), "operationName": "HomePage" }),
+            Body::fixed(&json!({ "query": contract("home.graphql"), "operationName": "HomePage" })),
         ),
         (
             "CategoryPage",
-            json!({ "query": contract("category-page.graphql"), "operationName": "CategoryPage", "variables": { "slug": "section-3" } }),
+            Body::fixed(
+                &json!({ "query": contract("category-page.graphql"), "operationName": "CategoryPage", "variables": { "slug": "section-3" } }),
+            ),
         ),
         (
             "TagPage",
-            json!({ "query": contract("category-page.graphql"), "operationName": "TagPage", "variables": { "tag": "tag-7" } }),
+            Body::fixed(
+                &json!({ "query": contract("category-page.graphql"), "operationName": "TagPage", "variables": { "tag": "tag-7" } }),
+            ),
         ),
         (
             "recordView",
-            json!({ "query": contract("reader-mutations.graphql"), "operationName": "RecordView", "variables": { "articleId": article_id } }),
+            Body::fixed(
+                &json!({ "query": contract("reader-mutations.graphql"), "operationName": "RecordView", "variables": { "articleId": article_id } }),
+            ),
         ),
     ];
 
@@ -494,19 +610,21 @@ async fn main() {
     );
     println!("| operation | req/s | p50 ms | p99 ms | errors | of the static limit |");
     println!("|---|---:|---:|---:|---:|---:|");
-    let limit = drive(&static_url, None, connections, seconds).await;
+    let limit = drive(&static_url, Body::Get, connections, seconds).await;
     println!(
         "| static {size} B (limit) | {:.0} | {:.2} | {:.2} | {} | 100% |",
         limit.rps, limit.p50_ms, limit.p99_ms, limit.errors
     );
     // BENCH_ONLY=ArticlePage,recordView measures just those operations.
     let only = std::env::var("BENCH_ONLY").ok();
+    // An entry names an operation, or all that start with it
+    // (`ArticlePage` selects the three article page runs).
     let wanted = |name: &str| {
         only.as_deref()
-            .is_none_or(|list| list.split(',').any(|w| w.trim() == name))
+            .is_none_or(|list| list.split(',').any(|w| name.starts_with(w.trim())))
     };
     for (name, body) in operations.into_iter().filter(|(name, _)| wanted(name)) {
-        let measured = drive(&server.url, Some(body), connections, seconds).await;
+        let measured = drive(&server.url, body, connections, seconds).await;
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.2}% |",
             measured.rps,
