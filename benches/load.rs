@@ -336,7 +336,7 @@ impl Slugs {
         // A large prime that does not divide the count.
         let stride = [7_919u64, 104_729, 1_299_709]
             .into_iter()
-            .find(|p| articles % p != 0)
+            .find(|p| !articles.is_multiple_of(*p))
             .unwrap();
         Self::Zipf { cumulative, stride }
     }
