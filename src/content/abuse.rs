@@ -112,6 +112,14 @@ impl AbuseGuard {
         }
     }
 
+    /// Forgets that `client` viewed `article`, when its view could not be
+    /// counted after all: the next view counts.
+    pub fn forget_view(&self, client: &str, article: Uuid) {
+        if let Some(recent) = &self.recent_views {
+            recent.invalidate(&(client.to_owned(), article));
+        }
+    }
+
     /// Whether views are told apart by client (a non-zero window).
     pub fn remembers_views(&self) -> bool {
         self.recent_views.is_some()

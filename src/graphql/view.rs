@@ -50,15 +50,29 @@ impl ViewMutation {
         let bot = abuse::is_bot(request.user_agent.as_deref());
         // The client's key (a keyed hash) only when views are told apart.
         let client = (!bot && state.abuse.remembers_views()).then(|| request.client_key(state));
-        let counts = !bot
-            && client
-                .as_deref()
-                .is_none_or(|key| state.abuse.first_view(key, id));
-        let view_count = if counts {
-            state.views.record(id, client, request.now).await?
-        } else {
-            state.views.current(id, request.now).await?
-        };
+        // The "seen" mark and the count are made by a task of their own,
+        // which a client hanging up cannot cancel between the two: a view
+        // is then counted or the client not marked, never marked alone.
+        let (state, now) = (state.clone(), request.now);
+        let counted = tokio::spawn(async move {
+            let counts = !bot
+                && client
+                    .as_deref()
+                    .is_none_or(|key| state.abuse.first_view(key, id));
+            if !counts {
+                return state.views.current(id, now).await;
+            }
+            let recorded = state.views.record(id, client.clone(), now).await;
+            if recorded.is_err()
+                && let Some(key) = &client
+            {
+                state.abuse.forget_view(key, id);
+            }
+            recorded
+        });
+        let view_count = counted
+            .await
+            .map_err(|error| AppError::Internal(format!("the view task failed: {error}")))??;
         Ok(ViewCount {
             article_id: ID(id.to_string()),
             view_count,

@@ -252,3 +252,75 @@ async fn views_from_known_bots_are_not_counted() {
         146
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_is_counted_once_or_not_marked() {
+    // Views written at once, so each waits for its write transaction: a
+    // client hanging up mid-way is likely to catch one between its "seen"
+    // mark and its count.
+    let app = TestApp::spawn_with(Options {
+        view_window: std::time::Duration::from_secs(30 * 60),
+        tweak: |config| {
+            config.view_flush_interval = std::time::Duration::ZERO;
+            config.trusted_proxy_header = Some("x-forwarded-for".to_owned());
+        },
+        ..Options::default()
+    })
+    .await;
+    let id = app.article_id("city-night-bus").await;
+    let stored = || async {
+        use sea_orm::EntityTrait;
+        entity::article::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .view_count
+    };
+    let before = stored().await;
+    let clients: Vec<String> = (0..100).map(|n| format!("198.51.100.{}", n + 1)).collect();
+    let view = |address: String, timeout: std::time::Duration| {
+        let client = app.client.clone();
+        let url = app.graphql_url();
+        async move {
+            client
+                .post(url)
+                .timeout(timeout)
+                .header("x-forwarded-for", address)
+                .json(&json!({
+                    "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+                    "variables": { "id": id },
+                }))
+                .send()
+                .await
+                .ok()
+        }
+    };
+
+    // Every client hangs up a moment after asking.
+    let hung_up = clients
+        .iter()
+        .map(|address| tokio::spawn(view(address.clone(), std::time::Duration::from_millis(2))));
+    for call in futures::future::join_all(hung_up).await {
+        call.unwrap();
+    }
+    // What the server went on with settles.
+    let mut settled = stored().await;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = stored().await;
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+    // Then each asks again and waits: a client marked as seen was counted,
+    // one not counted was not marked. Each counts once in all.
+    for address in &clients {
+        let answer = view(address.clone(), std::time::Duration::from_secs(10))
+            .await
+            .expect("an answer");
+        assert!(answer.status().is_success());
+    }
+    assert_eq!(stored().await, before + clients.len() as i64);
+}
