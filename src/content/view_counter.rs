@@ -32,7 +32,8 @@ use moka::sync::Cache;
 use chrono::{DateTime, Utc};
 use entity::article;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use tokio::sync::RwLock;
@@ -45,21 +46,44 @@ use super::{
 };
 use crate::error::{AppError, AppResult};
 
-/// Adds each article's views to its stored count, inside `txn`, and to its
-/// count for today (see [`add_daily_views`], one statement for all).
+/// Adds each article's views to its stored count, inside `txn`, in one
+/// statement per [`DAILY_ROWS_PER_STATEMENT`] articles (an `UPDATE … FROM
+/// (VALUES …)`), and to its count for today (see [`add_daily_views`]).
+/// Additions commute, so processes flushing at once stay exact.
 pub async fn add_views(
     txn: &crate::database::WriteTransaction,
     counts: &[(Uuid, i64)],
 ) -> AppResult<()> {
-    for (article_id, count) in counts {
-        article::Entity::update_many()
-            .col_expr(
-                article::Column::ViewCount,
-                Expr::col(article::Column::ViewCount).add(*count),
-            )
-            .filter(article::Column::Id.eq(*article_id))
-            .exec(txn)
-            .await?;
+    let backend = txn.get_database_backend();
+    for chunk in counts.chunks(DAILY_ROWS_PER_STATEMENT) {
+        let mut rows = String::new();
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 2);
+        for (n, (article_id, count)) in chunk.iter().enumerate() {
+            if n > 0 {
+                rows.push_str(", ");
+            }
+            rows.push_str(&match backend {
+                DbBackend::Postgres => format!("(${}::uuid, ${}::bigint)", 2 * n + 1, 2 * n + 2),
+                _ => "(?, ?)".to_owned(),
+            });
+            values.push((*article_id).into());
+            values.push((*count).into());
+        }
+        let sql = match backend {
+            DbBackend::Postgres => format!(
+                "UPDATE articles SET view_count = articles.view_count + v.n \
+                 FROM (VALUES {rows}) AS v(id, n) WHERE articles.id = v.id"
+            ),
+            _ => format!(
+                "UPDATE articles SET view_count = view_count + v.n \
+                 FROM (SELECT column1 AS id, column2 AS n FROM (VALUES {rows})) AS v \
+                 WHERE articles.id = v.id"
+            ),
+        };
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?;
     }
     add_daily_views(txn, counts, super::now()).await
 }

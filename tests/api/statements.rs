@@ -160,3 +160,44 @@ async fn the_article_page_costs_the_same_with_2_and_200_comments() {
     };
     assert!(two <= bound, "{two} statements");
 }
+
+#[tokio::test]
+async fn a_view_flush_costs_the_same_for_3_and_30_articles() {
+    // Buffered for an hour: only the flushes below write.
+    let app = TestApp::spawn_with(Options {
+        demo: false,
+        view_window: std::time::Duration::ZERO,
+        tweak: |config| config.view_flush_interval = std::time::Duration::from_secs(3600),
+        ..Options::default()
+    })
+    .await;
+    let arrange = app.arrange();
+    let section = arrange.category("news", None, 0).await;
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        ids.push(
+            arrange
+                .article(&format!("a{n}"), section, ArticleStatus::Published, past(1))
+                .await,
+        );
+    }
+    let app = &app;
+    let ids = &ids;
+    let flush_of = |count: usize| async move {
+        let views = &app.state.views;
+        for id in &ids[..count] {
+            views.record(*id, None, Utc::now()).await.unwrap();
+        }
+        let (statements, written) = app.statements_during(views.flush()).await;
+        assert_eq!(written.unwrap(), count as i64);
+        statements
+    };
+    let three = flush_of(3).await;
+    let thirty = flush_of(30).await;
+    assert_eq!(
+        three, thirty,
+        "one statement for all the articles, not one each"
+    );
+    // Begin, the counts, the per-day counts, reading the totals back, commit.
+    assert!(three <= 5, "{three} statements");
+}
