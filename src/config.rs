@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use crate::content::comment::CommentPolicy;
+
 /// newsroom: a headless content API for news sites.
 #[derive(Debug, Parser)]
 #[command(name = "newsroom", version, about)]
@@ -363,13 +365,22 @@ pub enum LogFormat {
     Json,
 }
 
-/// What `addComment` does with a new comment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CommentPolicy {
-    /// Keep it pending until a moderator approves it.
-    Moderate,
-    /// Approve it at once.
-    Publish,
+/// The comment domain's policy, read from the command line as `moderate`
+/// or `publish`: the domain type knows nothing of clap.
+impl ValueEnum for CommentPolicy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Moderate, Self::Publish]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            Self::Moderate => clap::builder::PossibleValue::new("moderate")
+                .help("Keep it pending until a moderator approves it"),
+            Self::Publish => {
+                clap::builder::PossibleValue::new("publish").help("Approve it at once")
+            }
+        })
+    }
 }
 
 impl Config {

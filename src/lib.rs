@@ -54,9 +54,16 @@ pub async fn prepare_connected(
     }
     database::optimize(&db).await?;
     let feed_start = content::change::latest(&db).await?;
+    // Where announcing scheduled publications starts, set before serving,
+    // so the background's first look is a read, not a write.
+    let announced = content::change::announce_due(&db, None, content::now()).await?;
     let fingerprint_secret = match &config.fingerprint_secret {
         Some(secret) => secret.clone(),
         None => content::shared_settings::fingerprint_secret(&db).await?,
+    };
+    let feed_start = content::feed::Start {
+        applied: feed_start,
+        announced,
     };
     Ok(AppState::new(db, config, feed_start, fingerprint_secret))
 }

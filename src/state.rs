@@ -9,12 +9,13 @@ use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    config::{CommentPolicy, Config},
+    config::Config,
     content::{
         abuse::AbuseGuard,
         category::SectionsMemo,
         change::Change,
-        feed::{Apply, Feed},
+        comment::CommentPolicy,
+        feed::{self, Apply, Feed},
         read_cache::ReadCache,
         staleness::{self, Dep},
         view_counter::ViewCounter,
@@ -57,7 +58,7 @@ impl AppState {
     pub fn new(
         db: DatabaseConnection,
         config: &Config,
-        feed_start: i64,
+        feed_start: feed::Start,
         fingerprint_secret: String,
     ) -> Self {
         let cache = Arc::new(ReadCache::new(

@@ -20,10 +20,7 @@ use super::{
     cursor::{self, Cursor, Window, keyset_after},
     time_from_micros,
 };
-use crate::{
-    config::CommentPolicy,
-    error::{AppError, AppResult},
-};
+use crate::error::{AppError, AppResult};
 
 /// The longest name a commenter may give, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -195,6 +192,16 @@ fn check_length(field: &'static str, label: &str, value: &str, max: usize) -> Ap
         ));
     }
     Ok(())
+}
+
+/// What `addComment` does with a new comment: the site's choice, read from
+/// the configuration at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentPolicy {
+    /// Keep it pending until a moderator approves it.
+    Moderate,
+    /// Approve it at once.
+    Publish,
 }
 
 /// Comment rate limits that the database enforces, for a fleet of

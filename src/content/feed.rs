@@ -14,6 +14,7 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     DatabaseConnection, DbBackend,
     sqlx::postgres::{PgListener, PgPoolOptions},
@@ -32,23 +33,36 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// What a process does with the changes it follows: drop what it cached.
 pub type Apply = Arc<dyn Fn(&[Change]) + Send + Sync>;
 
+/// Where a process starts in the feed.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// The latest change ([`change::latest`]) as it starts: nothing is
+    /// cached yet, so nothing before needs applying.
+    pub applied: i64,
+    /// Up to when scheduled publications were announced
+    /// ([`change::announce_due`], run once before serving).
+    pub announced: DateTime<Utc>,
+}
+
 /// One process's place in the feed.
 pub struct Feed {
     db: DatabaseConnection,
     /// The last change applied here.
     applied: AtomicI64,
+    /// Up to when scheduled publications were announced as it started.
+    announced: DateTime<Utc>,
     /// One catch-up at a time, so changes are applied in order, once.
     turn: Mutex<()>,
     apply: Apply,
 }
 
 impl Feed {
-    /// A process's place in the feed, after change `start`: the latest
-    /// change ([`change::latest`]) as it starts, since nothing is cached yet.
-    pub fn new(db: DatabaseConnection, start: i64, apply: Apply) -> Self {
+    /// A process's place in the feed as it starts.
+    pub fn new(db: DatabaseConnection, start: Start, apply: Apply) -> Self {
         Self {
             db,
-            applied: AtomicI64::new(start),
+            applied: AtomicI64::new(start.applied),
+            announced: start.announced,
             turn: Mutex::new(()),
             apply,
         }
@@ -183,12 +197,12 @@ impl Feed {
     /// `poll` (one indexed read when none did), so the feed says
     /// `article.published` when readers can first see them.
     async fn announce_forever(&self, poll: Duration) {
-        let mut announced = None;
-        let mut ticks = tokio::time::interval(poll);
+        let mut announced = self.announced;
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
         loop {
             ticks.tick().await;
-            match change::announce_due(&self.db, announced, super::now()).await {
-                Ok(until) => announced = Some(until),
+            match change::announce_due(&self.db, Some(announced), super::now()).await {
+                Ok(until) => announced = until,
                 Err(error) => {
                     tracing::warn!(error = %error.log_message(), "cannot announce scheduled articles; trying again");
                 }

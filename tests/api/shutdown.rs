@@ -37,7 +37,9 @@ async fn view(client: &reqwest::Client, url: &str, id: uuid::Uuid) -> i64 {
 }
 
 #[cfg(unix)]
-#[tokio::test]
+// Two worker threads: starting the process blocks one while the in-process
+// server's background work (which may hold a write) goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_buffered_at_sigterm_are_written_before_exit() {
     // A database with the demo site; the process under test serves it.
     let app = TestApp::spawn().await;
