@@ -94,7 +94,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = newsroom::prepare(&config)
                 .await
                 .map_err(|error| error.log_message())?;
-            let schema = graphql::build_schema(state.clone(), !config.no_introspection);
+            let schema = graphql::build_schema(
+                state.clone(),
+                !config.no_introspection,
+                config.query_limits(),
+            );
             let listener = TcpListener::bind(config.listen)
                 .await
                 .map_err(|error| format!("cannot listen on {}: {error}", config.listen))?;

@@ -20,7 +20,6 @@ use crate::{
         staleness::{self, Dep},
         view_counter::ViewCounter,
     },
-    graphql::{documents::DocumentCache, limits::QueryLimits},
 };
 
 /// The server's shared state, cheap to clone.
@@ -34,10 +33,6 @@ pub struct AppState {
     fingerprint_secret: String,
     /// Rate limits and view windows for readers' mutations.
     pub abuse: Arc<AbuseGuard>,
-    /// What one query may cost.
-    pub query_limits: QueryLimits,
-    /// Parsed documents and persisted queries.
-    pub documents: Arc<DocumentCache>,
     /// Views counted in memory until the next flush.
     pub views: Arc<ViewCounter>,
     /// What public pages read, kept in memory until a write changes it.
@@ -80,8 +75,6 @@ impl AppState {
                 config.comments_per_article_per_minute,
                 config.view_window,
             )),
-            query_limits: config.query_limits(),
-            documents: Arc::new(DocumentCache::default()),
             feed: Arc::new(Feed::new(db.clone(), feed_start, forget(&cache, &views))),
             views,
             cache,

@@ -102,6 +102,10 @@ pub struct AppSchema {
     writes: GraphqlSchema,
     /// Whether clients may ask for the schema (`__schema`, `__type`).
     introspection: bool,
+    /// What one operation may cost.
+    limits: limits::QueryLimits,
+    /// Parsed documents and persisted queries.
+    documents: std::sync::Arc<documents::DocumentCache>,
 }
 
 /// How many validated queries are remembered.
@@ -130,7 +134,11 @@ impl AppSchema {
 
 /// Builds the schema over the shared state; `introspection` false hides
 /// the schema from clients.
-pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
+pub fn build_schema(
+    state: AppState,
+    introspection: bool,
+    limits: limits::QueryLimits,
+) -> AppSchema {
     let build = |remember_validations: bool, mode: ValidationMode| {
         let tags = DataLoader::new(tag::TagsByArticle::new(state.clone()), tokio::spawn);
         let whole = DataLoader::new(article::WholeArticles::new(state.clone()), tokio::spawn);
@@ -154,6 +162,8 @@ pub fn build_schema(state: AppState, introspection: bool) -> AppSchema {
         passed_reads: moka::sync::Cache::new(PASSED_READS_HELD),
         writes: build(true, ValidationMode::Strict),
         introspection,
+        limits,
+        documents: std::sync::Arc::default(),
     }
 }
 
@@ -204,7 +214,7 @@ pub async fn execute(
             operation_name,
         });
     }
-    match prepare(state, &mut request, schema.introspection) {
+    match prepare(schema, &mut request) {
         Err(error) => {
             return Some(Outcome {
                 response: async_graphql::Response::from_errors(vec![error]),
@@ -294,20 +304,20 @@ struct Prepared {
 /// against the limits; `None` when the text does not parse or names no
 /// runnable operation (the executor reports it).
 fn prepare(
-    state: &AppState,
+    schema: &AppSchema,
     request: &mut async_graphql::Request,
-    introspection: bool,
 ) -> Result<Option<Prepared>, ServerError> {
+    let introspection = schema.introspection;
     let refused = |error: AppError| {
         let mut error = async_graphql::Error::from(error).into_server_error(Default::default());
         error.locations.clear();
         error
     };
-    let limits = &state.query_limits;
+    let limits = &schema.limits;
     if !request.query.is_empty() {
         limits::check_text(limits, &request.query).map_err(refused)?;
     }
-    let Some((document, hash)) = state.documents.document_for(request).map_err(refused)? else {
+    let Some((document, hash)) = schema.documents.document_for(request).map_err(refused)? else {
         return match async_graphql::parser::parse_query(&request.query) {
             // Parsed again only to say why: text that does not parse is
             // never cached, and a failure costs no more than the first try.
@@ -369,7 +379,10 @@ mod tests {
         let url = format!("sqlite://{}", folder.join("validation.db").display());
         let config = crate::config::Config::for_database(url);
         let state = crate::prepare(&config).await.expect("a prepared state");
-        (build_schema(state.clone(), true), state)
+        (
+            build_schema(state.clone(), true, config.query_limits()),
+            state,
+        )
     }
 
     /// Runs `query` with `$first`; how many errors the response has.

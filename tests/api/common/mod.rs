@@ -157,7 +157,11 @@ impl TestApp {
             .unwrap();
         let db = state.db.clone();
         let background = newsroom::spawn_background(&state, &config);
-        let schema = newsroom::graphql::build_schema(state.clone(), !config.no_introspection);
+        let schema = newsroom::graphql::build_schema(
+            state.clone(),
+            !config.no_introspection,
+            config.query_limits(),
+        );
         let settings = newsroom::http::HttpSettings::from(&config);
         let listener = TcpListener::bind(config.listen).await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -303,7 +307,11 @@ impl Drop for TestApp {
 /// database. Returns its state and base URL (`http://127.0.0.1:port`).
 pub async fn serve_config(config: &Config) -> (newsroom::state::AppState, String) {
     let state = newsroom::prepare(config).await.unwrap();
-    let schema = newsroom::graphql::build_schema(state.clone(), !config.no_introspection);
+    let schema = newsroom::graphql::build_schema(
+        state.clone(),
+        !config.no_introspection,
+        config.query_limits(),
+    );
     let router = newsroom::http::router(
         schema,
         state.clone(),
