@@ -7,7 +7,7 @@
 
 use async_graphql::ErrorExtensions;
 
-use crate::database::fault::DbFault;
+use crate::fault::DbFault;
 
 /// Everything that can go wrong while serving a request.
 ///

@@ -10,6 +10,8 @@
 //! - [`graphql`]: the API — types, queries and mutations over the domain.
 //! - [`http`]: the axum router that carries GraphQL and serves GraphiQL.
 //! - [`error`]: the one error type, and what each variant shows a client.
+//! - [`fault`]: what kind of trouble a database error is (the client's,
+//!   passing, lasting), for the error type and the metrics alike.
 //! - [`metrics`]: the Prometheus counters an operator watches.
 //! - [`state`]: what every request shares.
 //! - [`cli`]: the operator's subcommands (tokens, export, import).
@@ -22,6 +24,7 @@ pub mod config;
 pub mod content;
 pub mod database;
 pub mod error;
+pub mod fault;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

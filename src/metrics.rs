@@ -15,7 +15,7 @@ use std::{
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::database::fault::DbFault;
+use crate::fault::DbFault;
 
 /// How many distinct operation names get a label of their own; later ones
 /// are counted as `other`, so that clients cannot grow the series forever.

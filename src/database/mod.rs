@@ -1,9 +1,8 @@
 //! Opening the database: SQLite (the embedded default) or PostgreSQL, with the
 //! settings each needs to take concurrent writers, and running migrations.
-//! [`write`] opens the transactions that write; [`fault`] sorts database
+//! [`write`] opens the transactions that write; [`crate::fault`] sorts database
 //! errors into the client's, passing and lasting ones.
 
-pub mod fault;
 pub mod write;
 
 pub use write::{WriteTransaction, begin_write};
