@@ -1,7 +1,7 @@
 //! The change feed: every write of content stores, in its own transaction,
 //! what it changed (`article.published`, `comment.approved`, …) and the keys
 //! it touches, numbered by a sequence. Each server process follows the feed
-//! in sequence order ([`Follower`]) and drops what it cached of a change, so
+//! in sequence order ([`super::feed::Feed`]) and drops what it cached of a change, so
 //! a fleet of processes on one database serves one truth. A pending comment
 //! or a draft saved changes nothing a reader sees; their changes say so
 //! ([`Change::is_public`]).
