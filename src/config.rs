@@ -384,6 +384,26 @@ impl ValueEnum for CommentPolicy {
 }
 
 impl Config {
+    /// The shared state's settings, as plain values, with where the process
+    /// starts in the change feed and the secret its clients are hashed with.
+    pub fn state_settings(
+        &self,
+        feed_start: crate::content::feed::Start,
+        fingerprint_secret: String,
+    ) -> crate::state::Settings {
+        crate::state::Settings {
+            comment_policy: self.comment_policy,
+            read_cache_bytes: self.read_cache_mb.saturating_mul(1024 * 1024),
+            read_cache_ttl: self.read_cache_ttl,
+            view_flush_interval: self.view_flush_interval,
+            view_window: self.view_window,
+            comments_per_client_per_minute: self.comments_per_client_per_minute,
+            comments_per_article_per_minute: self.comments_per_article_per_minute,
+            feed_start,
+            fingerprint_secret,
+        }
+    }
+
     /// The query limits these settings describe.
     pub fn query_limits(&self) -> crate::graphql::limits::QueryLimits {
         crate::graphql::limits::QueryLimits {

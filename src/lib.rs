@@ -68,7 +68,10 @@ pub async fn prepare_connected(
         applied: feed_start,
         announced,
     };
-    Ok(AppState::new(db, config, feed_start, fingerprint_secret))
+    Ok(AppState::new(
+        db,
+        config.state_settings(feed_start, fingerprint_secret),
+    ))
 }
 
 /// Starts the background work a serving process does: writing buffered

@@ -8,18 +8,15 @@ use std::sync::{
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
-use crate::{
-    config::Config,
-    content::{
-        abuse::AbuseGuard,
-        category::SectionsMemo,
-        change::Change,
-        comment::CommentPolicy,
-        feed::{self, Apply, Feed},
-        read_cache::ReadCache,
-        staleness::{self, Dep},
-        view_counter::ViewCounter,
-    },
+use crate::content::{
+    abuse::AbuseGuard,
+    category::SectionsMemo,
+    change::Change,
+    comment::CommentPolicy,
+    feed::{self, Apply, Feed},
+    read_cache::ReadCache,
+    staleness::{self, Dep},
+    view_counter::ViewCounter,
 };
 
 /// The server's shared state, cheap to clone.
@@ -46,34 +43,60 @@ pub struct AppState {
     writes_suspect: Arc<AtomicBool>,
 }
 
+/// The settings the shared state is made with, as plain values: the
+/// configuration is read at the edge (`Config::state_settings`) and handed
+/// down.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// What happens to a new comment.
+    pub comment_policy: CommentPolicy,
+    /// The read cache's memory bound, in bytes (0: off).
+    pub read_cache_bytes: u64,
+    /// How long a read cache entry lives at most.
+    pub read_cache_ttl: std::time::Duration,
+    /// How often buffered views are written (0: at once).
+    pub view_flush_interval: std::time::Duration,
+    /// A client's repeated views within it count once (0: every view).
+    pub view_window: std::time::Duration,
+    /// Comments one client may send a minute (0: no limit).
+    pub comments_per_client_per_minute: u32,
+    /// Comments one article may receive a minute (0: no limit).
+    pub comments_per_article_per_minute: u32,
+    /// Where the process starts in the change feed.
+    pub feed_start: feed::Start,
+    /// Mixed into the hashes of clients' addresses.
+    pub fingerprint_secret: String,
+}
+
 impl AppState {
-    /// State for a connected database under `config`, following the change
-    /// feed from change `feed_start` on, hashing clients' addresses with
-    /// `fingerprint_secret`.
-    pub fn new(
-        db: DatabaseConnection,
-        config: &Config,
-        feed_start: feed::Start,
-        fingerprint_secret: String,
-    ) -> Self {
-        let cache = Arc::new(ReadCache::new(
-            config.read_cache_mb.saturating_mul(1024 * 1024),
-            config.read_cache_ttl,
-        ));
+    /// State for a connected database made with `settings`.
+    pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
+        let Settings {
+            comment_policy,
+            read_cache_bytes,
+            read_cache_ttl,
+            view_flush_interval,
+            view_window,
+            comments_per_client_per_minute,
+            comments_per_article_per_minute,
+            feed_start,
+            fingerprint_secret,
+        } = settings;
+        let cache = Arc::new(ReadCache::new(read_cache_bytes, read_cache_ttl));
         let views = Arc::new(ViewCounter::new(
             db.clone(),
-            config.view_flush_interval,
-            config.view_window,
+            view_flush_interval,
+            view_window,
             Arc::clone(&cache),
         ));
         Self {
             db: db.clone(),
-            comment_policy: config.comment_policy,
+            comment_policy,
             fingerprint_secret,
             abuse: Arc::new(AbuseGuard::new(
-                config.comments_per_client_per_minute,
-                config.comments_per_article_per_minute,
-                config.view_window,
+                comments_per_client_per_minute,
+                comments_per_article_per_minute,
+                view_window,
             )),
             feed: Arc::new(Feed::new(db.clone(), feed_start, forget(&cache, &views))),
             views,
