@@ -37,7 +37,11 @@ use state::AppState;
 /// Connects to the configured database, brings its schema up to date and,
 /// unless turned off, loads the demo content into an empty database.
 pub async fn prepare(config: &Config) -> AppResult<AppState> {
-    prepare_connected(database::connect(config).await?, config).await
+    prepare_connected(
+        database::connect(&config.database_url, config.database_connections()).await?,
+        config,
+    )
+    .await
 }
 
 /// [`prepare`] over a connection made by the caller (who may, say, have set

@@ -225,7 +225,7 @@ fn connections_that_fit(wanted: usize) -> usize {
 async fn migrated(
     config: &newsroom::config::Config,
 ) -> Result<sea_orm::DatabaseConnection, String> {
-    let db = database::connect(config)
+    let db = database::connect(&config.database_url, config.database_connections())
         .await
         .map_err(|error| error.log_message())?;
     database::migrate(&db)

@@ -18,7 +18,7 @@ use sea_orm::{
     },
 };
 
-use crate::{config::Config, error::AppResult};
+use crate::error::AppResult;
 
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT_MILLIS: u64 = 100;
@@ -30,11 +30,10 @@ const PING_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(30);
 /// How long a SQLite writer waits for another to finish before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Connects to the configured database; for a SQLite file, creates the file
-/// and its folder when missing and switches it to WAL mode so that readers
-/// never block the writer.
-pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
-    let url = config.database_url.as_str();
+/// Connects to the database at `url` with a pool of `max_connections`; for
+/// a SQLite file, creates the file and its folder when missing and switches
+/// it to WAL mode so that readers never block the writer.
+pub async fn connect(url: &str, max_connections: u32) -> AppResult<DatabaseConnection> {
     if let Some(path) = sqlite_file_path(url)
         && let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
@@ -59,7 +58,7 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         options.test_before_acquire_if_idle_for(PING_CONNECTIONS_IDLE_FOR);
     }
     options
-        .max_connections(config.database_connections())
+        .max_connections(max_connections)
         // When the database is away, fail within seconds rather than let
         // requests pile up; the pool reconnects by itself once it is back.
         .connect_timeout(Duration::from_secs(3))

@@ -2,7 +2,6 @@
 //! the URL asks for it, since encrypting loopback traffic costs CPU and
 //! protects nothing.
 
-use newsroom::config::Config;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 /// Whether the server-side session of `db` runs over TLS.
@@ -41,9 +40,7 @@ async fn loopback_postgres_is_reached_without_tls_unless_the_url_asks() {
         "{}?application_name=newsroom",
         url.split('?').next().unwrap()
     );
-    let db = newsroom::database::connect(&Config::for_database(plain))
-        .await
-        .unwrap();
+    let db = newsroom::database::connect(&plain, 4).await.unwrap();
     let server_offers_tls = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -59,9 +56,7 @@ async fn loopback_postgres_is_reached_without_tls_unless_the_url_asks() {
 
     if server_offers_tls {
         let asked = format!("{}?sslmode=require", url.split('?').next().unwrap());
-        let db = newsroom::database::connect(&Config::for_database(asked))
-            .await
-            .unwrap();
+        let db = newsroom::database::connect(&asked, 4).await.unwrap();
         assert!(session_uses_tls(&db).await, "sslmode=require was ignored");
     } else {
         eprintln!("this PostgreSQL offers no TLS: only the plain half ran");

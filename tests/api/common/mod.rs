@@ -123,7 +123,10 @@ impl TestApp {
         (options.tweak)(&mut config);
 
         let statements = Arc::new(AtomicUsize::new(0));
-        let mut connection = newsroom::database::connect(&config).await.unwrap();
+        let mut connection =
+            newsroom::database::connect(&config.database_url, config.database_connections())
+                .await
+                .unwrap();
         let counter = Arc::clone(&statements);
         let tree_reads = Arc::new(AtomicUsize::new(0));
         let tree_counter = Arc::clone(&tree_reads);
