@@ -1,11 +1,10 @@
-//! The one error type of the domain and the API, and how each variant reaches
-//! a client: as a GraphQL error whose `extensions.code` says what went wrong.
+//! The one error type of the domain and the API, and what each variant
+//! tells a client: its message and code (the GraphQL layer turns them into a
+//! GraphQL error with `extensions.code`, in `graphql/errors.rs`).
 //!
-//! Internal faults (the database, a bug) are logged in full here and sent to
-//! the client as a bare "internal server error", so no SQL, path or driver
+//! Internal faults (the database, a bug) are logged in full and sent to the
+//! client as a bare "internal server error", so no SQL, path or driver
 //! message ever leaks.
-
-use async_graphql::ErrorExtensions;
 
 use crate::fault::DbFault;
 
@@ -139,44 +138,11 @@ impl AppError {
     }
 }
 
-impl ErrorExtensions for AppError {
-    fn extend(&self) -> async_graphql::Error {
-        if matches!(self, Self::Database(_) | Self::Internal(_)) {
-            tracing::error!(error = %self.log_message(), "request failed on a server fault");
-        }
-        async_graphql::Error::new(self.client_message()).extend_with(|_, extensions| {
-            extensions.set("code", self.code());
-            match self {
-                Self::BadInput { field, .. } => extensions.set("field", field.as_ref()),
-                Self::QueryTooComplex {
-                    measure,
-                    found,
-                    limit,
-                } => {
-                    extensions.set("measure", *measure);
-                    extensions.set("found", *found as u64);
-                    extensions.set("limit", *limit as u64);
-                }
-                Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
-                    extensions.set("retryAfter", retry_after.as_secs_f64().ceil() as u64);
-                }
-                _ => {}
-            }
-        })
-    }
-}
-
 impl From<std::sync::Arc<AppError>> for AppError {
     /// An error shared by the requests that waited on one load (a
     /// DataLoader batch, a read cache fill) reaches each as what it was.
     fn from(shared: std::sync::Arc<AppError>) -> Self {
         std::sync::Arc::unwrap_or_clone(shared)
-    }
-}
-
-impl From<AppError> for async_graphql::Error {
-    fn from(error: AppError) -> Self {
-        error.extend()
     }
 }
 

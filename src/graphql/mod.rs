@@ -20,6 +20,7 @@ mod comment;
 mod connection;
 mod context;
 pub mod documents;
+mod errors;
 mod field_order;
 pub mod limits;
 mod moderation;

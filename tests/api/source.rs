@@ -184,3 +184,24 @@ fn crate_uses_reads_single_and_grouped_paths() {
         ["config", "content", "error", "metrics"]
     );
 }
+
+#[test]
+fn the_domain_knows_nothing_of_graphql_or_http() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = rust_files(&root.join("content"));
+    files.extend(rust_files(&root.join("database")));
+    for file in ["error.rs", "fault.rs", "metrics.rs", "state.rs"] {
+        files.push(root.join(file));
+    }
+    let offending: Vec<String> = files
+        .iter()
+        .filter(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            ["async_graphql", "axum::", "use axum"]
+                .iter()
+                .any(|name| text.contains(name))
+        })
+        .map(|file| file.display().to_string())
+        .collect();
+    assert!(offending.is_empty(), "{offending:?}");
+}
