@@ -80,11 +80,6 @@ impl Change {
     pub fn is_public(&self) -> bool {
         !self.kind.starts_with("token.") && self.kind != "article.drafted"
     }
-
-    /// Whether it changes what a token may do.
-    pub fn is_token(&self) -> bool {
-        self.kind.starts_with("token.")
-    }
 }
 
 impl From<change::Model> for Change {

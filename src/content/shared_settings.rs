@@ -15,21 +15,19 @@ const FINGERPRINT_SECRET: &str = "fingerprint_secret";
 /// Two processes starting at once agree: the second's insert does nothing,
 /// and both read the first's.
 pub async fn fingerprint_secret(db: &DatabaseConnection) -> AppResult<String> {
-    let backend = db.get_database_backend();
     let fresh = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    let (insert, select) = match backend {
-        sea_orm::DbBackend::Postgres => (
-            "INSERT INTO shared_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            "SELECT value FROM shared_settings WHERE name = $1",
-        ),
-        _ => (
-            "INSERT INTO shared_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-            "SELECT value FROM shared_settings WHERE name = ?",
-        ),
+    let backend = db.get_database_backend();
+    let insert = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO shared_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+        }
+        _ => {
+            "INSERT INTO shared_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+        }
     };
     db.execute_raw(Statement::from_sql_and_values(
         backend,
@@ -37,15 +35,9 @@ pub async fn fingerprint_secret(db: &DatabaseConnection) -> AppResult<String> {
         [FINGERPRINT_SECRET.into(), fresh.into()],
     ))
     .await?;
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            select,
-            [FINGERPRINT_SECRET.into()],
-        ))
+    get(db, FINGERPRINT_SECRET)
         .await?
-        .ok_or_else(|| AppError::Internal("the fingerprint secret was not stored".to_owned()))?;
-    Ok(row.try_get("", "value")?)
+        .ok_or_else(|| AppError::Internal("the fingerprint secret was not stored".to_owned()))
 }
 
 /// The value of setting `name`, if it has one.

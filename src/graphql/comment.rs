@@ -4,7 +4,12 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::comment::{self as comment_entity, CommentStatus as DbStatus};
 
-use super::{article::Article, connection::PageInfo, context::scope, scalars::DateTime};
+use super::{
+    article::Article,
+    connection::PageInfo,
+    context::{scope, written},
+    scalars::DateTime,
+};
 use crate::{
     content::{self, Page, comment::NewComment},
     error::AppError,
@@ -194,13 +199,16 @@ impl CommentMutation {
             state.abuse.admit_comment(&client_key, article_id)?;
         }
         let fingerprint = request.client.map(|ip| state.client_fingerprint(ip));
-        let stored = content::comment::add(
-            &state.db,
-            state.comment_policy,
-            new,
-            fingerprint,
-            shared.then(|| state.abuse.shared_limits()),
-            request.now,
+        let stored = written(
+            state,
+            content::comment::add(
+                &state.db,
+                state.comment_policy,
+                new,
+                fingerprint,
+                shared.then(|| state.abuse.shared_limits()),
+                request.now,
+            ),
         )
         .await
         .inspect_err(|error| {

@@ -41,9 +41,7 @@ pub use context::RequestContext;
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{
-    ExecutableDocument, OperationDefinition, OperationType, Selection,
-};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
 use crate::{error::AppError, state::AppState};
 
@@ -200,7 +198,6 @@ pub async fn execute(
     context: RequestContext,
     allow_mutations: bool,
 ) -> Option<Outcome> {
-    let mut changes_content = false;
     let mut operation = None;
     let mut validation_key = None;
     let mut operation_name = request.operation_name.clone();
@@ -226,7 +223,6 @@ pub async fn execute(
         Ok(Some(Prepared {
             document,
             kind,
-            changes,
             key,
         })) => {
             if kind == OperationType::Mutation && !allow_mutations {
@@ -240,7 +236,6 @@ pub async fn execute(
             {
                 operation_name = named.keys().next().map(|name| name.to_string());
             }
-            changes_content = changes;
             validation_key = Some(key);
             request.set_parsed_query((*document).clone());
             parsed = Some(document);
@@ -272,15 +267,6 @@ pub async fn execute(
     {
         field_order::follow_query(&mut response.data, document, &selected.selection_set.node);
     }
-    if changes_content {
-        // Before the response leaves, this process applies the change feed,
-        // its own write included: a client that reads after this write must
-        // see it. If the feed cannot be read, forget everything instead.
-        if let Err(error) = state.catch_up().await {
-            tracing::warn!(error = %error.log_message(), "cannot read the change feed after a write; clearing the read cache");
-            state.content_changed();
-        }
-    }
     response.errors.iter_mut().for_each(codes::classify);
     Some(Outcome {
         response,
@@ -295,8 +281,6 @@ struct Prepared {
     document: Arc<ExecutableDocument>,
     /// The kind of operation it runs.
     kind: OperationType,
-    /// Whether running it may change what readers see.
-    changes: bool,
     /// What its validation is remembered by.
     key: validated::ValidationKey,
 }
@@ -327,8 +311,8 @@ fn prepare(
         };
     };
     let operation_name = request.operation_name.as_deref();
-    let Some((kind, changes)) = limits::selected_operation(&document, operation_name)
-        .map(|operation| (operation.ty, changes_content(operation)))
+    let Some(kind) =
+        limits::selected_operation(&document, operation_name).map(|operation| operation.ty)
     else {
         return Ok(None);
     };
@@ -351,24 +335,8 @@ fn prepare(
     Ok(Some(Prepared {
         document,
         kind,
-        changes,
         key,
     }))
-}
-
-/// Whether running `operation` may change what readers see: every mutation
-/// but one that only records views (view counts bypass the read cache).
-fn changes_content(operation: &OperationDefinition) -> bool {
-    operation.ty == OperationType::Mutation
-        && operation
-            .selection_set
-            .node
-            .items
-            .iter()
-            .any(|selection| match &selection.node {
-                Selection::Field(field) => field.node.name.node != "recordView",
-                _ => true,
-            })
 }
 
 #[cfg(test)]

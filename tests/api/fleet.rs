@@ -505,27 +505,6 @@ async fn one_client_alternating_between_processes_gets_the_limit_of_one() {
     b.stop().await;
 }
 
-/// Sends a view of `id` to `url` as the client at `address` (behind a
-/// trusted proxy); the count it answers.
-async fn view_as(client: &reqwest::Client, url: &str, address: &str, id: uuid::Uuid) -> i64 {
-    let answer: Value = client
-        .post(url)
-        .header("x-forwarded-for", address)
-        .json(&json!({
-            "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
-            "variables": { "id": id },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["data"]["recordView"]["viewCount"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{answer}"))
-}
-
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_clients_viewing_through_two_processes_are_counted_once() {
@@ -543,15 +522,7 @@ async fn the_same_clients_viewing_through_two_processes_are_counted_once() {
     let a = Server::start(&app.database_url, &settings);
     let b = Server::start(&app.database_url, &settings);
     let client = reqwest::Client::new();
-    let stored = || async {
-        use sea_orm::EntityTrait;
-        entity::article::Entity::find_by_id(id)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .view_count
-    };
+    let stored = || common::stored_views(&app.db, id);
     let before = stored().await;
     let addresses: Vec<String> = (0..1_000)
         .map(|n| format!("198.51.{}.{}", n / 250, n % 250 + 1))
@@ -562,7 +533,7 @@ async fn the_same_clients_viewing_through_two_processes_are_counted_once() {
             let (client, url, chunk) = (client.clone(), server.graphql_url.clone(), chunk.to_vec());
             calls.spawn(async move {
                 for address in chunk {
-                    view_as(&client, &url, &address, id).await;
+                    common::record_view(&client, &url, id, Some(&address)).await;
                 }
             });
         }
@@ -590,7 +561,7 @@ async fn the_same_clients_viewing_through_two_processes_are_counted_once() {
     // Both processes answer the stored total, within one flush.
     let shown_by = |url: String| {
         let client = client.clone();
-        async move { view_as(&client, &url, "198.51.0.1", id).await }
+        async move { common::record_view(&client, &url, id, Some("198.51.0.1")).await }
     };
     assert_eq!(shown_by(a.graphql_url.clone()).await, before + 1_000);
     tokio::time::sleep(Duration::from_millis(1_200)).await;

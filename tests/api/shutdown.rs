@@ -4,36 +4,9 @@
 use crate::common;
 
 use common::{TestApp, process::Server};
-use entity::article;
-use sea_orm::EntityTrait;
-use serde_json::json;
-
-/// The views stored for article `id`.
-async fn stored_views(db: &sea_orm::DatabaseConnection, id: uuid::Uuid) -> i64 {
-    article::Entity::find_by_id(id)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap()
-        .view_count
-}
 
 async fn view(client: &reqwest::Client, url: &str, id: uuid::Uuid) -> i64 {
-    let response: serde_json::Value = client
-        .post(url)
-        .json(&json!({
-            "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
-            "variables": { "id": id },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["data"]["recordView"]["viewCount"]
-        .as_i64()
-        .unwrap()
+    common::record_view(client, url, id, None).await
 }
 
 #[cfg(unix)]
@@ -44,7 +17,7 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
     // A database with the demo site; the process under test serves it.
     let app = TestApp::spawn().await;
     let id = app.article_id("city-night-bus").await;
-    let before = stored_views(&app.db, id).await;
+    let before = common::stored_views(&app.db, id).await;
 
     let server = Server::start(&app.database_url, &[]);
     let url = server.graphql_url.clone();
@@ -59,7 +32,7 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
         before + 50,
         "the answer counts what is still buffered"
     );
-    let stored = stored_views(&app.db, id).await;
+    let stored = common::stored_views(&app.db, id).await;
     assert_eq!(
         stored, before,
         "nothing written yet: the views are buffered"
@@ -67,7 +40,7 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
 
     server.stop().await;
 
-    let after = stored_views(&app.db, id).await;
+    let after = common::stored_views(&app.db, id).await;
     assert_eq!(after, before + 50);
 }
 
@@ -76,7 +49,7 @@ async fn views_buffered_at_sigterm_are_written_before_exit() {
 async fn two_processes_on_one_database_count_exactly_together() {
     let app = TestApp::spawn().await;
     let id = app.article_id("city-night-bus").await;
-    let before = stored_views(&app.db, id).await;
+    let before = common::stored_views(&app.db, id).await;
     let first = Server::start(&app.database_url, &[]);
     let first_url = first.graphql_url.clone();
     let second = Server::start(&app.database_url, &[]);
@@ -99,7 +72,7 @@ async fn two_processes_on_one_database_count_exactly_together() {
     first.stop().await;
     second.stop().await;
 
-    let after = stored_views(&app.db, id).await;
+    let after = common::stored_views(&app.db, id).await;
     assert_eq!(after, before + 200);
 }
 
@@ -112,7 +85,7 @@ async fn views_acknowledged_while_postgresql_is_cut_survive_sigterm_and_a_restar
     }
     let app = TestApp::spawn().await;
     let id = app.article_id("city-night-bus").await;
-    let before = stored_views(&app.db, id).await;
+    let before = common::stored_views(&app.db, id).await;
     let proxy = common::proxy::Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let through_proxy = common::proxy::url_through(&app.database_url, proxy.address);
     let spills = tempfile::tempdir().unwrap();
@@ -139,7 +112,7 @@ async fn views_acknowledged_while_postgresql_is_cut_survive_sigterm_and_a_restar
     let restarted = Server::start(&through_proxy, &settings);
     restarted.stop().await;
 
-    let after = stored_views(&app.db, id).await;
+    let after = common::stored_views(&app.db, id).await;
     assert_eq!(
         after,
         before + 50,
@@ -152,7 +125,7 @@ async fn views_acknowledged_while_postgresql_is_cut_survive_sigterm_and_a_restar
 async fn a_spill_file_is_counted_once_even_when_it_is_applied_again() {
     let app = TestApp::spawn().await;
     let id = app.article_id("city-night-bus").await;
-    let before = stored_views(&app.db, id).await;
+    let before = common::stored_views(&app.db, id).await;
     let folder = tempfile::tempdir().unwrap();
     let spills =
         newsroom::content::view_spill::SpillFolder::new(folder.path().into(), &app.database_url);
@@ -166,6 +139,6 @@ async fn a_spill_file_is_counted_once_even_when_it_is_applied_again() {
     std::fs::write(&path, kept).unwrap();
     assert_eq!(spills.apply(&app.db).await.unwrap(), 0);
 
-    assert_eq!(stored_views(&app.db, id).await, before + 7);
+    assert_eq!(common::stored_views(&app.db, id).await, before + 7);
     assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0);
 }

@@ -268,15 +268,7 @@ async fn a_client_that_hangs_up_is_counted_once_or_not_marked() {
     })
     .await;
     let id = app.article_id("city-night-bus").await;
-    let stored = || async {
-        use sea_orm::EntityTrait;
-        entity::article::Entity::find_by_id(id)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .view_count
-    };
+    let stored = || common::stored_views(&app.db, id);
     let before = stored().await;
     let clients: Vec<String> = (0..100).map(|n| format!("198.51.100.{}", n + 1)).collect();
     let view = |address: String, timeout: std::time::Duration| {

@@ -621,3 +621,35 @@ pub async fn approved_comment_through_api(
     .await;
     comment
 }
+
+/// The views stored for article `id`.
+pub async fn stored_views(db: &sea_orm::DatabaseConnection, id: Uuid) -> i64 {
+    use sea_orm::EntityTrait;
+    entity::article::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .view_count
+}
+
+/// Sends a view of `id` to the server at `url`, as the client at
+/// `forwarded_for` behind a trusted proxy when given; the count it answers.
+pub async fn record_view(
+    client: &reqwest::Client,
+    url: &str,
+    id: Uuid,
+    forwarded_for: Option<&str>,
+) -> i64 {
+    let mut request = client.post(url).json(&serde_json::json!({
+        "query": "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+        "variables": { "id": id },
+    }));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address);
+    }
+    let answer: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+    answer["data"]["recordView"]["viewCount"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{answer}"))
+}
