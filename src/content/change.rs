@@ -28,9 +28,8 @@ use crate::error::AppResult;
 /// The PostgreSQL channel that announces new changes.
 pub const CHANNEL: &str = "newsroom_changes";
 
-/// The advisory lock writers of changes take turns on (PostgreSQL), an
-/// arbitrary constant of this application.
-const SEQUENCE_LOCK: i64 = 0x6e65_7773_6665_6564;
+/// The turn writers of changes take ([`crate::database::take_turn`]).
+const SEQUENCE_TURN: &str = "newsroom change feed";
 
 /// What a change touches: the keys caches and subscribers are told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -234,15 +233,7 @@ pub async fn announce_due(
 /// Takes the feed's turn (PostgreSQL): held to commit, so changes become
 /// visible in sequence order.
 async fn lock_sequence<C: ConnectionTrait>(txn: &C) -> AppResult<()> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [SEQUENCE_LOCK.into()],
-        ))
-        .await?;
-    }
-    Ok(())
+    crate::database::take_turn(txn, SEQUENCE_TURN).await
 }
 
 /// The changes after `seq`, oldest first, at most `limit`.

@@ -253,12 +253,7 @@ async fn check_shared_limits<C: ConnectionTrait>(
         ));
     }
     for (lock, matching, limit, which, message) in checks {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            [lock.into()],
-        ))
-        .await?;
+        crate::database::take_turn(txn, &lock).await?;
         let recent: Vec<DateTime<Utc>> = comment::Entity::find()
             .filter(matching)
             .filter(comment::Column::CreatedAt.gt(since))
@@ -302,18 +297,10 @@ pub async fn add(
         _ => CommentStatus::Pending,
     };
     let txn = crate::database::begin_write(db).await?;
-    if let Some(request_key) = &new.request_key
-        && txn.get_database_backend() == DbBackend::Postgres
-    {
-        // Retries of one comment racing on PostgreSQL take turns here, so
-        // the later ones find the first's comment below. (On SQLite the
-        // write transaction already runs alone.)
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            [request_key.clone().into()],
-        ))
-        .await?;
+    if let Some(request_key) = &new.request_key {
+        // Retries of one comment racing take turns here, so the later ones
+        // find the first's comment below.
+        crate::database::take_turn(&txn, request_key).await?;
     }
     if let Some(stored) = stored_for_request(&txn, &new).await? {
         return Ok(stored);

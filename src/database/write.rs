@@ -82,6 +82,22 @@ pub struct WriteTransaction {
     _turn: Option<OwnedSemaphorePermit>,
 }
 
+/// Makes writers that name the same `turn` take turns until their
+/// transactions end (a PostgreSQL advisory lock held to commit, keyed by
+/// the text's hash). On SQLite, where a write transaction already runs
+/// alone, it does nothing.
+pub async fn take_turn<C: ConnectionTrait>(txn: &C, turn: &str) -> AppResult<()> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [turn.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Starts a write transaction on `db`: `BEGIN IMMEDIATE` on SQLite after
 /// this process's earlier writers, a plain `BEGIN` on PostgreSQL.
 pub async fn begin_write(db: &DatabaseConnection) -> AppResult<WriteTransaction> {
