@@ -8,11 +8,13 @@
 //! With a zero interval every view is written at once instead.
 //!
 //! Totals are the stored count plus what is buffered here. Stored counts of
-//! public articles are remembered for a moment (and updated by each flush),
-//! so counting a view or showing a count is usually done in memory; the
-//! moment bounds how long views written by another process go unseen.
-//! Pages that read articles anyway teach the counter their stored counts
-//! ([`ViewCounter::learn`]), so showing a count costs no statement of its own.
+//! public articles read lately are remembered, and every flush interval
+//! they are read back from the database in one statement per thousand
+//! ([`ViewCounter::refresh_stored`]): counting a view or showing a count is
+//! done in memory, and views written by other processes show here within
+//! one interval. Pages that read articles anyway teach the counter their
+//! stored counts ([`ViewCounter::learn`]), so showing a count costs no
+//! statement of its own.
 //!
 //! On PostgreSQL a client's repeated view within the window counts once
 //! across processes: each flush settles who viewed what against the
@@ -33,7 +35,7 @@ use chrono::{DateTime, Utc};
 use entity::article;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    QuerySelect, QueryTrait, Set,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use tokio::sync::RwLock;
@@ -169,8 +171,38 @@ pub struct Steady {
 /// How many articles' stored counts are remembered.
 const STORED_COUNTS_HELD: u64 = 100_000;
 
-/// How long a stored count is trusted before it is read again.
-const STORED_COUNT_LIFETIME: Duration = Duration::from_secs(1);
+/// How long an article's stored count is remembered (and refreshed every
+/// interval) after it was last asked for.
+const STORED_COUNT_IDLE: Duration = Duration::from_secs(10);
+
+/// The comment that starts the refreshing statement, naming it in the
+/// database's logs (and for tests that count a request's statements).
+pub const REFRESH_LABEL: &str = "/* newsroom: refresh view totals */";
+
+/// How many stored counts one refreshing statement reads.
+const REFRESH_CHUNK: usize = 1_000;
+
+/// Keeps a remembered count while it is asked for: reading it extends its
+/// life, refreshing it does not, so the counts refreshed are those of
+/// articles read lately.
+struct AskedForLately;
+
+impl moka::Expiry<Uuid, i64> for AskedForLately {
+    fn expire_after_create(&self, _: &Uuid, _: &i64, _: Instant) -> Option<Duration> {
+        Some(STORED_COUNT_IDLE)
+    }
+
+    fn expire_after_read(
+        &self,
+        _: &Uuid,
+        _: &i64,
+        _: Instant,
+        _: Option<Duration>,
+        _: Instant,
+    ) -> Option<Duration> {
+        Some(STORED_COUNT_IDLE)
+    }
+}
 
 fn not_found() -> AppError {
     AppError::NotFound("No published article has this id".to_owned())
@@ -198,7 +230,7 @@ impl ViewCounter {
             pending: Mutex::new(HashMap::new()),
             stored: Cache::builder()
                 .max_capacity(STORED_COUNTS_HELD)
-                .time_to_live(STORED_COUNT_LIFETIME)
+                .expire_after(AskedForLately)
                 .build(),
             read_cache,
             flushing: RwLock::new(()),
@@ -565,6 +597,69 @@ impl ViewCounter {
             if let Err(error) = self.flush().await {
                 tracing::warn!(error = %error.log_message(), "could not write view counts; will retry");
             }
+            if let Err(error) = self.refresh_stored().await {
+                tracing::warn!(error = %error.log_message(), "could not read the stored view counts; will retry");
+            }
+        }
+    }
+
+    /// Reads again the stored counts of the articles read lately, so that
+    /// views other processes wrote become the base of this one's answers
+    /// within an interval; an article no longer public is forgotten. A
+    /// count is only updated, never added: one forgotten meanwhile (its
+    /// article changed) is read afresh when next asked for.
+    pub async fn refresh_stored(&self) -> AppResult<()> {
+        if !self.buffered {
+            return Ok(());
+        }
+        let remembered: Vec<Uuid> = self.stored.iter().map(|(id, _)| *id).collect();
+        for chunk in remembered.chunks(REFRESH_CHUNK) {
+            let steady = self.steady();
+            let mut statement = article::Entity::find()
+                .filter(article::Column::Id.is_in(chunk.iter().copied()))
+                .filter(visible(super::now()))
+                .select_only()
+                .column(article::Column::Id)
+                .column(article::Column::ViewCount)
+                .build(self.db.get_database_backend());
+            // Named, so that a database's statement log tells this
+            // background read from the requests' own.
+            statement.sql = format!("{REFRESH_LABEL} {}", statement.sql);
+            let read: HashMap<Uuid, i64> = self
+                .db
+                .query_all_raw(statement)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "view_count")?)))
+                .collect::<Result<_, sea_orm::DbErr>>()?;
+            for id in chunk {
+                if !read.contains_key(id) {
+                    self.stored.invalidate(id);
+                }
+            }
+            self.relearn(steady, read);
+        }
+        Ok(())
+    }
+
+    /// [`Self::learn`] for counts already remembered only.
+    fn relearn(&self, steady: Option<Steady>, counts: HashMap<Uuid, i64>) {
+        let Some(steady) = steady else {
+            return;
+        };
+        let Ok(_no_flush) = self.flushing.try_read() else {
+            return;
+        };
+        if self.flushes_started.load(Ordering::SeqCst) != steady.flushes_started {
+            return;
+        }
+        for (id, count) in counts {
+            self.stored
+                .entry(id)
+                .and_compute_with(|remembered| match remembered {
+                    Some(_) => moka::ops::compute::Op::Put(count),
+                    None => moka::ops::compute::Op::Nop,
+                });
         }
     }
 }
