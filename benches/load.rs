@@ -197,7 +197,7 @@ async fn build_site(db: &DatabaseConnection, articles: u64) {
                     text(n, 1).chars().take(24).collect::<String>()
                 )),
                 summary: Set(None),
-                body_text: Set(newsroom::content::body::plain_text(&html)),
+                body_text: Set(newsroom::content::text::body::plain_text(&html)),
                 body: Set(html),
                 cover_image_url: Set(Some(format!("/media/{n}.jpg"))),
                 cover_image_alt: Set(None),

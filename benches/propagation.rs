@@ -101,9 +101,9 @@ async fn main() {
     let a = start_server(&database_url);
     let b = start_server(&database_url);
     let db = Database::connect(&database_url).await.unwrap();
-    let token = newsroom::content::token::create(
+    let token = newsroom::content::tokens::create(
         &db,
-        &newsroom::content::audit::Actor::command_line(),
+        &newsroom::content::writes::audit::Actor::command_line(),
         "propagation bench",
         entity::api_token::Role::Editor,
         None,

@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     config::{TokenCommand, TokenRole},
-    content::{audit, token, transfer},
+    content::{tokens, transfer, writes},
     error::{AppError, AppResult},
 };
 
@@ -45,9 +45,9 @@ pub async fn token(
                         .map_err(|_| AppError::bad_input("expiresIn", "That lifetime is too long"))
                 })
                 .transpose()?;
-            let issued = token::create(
+            let issued = tokens::create(
                 db,
-                &audit::Actor::command_line(),
+                &writes::audit::Actor::command_line(),
                 &name,
                 role.into(),
                 expires_at,
@@ -65,7 +65,7 @@ pub async fn token(
                 at.map(|at| at.to_rfc3339())
                     .unwrap_or_else(|| "-".to_owned())
             };
-            for token in token::list(db).await? {
+            for token in tokens::list(db).await? {
                 text.push_str(&format!(
                     "{}\t{}\t{:?}\t{}\t{}\t{}\t{}\n",
                     token.id,
@@ -80,7 +80,7 @@ pub async fn token(
             write!(out, "{text}")
         }
         TokenCommand::Revoke { id } => {
-            let revoked = token::revoke(db, &audit::Actor::command_line(), id).await?;
+            let revoked = tokens::revoke(db, &writes::audit::Actor::command_line(), id).await?;
             writeln!(out, "revoked token {} ({})", revoked.id, revoked.name)
         }
     };
@@ -95,7 +95,7 @@ pub async fn changes(
     limit: u64,
     out: &mut impl Write,
 ) -> AppResult<()> {
-    for change in crate::content::change::after(db, since, limit).await? {
+    for change in crate::content::writes::change::after(db, since, limit).await? {
         let line = serde_json::json!({
             "seq": change.seq,
             "at": change.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),

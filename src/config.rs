@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-pub use crate::content::comment::CommentPolicy;
+pub use crate::content::comments::CommentPolicy;
 
 /// newsroom: a headless content API for news sites.
 #[derive(Debug, Parser)]
@@ -388,7 +388,7 @@ impl Config {
     /// starts in the change feed and the secret its clients are hashed with.
     pub fn state_settings(
         &self,
-        feed_start: crate::content::feed::Start,
+        feed_start: crate::content::writes::feed::Start,
         fingerprint_secret: String,
     ) -> crate::state::Settings {
         crate::state::Settings {
@@ -415,7 +415,7 @@ impl Config {
     }
 
     /// Where this database's unwritten view counts are kept at shutdown.
-    pub fn view_spill_folder(&self) -> crate::content::view_spill::SpillFolder {
+    pub fn view_spill_folder(&self) -> crate::content::views::spill::SpillFolder {
         let folder = self.view_spill_dir.clone().unwrap_or_else(|| {
             let sqlite_folder = self
                 .database_url
@@ -425,7 +425,7 @@ impl Config {
                 .filter(|parent| !parent.as_os_str().is_empty());
             sqlite_folder.map_or_else(|| PathBuf::from("data"), std::path::Path::to_path_buf)
         });
-        crate::content::view_spill::SpillFolder::new(folder, &self.database_url)
+        crate::content::views::spill::SpillFolder::new(folder, &self.database_url)
     }
 
     /// Settings for tests and embedding: the defaults, with the given database.

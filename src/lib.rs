@@ -51,7 +51,7 @@ pub async fn prepare_connected(
     config: &Config,
 ) -> AppResult<AppState> {
     database::migrate(&db).await?;
-    if !config.no_demo && content::demo::load_if_empty(&db).await? {
+    if !config.no_demo && content::transfer::demo::load_if_empty(&db).await? {
         tracing::info!("loaded the demo content into the empty database");
     }
     let spills = config.view_spill_folder();
@@ -60,15 +60,15 @@ pub async fn prepare_connected(
         tracing::info!(added, folder = %spills.folder().display(), "added the view counts left at the last shutdown");
     }
     database::optimize(&db).await?;
-    let feed_start = content::change::latest(&db).await?;
+    let feed_start = content::writes::change::latest(&db).await?;
     // Where announcing scheduled publications starts, set before serving,
     // so the background's first look is a read, not a write.
-    let announced = content::change::announce_due(&db, None, content::now()).await?;
+    let announced = content::writes::change::announce_due(&db, None, content::now()).await?;
     let fingerprint_secret = match &config.fingerprint_secret {
         Some(secret) => secret.clone(),
         None => content::shared_settings::fingerprint_secret(&db).await?,
     };
-    let feed_start = content::feed::Start {
+    let feed_start = content::writes::feed::Start {
         applied: feed_start,
         announced,
     };

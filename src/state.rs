@@ -9,14 +9,14 @@ use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use crate::content::{
-    abuse::AbuseGuard,
-    category::SectionsMemo,
-    change::Change,
-    comment::CommentPolicy,
-    feed::{self, Apply, Feed},
-    read_cache::ReadCache,
-    staleness::{self, Dep},
-    view_counter::ViewCounter,
+    cache::ReadCache,
+    cache::staleness::{self, Dep},
+    comments::CommentPolicy,
+    comments::abuse::AbuseGuard,
+    sections::SectionsMemo,
+    views::counter::ViewCounter,
+    writes::change::Change,
+    writes::feed::{self, Apply, Feed},
 };
 
 /// The server's shared state, cheap to clone.

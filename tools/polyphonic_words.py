@@ -1,4 +1,4 @@
-"""Writes src/content/polyphonic_words.tsv: the Chinese words whose reading
+"""Writes src/content/text/polyphonic_words.tsv: the Chinese words whose reading
 differs from their characters' most common readings (银行 is yin hang, not
 yin xing), so that slugs read polyphonic characters by the word.
 
@@ -9,7 +9,7 @@ would spell wrongly are kept, without tones: about 3,400 lines, 80 KB.
 
     pip download pypinyin==0.55.0 --no-deps -d /tmp/pypinyin
     unzip -q -o /tmp/pypinyin/*.whl -d /tmp/pypinyin
-    python3 tools/polyphonic_words.py /tmp/pypinyin/pypinyin > src/content/polyphonic_words.tsv
+    python3 tools/polyphonic_words.py /tmp/pypinyin/pypinyin > src/content/text/polyphonic_words.tsv
 """
 
 import json

@@ -1,47 +1,35 @@
 //! The domain: plain async functions over the database that the GraphQL layer
-//! calls. Nothing here knows about GraphQL or HTTP.
+//! calls. Nothing here knows about GraphQL or HTTP. One folder per noun:
 //!
-//! - [`category`]: the section tree (ancestors, children, descendants).
-//! - [`article`]: what readers may see, lists in every order, related teasers.
-//! - [`article_page`]: an article's own page read in one statement.
-//! - [`tag`]: labels and which articles carry them.
-//! - [`comment`]: readers' comments, validated on the way in.
-//! - [`view_counter`]: counting page views exactly under concurrency.
-//! - [`body`], [`cursor`]: pure logic for HTML, excerpts and cursors.
-//! - [`loaded_article`]: an article row with its teaser text cut once.
-//! - [`slug`], [`reading`]: URL names, with Chinese read by the word.
-//! - [`edit`], [`change`], [`feed`]: every audited write, and the feed of
-//!   what it changed that every server process follows.
-//! - [`demo`]: the bilingual demo site loaded into an empty database.
+//! - [`articles`]: what readers may see, lists in every order, related
+//!   teasers, an article's own page ([`articles::page`]), the rows a page
+//!   keeps ([`articles::loaded`]) and editing ([`articles::editor`]).
+//! - [`sections`], [`tags`]: the section tree and labels, each with its
+//!   editor.
+//! - [`comments`]: readers' comments, validated and guarded against abuse on
+//!   the way in, and moderation.
+//! - [`views`]: counting page views exactly under concurrency, across
+//!   processes and across shutdowns.
+//! - [`tokens`]: API tokens and what each role may do.
+//! - [`transfer`]: export, import and the bilingual demo site.
+//! - [`writes`]: the one shape of every write: its audit entries and the
+//!   change feed of what it changed, which every server process follows.
+//! - [`cache`]: the read cache, and what each entry depends on.
+//! - [`text`], [`cursor`]: pure logic for HTML, excerpts, slugs and cursors.
+//! - [`shared_settings`]: values every process of a fleet shares.
 
-pub mod abuse;
-pub mod article;
-pub mod article_editor;
-pub mod article_page;
-pub mod audit;
-pub mod body;
-pub mod category;
-pub mod category_editor;
-pub mod change;
-pub mod comment;
+pub mod articles;
+pub mod cache;
+pub mod comments;
 pub mod cursor;
-pub mod demo;
-pub mod edit;
-pub mod feed;
-pub mod loaded_article;
-pub mod moderation;
-pub mod read_cache;
-pub mod reading;
+pub mod sections;
 pub mod shared_settings;
-pub mod slug;
-pub mod staleness;
-pub mod tag;
-pub mod tag_editor;
-pub mod token;
+pub mod tags;
+pub mod text;
+pub mod tokens;
 pub mod transfer;
-pub mod view_counter;
-pub mod view_marks;
-pub mod view_spill;
+pub mod views;
+pub mod writes;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -79,7 +67,7 @@ impl<T> Default for Page<T> {
 
 impl<T> Page<T> {
     /// The same page with each item (or what it becomes, such as a
-    /// [`loaded_article::LoadedArticle`]) behind an `Arc`, to be shared
+    /// [`articles::loaded::LoadedArticle`]) behind an `Arc`, to be shared
     /// between the read cache and responses.
     pub fn shared<U: From<T>>(self) -> Page<std::sync::Arc<U>> {
         Page {

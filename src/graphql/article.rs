@@ -24,14 +24,14 @@ use super::{
 use crate::{
     content::{
         self, Page,
-        article::{
+        articles::loaded::LoadedArticle,
+        articles::page::{AlsoRead, ArticleKey, ArticleRead},
+        articles::{
             ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
             Teaser,
         },
-        article_page::{AlsoRead, ArticleKey, ArticleRead},
-        loaded_article::LoadedArticle,
-        read_cache::{Cacheable, Cached, Lookup},
-        token::Permission,
+        cache::{Cacheable, Cached, Lookup},
+        tokens::Permission,
     },
     error::{AppError, AppResult},
     state::AppState,
@@ -93,7 +93,7 @@ impl Article {
             .cache
             .get_or_load(&state.db, request.now, lookup, async {
                 let teaser =
-                    content::article::neighbour(&state.db, &self.0, newer, request.now).await?;
+                    content::articles::neighbour(&state.db, &self.0, newer, request.now).await?;
                 Ok(teaser.map(|teaser| Arc::new(LoadedArticle::from(teaser))))
             })
             .await?;
@@ -153,7 +153,7 @@ impl Article {
         let Some(length) = length else {
             return Ok(Cow::Borrowed(self.0.summary()));
         };
-        let most = content::loaded_article::MAX_SUMMARY_LENGTH;
+        let most = content::articles::loaded::MAX_SUMMARY_LENGTH;
         match usize::try_from(length) {
             Ok(length) if (1..=most).contains(&length) => Ok(self.0.summary_of_length(length)),
             _ => Err(AppError::bad_input(
@@ -306,7 +306,7 @@ impl Article {
                     let tags = self.tag_rows(ctx).await?;
                     let tag_ids: Vec<Uuid> = tags.iter().map(|tag| tag.id).collect();
                     let related =
-                        content::article::related(&state.db, &self.0, &tag_ids, size, request.now)
+                        content::articles::related(&state.db, &self.0, &tag_ids, size, request.now)
                             .await?;
                     Ok(Arc::new(
                         related
@@ -334,7 +334,7 @@ impl Article {
     ) -> async_graphql::Result<CommentConnection> {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
-            let window = content::comment::window(
+            let window = content::comments::window(
                 first,
                 after.as_deref(),
                 last,
@@ -352,7 +352,7 @@ impl Article {
             let page: Arc<Page<comment_entity::Model>> = state
                 .cache
                 .get_or_load(&state.db, request.now, lookup, async {
-                    content::comment::list_approved(&state.db, self.0.id, &window)
+                    content::comments::list_approved(&state.db, self.0.id, &window)
                         .await
                         .map(Arc::new)
                 })
@@ -424,7 +424,7 @@ async fn keep_read_along(
     }
     if let (Some(size), Some(teasers)) = (also.related, related) {
         let teasers =
-            content::article::top_up_related(&state.db, row, teasers, size, request.now).await?;
+            content::articles::top_up_related(&state.db, row, teasers, size, request.now).await?;
         let related: Arc<Vec<Arc<LoadedArticle>>> = Arc::new(
             teasers
                 .into_iter()
@@ -500,7 +500,7 @@ pub enum ViewPeriod {
     Month,
 }
 
-impl From<ViewPeriod> for content::article::ViewPeriod {
+impl From<ViewPeriod> for content::articles::ViewPeriod {
     fn from(period: ViewPeriod) -> Self {
         match period {
             ViewPeriod::Day => Self::Day,
@@ -573,7 +573,7 @@ impl ArticleConnection {
             Ok(state
                 .cache
                 .get_or_load(&state.db, self.now, lookup, async {
-                    content::article::count(&state.db, &self.filter, self.now).await
+                    content::articles::count(&state.db, &self.filter, self.now).await
                 })
                 .await?)
         })
@@ -617,9 +617,14 @@ impl ArticleConnection {
                     .cache
                     .get_or_load(&state.db, request.now, lookup, async {
                         let steady = state.views.steady();
-                        let page =
-                            content::article::list(&state.db, &filter, order, &window, request.now)
-                                .await?;
+                        let page = content::articles::list(
+                            &state.db,
+                            &filter,
+                            order,
+                            &window,
+                            request.now,
+                        )
+                        .await?;
                         state.views.learn(steady, page.view_counts());
                         Ok(Arc::new(page.shared()))
                     })
@@ -697,7 +702,7 @@ impl Loader<FirstPageKey> for FirstPages {
                 |key| Lookup::FirstPage(key.clone()),
                 |missing| async move {
                     let steady = state.views.steady();
-                    let loaded = content::article::first_pages(&state.db, &missing, now).await?;
+                    let loaded = content::articles::first_pages(&state.db, &missing, now).await?;
                     state
                         .views
                         .learn(steady, loaded.values().flat_map(Page::view_counts));
@@ -731,7 +736,7 @@ impl Loader<Uuid> for WholeArticles {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = content::article::public_by_ids(&self.state.db, keys, content::now())
+        let rows = content::articles::public_by_ids(&self.state.db, keys, content::now())
             .await
             .map_err(Arc::new)?;
         Ok(rows
@@ -822,7 +827,7 @@ impl ArticleQuery {
                 Some(slug) => Some(request.section_and_below(state, slug).await?),
                 None => None,
             };
-            let period = content::article::ViewPeriod::from(period);
+            let period = content::articles::ViewPeriod::from(period);
             let lookup = Lookup::MostViewed {
                 period,
                 category_ids: category_ids.clone(),
@@ -831,7 +836,7 @@ impl ArticleQuery {
             let ranked: Arc<Vec<(Arc<LoadedArticle>, i64)>> = state
                 .cache
                 .get_or_load(&state.db, request.now, lookup, async {
-                    let ranked = content::article::most_viewed(
+                    let ranked = content::articles::most_viewed(
                         &state.db,
                         period,
                         category_ids.as_deref(),
@@ -932,7 +937,7 @@ pub(super) async fn find_article(
                 Audience::Editors => None,
             };
             let found =
-                content::article_page::find(&state.db, key, audience, also, request.now).await?;
+                content::articles::page::find(&state.db, key, audience, also, request.now).await?;
             let Some(found) = found else {
                 return Ok::<_, AppError>((None, Vec::new()));
             };

@@ -11,9 +11,9 @@ use super::{
     scalars::DateTime,
 };
 use crate::content::{
-    article_editor::{self, ArticleChanges, NewArticle},
-    body::BodyFormat as DomainFormat,
-    token::Permission,
+    articles::editor::{self, ArticleChanges, NewArticle},
+    text::body::BodyFormat as DomainFormat,
+    tokens::Permission,
 };
 
 /// How an article's body is written.
@@ -180,7 +180,7 @@ impl ArticleEditingQuery {
     ) -> async_graphql::Result<Vec<ArticleRevision>> {
         let (state, _, _) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&article_id, "articleId")?;
-        Ok(article_editor::revisions(&state.db, id)
+        Ok(editor::revisions(&state.db, id)
             .await?
             .into_iter()
             .map(ArticleRevision)
@@ -214,11 +214,7 @@ impl ArticleEditingMutation {
             cover_image_url: input.cover_image_url,
             cover_image_alt: input.cover_image_alt,
         };
-        let article = written(
-            state,
-            article_editor::create(&state.db, &actor, new, request.now),
-        )
-        .await?;
+        let article = written(state, editor::create(&state.db, &actor, new, request.now)).await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -254,7 +250,7 @@ impl ArticleEditingMutation {
         };
         let article = written(
             state,
-            article_editor::update(&state.db, &actor, id, version, changes, request.now),
+            editor::update(&state.db, &actor, id, version, changes, request.now),
         )
         .await?;
         Ok(ArticlePayload {
@@ -275,7 +271,7 @@ impl ArticleEditingMutation {
         let at = at.map(|at| at.0);
         let article = written(
             state,
-            article_editor::publish(&state.db, &actor, id, at, request.now),
+            editor::publish(&state.db, &actor, id, at, request.now),
         )
         .await?;
         Ok(ArticlePayload {
@@ -291,11 +287,7 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<ArticlePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&id, "id")?;
-        let article = written(
-            state,
-            article_editor::unpublish(&state.db, &actor, id, request.now),
-        )
-        .await?;
+        let article = written(state, editor::unpublish(&state.db, &actor, id, request.now)).await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -309,11 +301,7 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<ArticlePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let id = parse_id(&id, "id")?;
-        let article = written(
-            state,
-            article_editor::archive(&state.db, &actor, id, request.now),
-        )
-        .await?;
+        let article = written(state, editor::archive(&state.db, &actor, id, request.now)).await?;
         Ok(ArticlePayload {
             article: Article::from(article),
         })
@@ -327,11 +315,7 @@ impl ArticleEditingMutation {
     ) -> async_graphql::Result<DeletePayload> {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let uuid = parse_id(&id, "id")?;
-        written(
-            state,
-            article_editor::delete(&state.db, &actor, uuid, request.now),
-        )
-        .await?;
+        written(state, editor::delete(&state.db, &actor, uuid, request.now)).await?;
         Ok(DeletePayload::new(id))
     }
 
@@ -347,7 +331,7 @@ impl ArticleEditingMutation {
         let id = parse_id(&id, "id")?;
         let article = written(
             state,
-            article_editor::set_tags(&state.db, &actor, id, &tags, request.now),
+            editor::set_tags(&state.db, &actor, id, &tags, request.now),
         )
         .await?;
         Ok(ArticlePayload {
@@ -367,7 +351,7 @@ impl ArticleEditingMutation {
         let revision_id = parse_id(&revision_id, "revisionId")?;
         let article = written(
             state,
-            article_editor::restore(&state.db, &actor, revision_id, version, request.now),
+            editor::restore(&state.db, &actor, revision_id, version, request.now),
         )
         .await?;
         Ok(ArticlePayload {

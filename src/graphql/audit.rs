@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::audit_entry;
 
 use super::{connection::PageInfo, context::authorized, scalars::DateTime};
-use crate::content::{self, audit, token::Permission};
+use crate::content::{self, tokens::Permission, writes};
 
 /// One line of the audit log.
 pub struct AuditEntry(audit_entry::Model);
@@ -81,13 +81,16 @@ impl AuditQuery {
         let (state, _, _) = authorized(ctx, Permission::Administer).await?;
         // 20 when left out or null, as on every list.
         let size = content::page_size(first.unwrap_or(20))?;
-        let after = after.as_deref().map(audit::parse_cursor).transpose()?;
-        let page = audit::list(&state.db, size, after.as_ref()).await?;
+        let after = after
+            .as_deref()
+            .map(writes::audit::parse_cursor)
+            .transpose()?;
+        let page = writes::audit::list(&state.db, size, after.as_ref()).await?;
         let edges: Vec<AuditEdge> = page
             .items
             .into_iter()
             .map(|entry| AuditEdge {
-                cursor: audit::cursor_of(&entry).encode(),
+                cursor: writes::audit::cursor_of(&entry).encode(),
                 node: AuditEntry(entry),
             })
             .collect();

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::{
     content::{
-        article::{ArticleFilter, FirstPageKey},
-        category::CategoryTree,
+        articles::{ArticleFilter, FirstPageKey},
+        sections::CategoryTree,
     },
     error::AppError,
 };

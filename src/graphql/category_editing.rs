@@ -9,8 +9,8 @@ use super::{
     context::{authorized, written},
 };
 use crate::content::{
-    category_editor::{self, CategoryChanges, NewCategory},
-    token::Permission,
+    sections::editor::{self, CategoryChanges, NewCategory},
+    tokens::Permission,
 };
 
 /// A new section.
@@ -75,11 +75,7 @@ impl CategoryEditingMutation {
                 .transpose()?,
             position: input.position,
         };
-        let category = written(
-            state,
-            category_editor::create(&state.db, &actor, new, request.now),
-        )
-        .await?;
+        let category = written(state, editor::create(&state.db, &actor, new, request.now)).await?;
         Ok(CategoryPayload {
             category: Category(category),
         })
@@ -108,7 +104,7 @@ impl CategoryEditingMutation {
         };
         let category = written(
             state,
-            category_editor::update(&state.db, &actor, id, changes, request.now),
+            editor::update(&state.db, &actor, id, changes, request.now),
         )
         .await?;
         Ok(CategoryPayload {
@@ -130,7 +126,7 @@ impl CategoryEditingMutation {
         let move_to = move_to.map(|m| parse_id(&m, "moveTo")).transpose()?;
         written(
             state,
-            category_editor::delete(&state.db, &actor, uuid, move_to, request.now),
+            editor::delete(&state.db, &actor, uuid, move_to, request.now),
         )
         .await?;
         Ok(DeletePayload::new(id))

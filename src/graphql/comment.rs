@@ -11,7 +11,7 @@ use super::{
     scalars::DateTime,
 };
 use crate::{
-    content::{self, Page, comment::NewComment},
+    content::{self, Page, comments::NewComment},
     error::AppError,
 };
 
@@ -100,7 +100,7 @@ impl CommentConnection {
             .items
             .iter()
             .map(|comment| CommentEdge {
-                cursor: content::comment::cursor_of(comment).encode(),
+                cursor: content::comments::cursor_of(comment).encode(),
                 node: Comment(comment.clone()),
             })
             .collect();
@@ -182,10 +182,10 @@ impl CommentMutation {
         if input.website.is_some_and(|value| !value.is_empty()) {
             tracing::info!("dropped a comment that filled in the honeypot field");
             return Ok(AddCommentPayload {
-                comment: Comment(content::comment::unsaved(new, request.now)),
+                comment: Comment(content::comments::unsaved(new, request.now)),
             });
         }
-        if let Some(stored) = content::comment::stored_for_request(&state.db, &new).await? {
+        if let Some(stored) = content::comments::stored_for_request(&state.db, &new).await? {
             return Ok(AddCommentPayload {
                 comment: Comment(stored),
             });
@@ -201,7 +201,7 @@ impl CommentMutation {
         let fingerprint = request.client.map(|ip| state.client_fingerprint(ip));
         let stored = written(
             state,
-            content::comment::add(
+            content::comments::add(
                 &state.db,
                 state.comment_policy,
                 new,

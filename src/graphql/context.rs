@@ -10,9 +10,9 @@ use tokio::sync::OnceCell;
 
 use crate::{
     content::{
-        category::CategoryTree,
-        read_cache::{Cacheable, Cached, Lookup},
-        token::{self, Permission, Principal},
+        cache::{Cacheable, Cached, Lookup},
+        sections::CategoryTree,
+        tokens::{self, Permission, Principal},
     },
     error::{AppError, AppResult},
     state::AppState,
@@ -75,7 +75,7 @@ impl RequestContext {
                         "This needs an API token: send `Authorization: Bearer <token>`".to_owned(),
                     ));
                 };
-                match token::authenticate(&state.db, presented, self.now).await {
+                match tokens::authenticate(&state.db, presented, self.now).await {
                     Ok(principal) => Ok(Ok(principal)),
                     Err(AppError::Unauthenticated(message)) => Ok(Err(message)),
                     Err(other) => Err(other),
@@ -188,7 +188,7 @@ impl RequestContext {
         state
             .cache
             .get_or_load(&state.db, self.now, Lookup::AllTags, async {
-                crate::content::tag::all(&state.db).await.map(Arc::new)
+                crate::content::tags::all(&state.db).await.map(Arc::new)
             })
             .await
     }
@@ -203,7 +203,7 @@ pub async fn authorized<'a>(
 ) -> async_graphql::Result<(
     &'a AppState,
     &'a RequestContext,
-    crate::content::audit::Actor,
+    crate::content::writes::audit::Actor,
 )> {
     let (state, request) = scope(ctx)?;
     let principal = request.require(state, work).await?;

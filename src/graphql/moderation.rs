@@ -15,8 +15,8 @@ use super::{
 };
 use crate::content::{
     self,
-    moderation::{self, Decision},
-    token::Permission,
+    comments::moderation::{self, Decision},
+    tokens::Permission,
 };
 
 /// A comment as a moderator sees it, private fields included.

@@ -15,7 +15,7 @@ use super::{
     tag::Tag,
 };
 use crate::{
-    content::{self, read_cache::Lookup},
+    content::{self, cache::Lookup},
     error::AppError,
 };
 
@@ -55,7 +55,7 @@ async fn find(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>>
     if let Some(article) = find_article(ctx, Lookup::ArticleById(id)).await? {
         return Ok(Some(Node::Article(article)));
     }
-    Ok(content::comment::public_by_id(&state.db, id, request.now)
+    Ok(content::comments::public_by_id(&state.db, id, request.now)
         .await?
         .map(|comment| Node::Comment(Comment(comment))))
 }

@@ -13,7 +13,7 @@ use super::{
     context::scope,
 };
 use crate::{
-    content::{self, article::ArticleFilter, read_cache::Lookup},
+    content::{self, articles::ArticleFilter, cache::Lookup},
     error::AppError,
     state::AppState,
 };
@@ -95,7 +95,7 @@ impl TagQuery {
             let tag: Option<Arc<tag_entity::Model>> = state
                 .cache
                 .get_or_load(&state.db, request.now, lookup, async {
-                    Ok(content::tag::find_by_slug(&state.db, &slug)
+                    Ok(content::tags::find_by_slug(&state.db, &slug)
                         .await?
                         .map(Arc::new))
                 })
@@ -133,7 +133,7 @@ impl Loader<Uuid> for TagsByArticle {
                 keys,
                 |id| Lookup::TagsOf(*id),
                 |missing| async move {
-                    let loaded = content::tag::of_articles(&state.db, &missing).await?;
+                    let loaded = content::tags::of_articles(&state.db, &missing).await?;
                     Ok(loaded
                         .into_iter()
                         .map(|(id, tags)| (id, Arc::new(tags)))

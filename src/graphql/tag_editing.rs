@@ -8,7 +8,7 @@ use super::{
     context::{authorized, written},
     tag::Tag,
 };
-use crate::content::{tag_editor, token::Permission};
+use crate::content::{tags, tokens::Permission};
 
 /// What a tag mutation returns.
 #[derive(SimpleObject)]
@@ -34,7 +34,7 @@ impl TagEditingMutation {
         let (state, request, actor) = authorized(ctx, Permission::EditContent).await?;
         let tag = written(
             state,
-            tag_editor::create(&state.db, &actor, &name, slug.as_deref(), request.now),
+            tags::editor::create(&state.db, &actor, &name, slug.as_deref(), request.now),
         )
         .await?;
         Ok(TagPayload { tag: Tag(tag) })
@@ -52,7 +52,7 @@ impl TagEditingMutation {
         let id = parse_id(&id, "id")?;
         let tag = written(
             state,
-            tag_editor::update(
+            tags::editor::update(
                 &state.db,
                 &actor,
                 id,
@@ -81,7 +81,7 @@ impl TagEditingMutation {
         let target = parse_id(&target_id, "targetId")?;
         let tag = written(
             state,
-            tag_editor::merge(&state.db, &actor, &sources, target, request.now),
+            tags::editor::merge(&state.db, &actor, &sources, target, request.now),
         )
         .await?;
         Ok(TagPayload { tag: Tag(tag) })
@@ -93,7 +93,7 @@ impl TagEditingMutation {
         let uuid = parse_id(&id, "id")?;
         written(
             state,
-            tag_editor::delete(&state.db, &actor, uuid, request.now),
+            tags::editor::delete(&state.db, &actor, uuid, request.now),
         )
         .await?;
         Ok(DeletePayload::new(id))

@@ -8,7 +8,7 @@ use super::{
     context::{authorized, written},
     scalars::DateTime,
 };
-use crate::content::token::{self, Permission};
+use crate::content::tokens::{self, Permission};
 
 /// What a token may do.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -95,7 +95,7 @@ impl TokenQuery {
     /// Every API token, newest first. Admins only.
     async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiToken>> {
         let (state, _, _) = authorized(ctx, Permission::Administer).await?;
-        Ok(token::list(&state.db)
+        Ok(tokens::list(&state.db)
             .await?
             .into_iter()
             .map(ApiToken)
@@ -120,7 +120,7 @@ impl TokenMutation {
         let (state, _, actor) = authorized(ctx, Permission::Administer).await?;
         let issued = written(
             state,
-            token::create(
+            tokens::create(
                 &state.db,
                 &actor,
                 &name,
@@ -139,7 +139,7 @@ impl TokenMutation {
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
         let (state, _, actor) = authorized(ctx, Permission::Administer).await?;
         let id = parse_id(&id, "id")?;
-        let revoked = written(state, token::revoke(&state.db, &actor, id)).await?;
+        let revoked = written(state, tokens::revoke(&state.db, &actor, id)).await?;
         Ok(ApiToken(revoked))
     }
 }

@@ -9,11 +9,11 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::content::demo;
+use crate::content::transfer;
 
 /// GET /media/demo/{file}: one of the demo's covers, cached for a day.
 pub async fn cover(Path(file): Path<String>) -> Response {
-    if !demo::is_cover(&file) {
+    if !transfer::demo::is_cover(&file) {
         return (StatusCode::NOT_FOUND, "no such image").into_response();
     }
     let name = file.trim_end_matches(".svg");

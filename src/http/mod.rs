@@ -295,7 +295,7 @@ pub fn metrics_router(
             async move {
                 // How far this process is behind the feed, read now: the
                 // one statement a scrape costs.
-                if let Ok(latest) = crate::content::change::latest(&state.db).await {
+                if let Ok(latest) = crate::content::writes::change::latest(&state.db).await {
                     crate::metrics::change_feed(state.feed.applied(), latest);
                 }
                 let text = handle.render();

@@ -211,7 +211,7 @@ async fn a_write_through_one_process_is_served_by_the_other_within_two_seconds()
 
     // A revoked token, at once everywhere (tokens are read per request).
     let doomed = app.token(Role::Editor).await;
-    let doomed_id = newsroom::content::token::list(&app.db)
+    let doomed_id = newsroom::content::tokens::list(&app.db)
         .await
         .unwrap()
         .into_iter()
@@ -286,12 +286,12 @@ async fn a_process_whose_listening_connection_was_cut_misses_no_change() {
     // made directly on the database.
     proxy.cut().await;
     for (version, n) in (1..).zip(0..5) {
-        newsroom::content::article_editor::update(
+        newsroom::content::articles::editor::update(
             &app.db,
-            &newsroom::content::audit::Actor::command_line(),
+            &newsroom::content::writes::audit::Actor::command_line(),
             id,
             version,
-            newsroom::content::article_editor::ArticleChanges {
+            newsroom::content::articles::editor::ArticleChanges {
                 title: Some(format!("第{n}次修改")),
                 ..Default::default()
             },
@@ -351,7 +351,7 @@ async fn a_pending_comment_leaves_the_read_cache_untouched() {
 
     // An approval does change the page.
     let moderator = app.token(Role::Moderator).await;
-    let pending = newsroom::content::moderation::queue(
+    let pending = newsroom::content::comments::moderation::queue(
         &app.db,
         entity::comment::CommentStatus::Pending,
         10,
@@ -377,7 +377,9 @@ async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
         ..common::Options::default()
     })
     .await;
-    let start = newsroom::content::change::latest(&app.db).await.unwrap();
+    let start = newsroom::content::writes::change::latest(&app.db)
+        .await
+        .unwrap();
     let editor = app.token(Role::Editor).await;
     let moderator = app.token(Role::Moderator).await;
     let id = app.article_id("city-night-bus").await;
@@ -439,7 +441,7 @@ async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
     assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{seqs:?}");
 
     // Old changes are pruned; the audit log keeps them.
-    let pruned = newsroom::content::change::prune(
+    let pruned = newsroom::content::writes::change::prune(
         &app.db,
         chrono::Utc::now() + chrono::Duration::seconds(1),
     )
@@ -447,7 +449,7 @@ async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
     .unwrap();
     assert!(pruned >= 4);
     assert!(
-        newsroom::content::change::after(&app.db, 0, 10)
+        newsroom::content::writes::change::after(&app.db, 0, 10)
             .await
             .unwrap()
             .is_empty()
@@ -578,7 +580,9 @@ async fn a_scheduled_article_is_announced_once_when_it_comes_due() {
     // A second process announces too: the fleet says it once.
     let other = Server::start(&app.database_url, &[]);
     let id = app.article_id("draft-ai-chip-roadmap").await;
-    let start = newsroom::content::change::latest(&app.db).await.unwrap();
+    let start = newsroom::content::writes::change::latest(&app.db)
+        .await
+        .unwrap();
     let due = chrono::Utc::now() + chrono::Duration::milliseconds(1_500);
     app.data_as(
         &editor,
@@ -587,7 +591,7 @@ async fn a_scheduled_article_is_announced_once_when_it_comes_due() {
     )
     .await;
     let kinds = || async {
-        newsroom::content::change::after(&app.db, start, 100)
+        newsroom::content::writes::change::after(&app.db, start, 100)
             .await
             .unwrap()
             .into_iter()

@@ -146,9 +146,9 @@ async fn metrics_show_how_far_a_process_is_behind_the_change_feed() {
     let client = reqwest::Client::new();
     let lag = |scrape: &prometheus_parse::Scrape| value(scrape, "newsroom_change_feed_lag", &[]);
 
-    newsroom::content::moderation::set_comments_closed(
+    newsroom::content::comments::moderation::set_comments_closed(
         &app.db,
-        &newsroom::content::audit::Actor::command_line(),
+        &newsroom::content::writes::audit::Actor::command_line(),
         id,
         true,
         chrono::Utc::now(),
@@ -183,7 +183,9 @@ async fn metrics_show_how_far_a_process_is_behind_the_change_feed() {
     assert!(!written.contains("errors"), "{written}");
     let caught_up = scrape(&client, &metrics_url).await;
     assert_eq!(lag(&caught_up), 0.0);
-    let latest = newsroom::content::change::latest(&app.db).await.unwrap();
+    let latest = newsroom::content::writes::change::latest(&app.db)
+        .await
+        .unwrap();
     assert_eq!(
         value(&caught_up, "newsroom_change_feed_applied", &[]),
         latest as f64

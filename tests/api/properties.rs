@@ -4,10 +4,10 @@
 use async_graphql::Variables;
 use newsroom::{
     content::{
-        body::{BodyFormat, excerpt, plain_text, prepare, sanitize_html},
-        comment::NewComment,
+        comments::NewComment,
         cursor::Cursor,
-        slug,
+        text,
+        text::body::{BodyFormat, excerpt, plain_text, prepare, sanitize_html},
     },
     graphql::limits::{QueryLimits, check_document, check_text},
 };
@@ -90,8 +90,8 @@ proptest! {
 
     #[test]
     fn derived_slugs_are_always_valid(title in "\\PC{0,300}") {
-        let derived = slug::from_title(&title, "article");
-        prop_assert!(slug::parse("slug", &derived).is_ok(), "{title:?} -> {derived:?}");
+        let derived = text::slug::from_title(&title, "article");
+        prop_assert!(text::slug::parse("slug", &derived).is_ok(), "{title:?} -> {derived:?}");
     }
 
     #[test]

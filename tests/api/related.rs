@@ -7,7 +7,7 @@ use crate::common;
 
 use common::{TestApp, past};
 use entity::{api_token::Role, article::ArticleStatus};
-use newsroom::content::article::RELATED_CANDIDATES_PER_TAG;
+use newsroom::content::articles::RELATED_CANDIDATES_PER_TAG;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -222,7 +222,7 @@ async fn most_viewed_ranks_by_the_views_of_the_period_asked_for() {
     app.state.views.flush().await.unwrap();
 
     // Twelve days ago, "old" had its day: in the month, not in the week.
-    use newsroom::content::view_counter::day_number;
+    use newsroom::content::views::counter::day_number;
     let twelve_days_ago = day_number(chrono::Utc::now()) - 12;
     entity::article_daily_view::Entity::insert(entity::article_daily_view::ActiveModel {
         article_id: Set(old_favourite),

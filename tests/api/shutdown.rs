@@ -128,7 +128,7 @@ async fn a_spill_file_is_counted_once_even_when_it_is_applied_again() {
     let before = common::stored_views(&app.db, id).await;
     let folder = tempfile::tempdir().unwrap();
     let spills =
-        newsroom::content::view_spill::SpillFolder::new(folder.path().into(), &app.database_url);
+        newsroom::content::views::spill::SpillFolder::new(folder.path().into(), &app.database_url);
     let path = spills
         .write(&std::collections::HashMap::from([(id, 7)]))
         .unwrap();

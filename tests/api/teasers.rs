@@ -6,7 +6,7 @@ use crate::common;
 
 use common::{TestApp, past};
 use entity::article::ArticleStatus;
-use newsroom::content::article::TEASER_TEXT_CHARS;
+use newsroom::content::articles::TEASER_TEXT_CHARS;
 use serde_json::{Value, json};
 
 const FIELDS: &str = "slug summary body bodyText";

@@ -156,7 +156,7 @@ impl TestApp {
                 || info
                     .statement
                     .sql
-                    .starts_with(newsroom::content::view_counter::REFRESH_LABEL);
+                    .starts_with(newsroom::content::views::counter::REFRESH_LABEL);
             if !background {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
@@ -256,8 +256,8 @@ impl TestApp {
 
     /// A new API token with `role`, straight in the database.
     pub async fn token(&self, role: Role) -> String {
-        let actor = newsroom::content::audit::Actor::command_line();
-        newsroom::content::token::create(
+        let actor = newsroom::content::writes::audit::Actor::command_line();
+        newsroom::content::tokens::create(
             &self.db,
             &actor,
             &format!("{role:?} for tests"),

@@ -1,5 +1,7 @@
 //! Tags: free labels across sections, and which articles carry them.
 
+pub mod editor;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};

@@ -1,7 +1,7 @@
 //! The change feed: every write of content stores, in its own transaction,
 //! what it changed (`article.published`, `comment.approved`, …) and the keys
 //! it touches, numbered by a sequence. Each server process follows the feed
-//! in sequence order ([`super::feed::Feed`]) and drops what it cached of a change, so
+//! in sequence order ([`crate::content::writes::feed::Feed`]) and drops what it cached of a change, so
 //! a fleet of processes on one database serves one truth. A pending comment
 //! or a draft saved changes nothing a reader sees; their changes say so
 //! ([`Change::is_public`]).
@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::edit::Subject;
+use crate::content::writes::Subject;
 use crate::error::AppResult;
 
 /// The PostgreSQL channel that announces new changes.
@@ -193,13 +193,13 @@ pub async fn announce_due(
     }
     let txn = crate::database::begin_write(db).await?;
     lock_sequence(&txn).await?;
-    let stored = super::shared_settings::get(&txn, ANNOUNCED_UNTIL)
+    let stored = crate::content::shared_settings::get(&txn, ANNOUNCED_UNTIL)
         .await?
         .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
         .map(|at| at.with_timezone(&Utc));
     let Some(from) = stored else {
         // The first process ever to look announces nothing from the past.
-        super::shared_settings::set(&txn, ANNOUNCED_UNTIL, &now.to_rfc3339()).await?;
+        crate::content::shared_settings::set(&txn, ANNOUNCED_UNTIL, &now.to_rfc3339()).await?;
         txn.commit().await?;
         return Ok(now);
     };
@@ -225,7 +225,7 @@ pub async fn announce_due(
         })
         .collect();
     record(&txn, now, &changes).await?;
-    super::shared_settings::set(&txn, ANNOUNCED_UNTIL, &now.to_rfc3339()).await?;
+    crate::content::shared_settings::set(&txn, ANNOUNCED_UNTIL, &now.to_rfc3339()).await?;
     txn.commit().await?;
     Ok(now)
 }

@@ -4,7 +4,7 @@
 //! load, not once per request, where cutting it was a large share of a warm
 //! HomePage's CPU (BENCHMARKS.md).
 //! A row read for a teaser in a list lacks its body (see
-//! [`super::article::Teaser`]); it says so, so that the body is fetched when
+//! [`crate::content::articles::Teaser`]); it says so, so that the body is fetched when
 //! a client asks for it. An article read for its own page carries its tags,
 //! read in the same statement.
 
@@ -19,9 +19,9 @@ use entity::{article, tag};
 /// (400 characters, 64 of them to look ahead for a clean cut) always holds.
 pub const MAX_SUMMARY_LENGTH: usize = 300;
 
-use super::{
-    article::{TEASER_TEXT_CHARS, Teaser},
-    body::{EXCERPT_LENGTH, excerpt_of_start},
+use crate::content::{
+    articles::{TEASER_TEXT_CHARS, Teaser},
+    text::body::{EXCERPT_LENGTH, excerpt_of_start},
 };
 
 /// An article row with its derived teaser text, computed on first use.
@@ -104,7 +104,7 @@ impl LoadedArticle {
                 if summary.chars().count() <= length {
                     std::borrow::Cow::Borrowed(summary)
                 } else {
-                    std::borrow::Cow::Owned(super::body::excerpt(summary, length))
+                    std::borrow::Cow::Owned(crate::content::text::body::excerpt(summary, length))
                 }
             }
             _ if length == EXCERPT_LENGTH => std::borrow::Cow::Borrowed(self.summary()),
@@ -146,7 +146,7 @@ impl From<article::Model> for LoadedArticle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::body::excerpt;
+    use crate::content::text::body::excerpt;
 
     fn row(summary: Option<&str>, body_text: &str) -> article::Model {
         article::Model {

@@ -8,8 +8,8 @@
 //! related, comments); as one it runs one. Comments and teasers travel as
 //! JSON arrays, since one row cannot hold lists otherwise. The lists that
 //! are not read here (and related teasers on SQLite, see [`AlsoRead::on`])
-//! still come from [`super::article::related`] and
-//! [`super::comment::list_approved`], which rank and order them the same.
+//! still come from [`crate::content::articles::related`] and
+//! [`crate::content::comments::list_approved`], which rank and order them the same.
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -20,9 +20,9 @@ use sea_orm::{ActiveEnum, DatabaseConnection, DbBackend, FromQueryResult, Statem
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::{
+use crate::content::{
     Page,
-    article::{Audience, RELATED_CANDIDATES_PER_TAG, Teaser},
+    articles::{Audience, RELATED_CANDIDATES_PER_TAG, Teaser},
 };
 use crate::error::{AppError, AppResult};
 
@@ -41,7 +41,7 @@ pub enum ArticleKey<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AlsoRead {
     /// The body's whole plain text; else only its first
-    /// [`super::article::TEASER_TEXT_CHARS`] characters, enough for the summary. (A page
+    /// [`crate::content::articles::TEASER_TEXT_CHARS`] characters, enough for the summary. (A page
     /// rarely shows both the HTML body and the plain text, and the text is
     /// as long as the body: reading it whole costs PostgreSQL throughput on
     /// every cold page.)
@@ -49,7 +49,7 @@ pub struct AlsoRead {
     /// The first page of approved comments, this many.
     pub comments: Option<u64>,
     /// This many related teasers (before any top-up, see
-    /// [`super::article::related`]).
+    /// [`crate::content::articles::related`]).
     pub related: Option<u64>,
 }
 
@@ -60,7 +60,7 @@ pub struct ArticleRead {
     /// Its tags, by name.
     pub tags: Vec<entity::tag::Model>,
     /// The section tree's version in the same snapshot (see
-    /// [`super::category::SectionsMemo`]).
+    /// [`crate::content::sections::SectionsMemo`]).
     pub sections_version: Option<i64>,
     /// The first page of approved comments, when asked for. Rows read for
     /// the public carry no email and no fingerprint: they are empty here.
@@ -88,7 +88,7 @@ pub async fn find(
     let ArticleKey::Slug(slug) = key else {
         return Ok(None);
     };
-    match super::article::retired_slug_owner(db, slug).await? {
+    match crate::content::articles::retired_slug_owner(db, slug).await? {
         Some(id) => read(db, ArticleKey::Id(id), audience, also, now).await,
         None => Ok(None),
     }
@@ -147,7 +147,7 @@ async fn read(
     };
     Ok(Some(ArticleRead {
         row: article::Model::from_query_result(&row, "")?,
-        tags: super::tag::from_aggregate(&tags)?,
+        tags: crate::content::tags::from_aggregate(&tags)?,
         sections_version: row.try_get("", "sections_version")?,
         comments,
         related,
@@ -179,7 +179,7 @@ fn plan_constant(limit: u64) -> String {
 }
 
 /// The page's statement, as SQL text with `$n` parameters, which sqlx binds
-/// by number on both databases (as for [`super::article::related`]'s
+/// by number on both databases (as for [`crate::content::articles::related`]'s
 /// ranking). Only values the text uses are bound: SQLite refuses extras.
 fn statement(
     backend: DbBackend,
@@ -208,10 +208,10 @@ fn statement(
         columns = if also.whole_text {
             r#""articles".*"#
         } else {
-            super::article::columns_with_text_cut(true)
+            crate::content::articles::columns_with_text_cut(true)
         },
-        tags = super::tag::aggregate_of_article_row(backend),
-        version = super::category::VERSION_SQL,
+        tags = crate::content::tags::aggregate_of_article_row(backend),
+        version = crate::content::sections::VERSION_SQL,
     );
     if let Some(size) = also.comments {
         let limit = plan_constant(size.saturating_add(1));
@@ -281,7 +281,7 @@ fn comments_column(backend: DbBackend, limit: &str, approved: &str) -> String {
 }
 
 /// The row's related teasers, best first, ranked as
-/// [`super::article::related`] ranks them: among the newest `window` public
+/// [`crate::content::articles::related`] ranks them: among the newest `window` public
 /// articles of each of the row's tags, most shared tags, then same section,
 /// then newest. Each teaser is an array of the columns of `articles` in
 /// [`TEASER_FIELDS`]'s order, its text cut (read by [`teasers_from_json`]).

@@ -18,7 +18,7 @@
 //!
 //! On PostgreSQL a client's repeated view within the window counts once
 //! across processes: each flush settles who viewed what against the
-//! database's marks ([`super::view_marks`]) and takes back repeats.
+//! database's marks ([`crate::content::views::marks`]) and takes back repeats.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -41,10 +41,10 @@ use sea_orm::{
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
-use super::{
-    article::visible,
-    read_cache::ReadCache,
-    view_marks::{self, Mark},
+use crate::content::{
+    articles::visible,
+    cache::ReadCache,
+    views::marks::{self, Mark},
 };
 use crate::error::{AppError, AppResult};
 
@@ -87,7 +87,7 @@ pub async fn add_views(
         ))
         .await?;
     }
-    add_daily_views(txn, counts, super::now()).await
+    add_daily_views(txn, counts, crate::content::now()).await
 }
 
 /// The day `at` falls on (UTC), as days since 1970-01-01: how per-day
@@ -150,7 +150,7 @@ pub struct ViewCounter {
     /// Whether the last flush failed (for `/readyz`).
     flush_failed: AtomicBool,
     /// The view window, when the database settles repeats across processes
-    /// (PostgreSQL, see [`super::view_marks`]).
+    /// (PostgreSQL, see [`crate::content::views::marks`]).
     shared_window: Option<Duration>,
     /// Who viewed what since the last flush, for the database to settle.
     marks: Mutex<Vec<Mark>>,
@@ -275,7 +275,7 @@ impl ViewCounter {
         if !self.buffered {
             let txn = crate::database::begin_write(&self.db).await?;
             if let (Some(mark), Some(window)) = (mark, self.shared_window)
-                && view_marks::settle(&txn, std::slice::from_ref(&mark), now, window)
+                && marks::settle(&txn, std::slice::from_ref(&mark), now, window)
                     .await?
                     .is_empty()
             {
@@ -452,7 +452,7 @@ impl ViewCounter {
 
     /// Flushes at shutdown: tries again, with growing pauses, until it
     /// succeeds or `deadline` passes; then whatever is still pending is
-    /// handed back to be kept elsewhere (see [`super::view_spill`]).
+    /// handed back to be kept elsewhere (see [`crate::content::views::spill`]).
     pub async fn flush_before(
         &self,
         deadline: tokio::time::Instant,
@@ -547,7 +547,7 @@ impl ViewCounter {
             }
         }
         let unique: Vec<Mark> = unique.into_iter().collect();
-        let firsts = view_marks::settle(txn, &unique, super::now(), window).await?;
+        let firsts = marks::settle(txn, &unique, crate::content::now(), window).await?;
         repeats.extend(
             unique
                 .iter()
@@ -578,7 +578,7 @@ impl ViewCounter {
             }
             *pruned = Instant::now();
         }
-        if let Err(error) = view_marks::prune(&self.db, super::now(), window).await {
+        if let Err(error) = marks::prune(&self.db, crate::content::now(), window).await {
             tracing::warn!(error = %error.log_message(), "could not prune old view marks");
         }
     }
@@ -617,7 +617,7 @@ impl ViewCounter {
             let steady = self.steady();
             let mut statement = article::Entity::find()
                 .filter(article::Column::Id.is_in(chunk.iter().copied()))
-                .filter(visible(super::now()))
+                .filter(visible(crate::content::now()))
                 .select_only()
                 .column(article::Column::Id)
                 .column(article::Column::ViewCount)

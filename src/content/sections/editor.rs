@@ -12,11 +12,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::Actor,
-    category::CategoryTree,
-    edit::{Edit, Subject},
-    slug,
+use crate::content::{
+    sections::CategoryTree,
+    text,
+    writes::audit::Actor,
+    writes::{Edit, Subject},
 };
 use crate::error::{AppError, AppResult};
 
@@ -87,7 +87,7 @@ async fn slug_for(
         query.one(db).await.map(|found| found.is_some())
     };
     if let Some(given) = given {
-        let wanted = slug::parse("slug", given)?;
+        let wanted = text::slug::parse("slug", given)?;
         if taken(wanted.clone()).await? {
             return Err(AppError::bad_input(
                 "slug",
@@ -96,7 +96,7 @@ async fn slug_for(
         }
         return Ok(wanted);
     }
-    let base = slug::from_title(name, "section");
+    let base = text::slug::from_title(name, "section");
     let existing: HashSet<String> = category::Entity::find()
         .select_only()
         .column(category::Column::Slug)
@@ -106,7 +106,7 @@ async fn slug_for(
         .await?
         .into_iter()
         .collect();
-    Ok(slug::first_free(&base, |s| existing.contains(s)))
+    Ok(text::slug::first_free(&base, |s| existing.contains(s)))
 }
 
 /// Creates a section.

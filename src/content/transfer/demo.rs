@@ -17,7 +17,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::body::{plain_text, sanitize_html};
+use crate::content::text::body::{plain_text, sanitize_html};
 use crate::error::{AppError, AppResult};
 
 const DEMO_SITE: &str = include_str!("demo_site.json");
@@ -117,7 +117,8 @@ async fn seed_daily_views(
         let count = per_day + i64::from(days_ago < remainder);
         if count > 0 {
             let day = now - Duration::days(days_ago);
-            super::view_counter::add_daily_views(txn, &[(article_id, count)], day).await?;
+            crate::content::views::counter::add_daily_views(txn, &[(article_id, count)], day)
+                .await?;
         }
     }
     Ok(())
@@ -132,7 +133,7 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
     }
     let site: DemoSite = serde_json::from_str(DEMO_SITE)
         .map_err(|error| AppError::Internal(format!("the demo site does not parse: {error}")))?;
-    let now = super::now();
+    let now = crate::content::now();
     let txn = crate::database::begin_write(db).await?;
 
     let mut category_ids = HashMap::new();

@@ -10,11 +10,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
+use crate::content::{
     Page,
     cursor::{self, Cursor, keyset_after},
     time_from_micros,
-    token::Principal,
+    tokens::Principal,
 };
 use crate::error::AppResult;
 

@@ -7,6 +7,8 @@
 //! its version ([`SectionsMemo`]): a request that learns the current version
 //! in a statement it runs anyway reuses that tree instead of reading it.
 
+pub mod editor;
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},

@@ -10,10 +10,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::Actor,
-    edit::{Edit, Subject},
-    slug,
+use crate::content::{
+    text,
+    writes::audit::Actor,
+    writes::{Edit, Subject},
 };
 use crate::error::{AppError, AppResult};
 
@@ -40,7 +40,7 @@ async fn slug_for(
         others = others.filter(tag::Column::Id.ne(owner));
     }
     if let Some(given) = given {
-        let wanted = slug::parse("slug", given)?;
+        let wanted = text::slug::parse("slug", given)?;
         let clash = others
             .filter(tag::Column::Slug.eq(&wanted))
             .into_tuple::<String>()
@@ -54,7 +54,7 @@ async fn slug_for(
         }
         return Ok(wanted);
     }
-    let base = slug::from_title(name, "tag");
+    let base = text::slug::from_title(name, "tag");
     let existing: HashSet<String> = others
         .filter(tag::Column::Slug.starts_with(&base))
         .into_tuple::<String>()
@@ -62,7 +62,7 @@ async fn slug_for(
         .await?
         .into_iter()
         .collect();
-    Ok(slug::first_free(&base, |s| existing.contains(s)))
+    Ok(text::slug::first_free(&base, |s| existing.contains(s)))
 }
 
 /// Creates a tag.

@@ -171,7 +171,7 @@ async fn apply_once(db: &DatabaseConnection, spill: &Spill) -> AppResult<i64> {
         return Ok(0);
     }
     let counts: Vec<(Uuid, i64)> = spill.counts.iter().map(|(id, n)| (*id, *n)).collect();
-    super::view_counter::add_views(&txn, &counts).await?;
+    crate::content::views::counter::add_views(&txn, &counts).await?;
     let added = counts.iter().map(|(_, count)| count).sum();
     txn.commit().await?;
     Ok(added)

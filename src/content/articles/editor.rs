@@ -15,12 +15,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::Actor,
-    body::{self, BodyFormat},
-    change::Key,
-    edit::{Edit, Subject},
-    slug,
+use crate::content::{
+    text,
+    text::body::{self, BodyFormat},
+    writes::audit::Actor,
+    writes::change::Key,
+    writes::{Edit, Subject},
 };
 use crate::error::{AppError, AppResult};
 
@@ -184,7 +184,7 @@ async fn choose_slug<C: ConnectionTrait>(
     owner: Option<Uuid>,
 ) -> AppResult<String> {
     if let Some(given) = given {
-        let wanted = slug::parse("slug", given)?;
+        let wanted = text::slug::parse("slug", given)?;
         if slug_taken(conn, &wanted, owner).await? {
             return Err(AppError::bad_input(
                 "slug",
@@ -193,7 +193,7 @@ async fn choose_slug<C: ConnectionTrait>(
         }
         return Ok(wanted);
     }
-    let base = slug::from_title(title, "article");
+    let base = text::slug::from_title(title, "article");
     let similar: HashSet<String> = article::Entity::find()
         .select_only()
         .column(article::Column::Slug)
@@ -220,7 +220,7 @@ async fn choose_slug<C: ConnectionTrait>(
                 .await?,
         )
         .collect();
-    Ok(slug::first_free(&base, |s| similar.contains(s)))
+    Ok(text::slug::first_free(&base, |s| similar.contains(s)))
 }
 
 /// Finds or creates the tags named in `names` (a name or a slug each) and
@@ -233,7 +233,7 @@ pub async fn ensure_tags<C: ConnectionTrait>(
     let mut ids = Vec::new();
     for name in names {
         let name = text_field("tags", "A tag", name, 64, true)?;
-        let tag_slug = slug::from_title(&name, "tag");
+        let tag_slug = text::slug::from_title(&name, "tag");
         let given_slug = name.to_lowercase();
         // A tag of that name first (its slug may be anything an editor
         // chose, not the name's pinyin), then one with the text as its

@@ -15,13 +15,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
+use crate::content::{
     Page,
-    audit::Actor,
-    change::Key,
     cursor::{self, Cursor, keyset_after},
-    edit::{Edit, Subject},
     time_from_micros,
+    writes::audit::Actor,
+    writes::change::Key,
+    writes::{Edit, Subject},
 };
 use crate::error::{AppError, AppResult};
 

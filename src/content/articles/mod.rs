@@ -2,6 +2,10 @@
 //! listed by keyset pagination in every order the API offers, plus the
 //! related-news teasers under an article.
 
+pub mod editor;
+pub mod loaded;
+pub mod page;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -16,7 +20,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
+use crate::content::{
     Page,
     cursor::{self, Cursor, Window, keyset_after},
     time_from_micros,
@@ -249,7 +253,7 @@ pub struct Teaser(pub article::Model);
 
 impl Page<Teaser> {
     /// The stored view count of each article on the page, for the view
-    /// counter to learn (see [`super::view_counter::ViewCounter::learn`]).
+    /// counter to learn (see [`crate::content::views::counter::ViewCounter::learn`]).
     pub fn view_counts(&self) -> impl Iterator<Item = (Uuid, i64)> + '_ {
         self.items
             .iter()
@@ -366,7 +370,7 @@ pub async fn most_viewed(
     if size == 0 {
         return Ok(Vec::new());
     }
-    let from = super::view_counter::day_number(now) - (period.days() - 1);
+    let from = crate::content::views::counter::day_number(now) - (period.days() - 1);
     let mut public = article::Entity::find()
         .select_only()
         .column(article::Column::Id)

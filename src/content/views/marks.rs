@@ -2,7 +2,7 @@
 //! process of a fleet (the unlogged table `view_marks`), so a client's
 //! repeated view within the window counts once whichever process it
 //! reaches. Each process still remembers its own clients in memory
-//! ([`super::abuse`]); the marks settle what two processes both counted,
+//! ([`crate::content::comments::abuse`]); the marks settle what two processes both counted,
 //! when their views are written.
 
 use std::collections::HashSet;

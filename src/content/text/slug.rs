@@ -2,7 +2,7 @@
 //! Derived from a title when an editor gives none — ASCII kebab-case for
 //! Latin text, pinyin for Chinese — and checked when given.
 
-use super::reading;
+use crate::content::text::reading;
 use crate::error::{AppError, AppResult};
 
 /// The longest slug, in bytes (all ASCII).

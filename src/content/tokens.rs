@@ -14,8 +14,8 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{
-    audit::Actor,
-    edit::{Edit, Subject},
+    writes::audit::Actor,
+    writes::{Edit, Subject},
 };
 use crate::error::{AppError, AppResult};
 

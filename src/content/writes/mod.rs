@@ -3,18 +3,20 @@
 //! audit entries and the change feed's entries with the change, in the same
 //! transaction, so the log, the feed and the data never disagree.
 
+pub mod audit;
+pub mod change;
+pub mod feed;
+
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor},
-    change::{self, Key},
-};
 use crate::{
     database::{WriteTransaction, begin_write},
     error::AppResult,
 };
+use audit::Actor;
+use change::Key;
 
 /// What a write touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,6 +6,8 @@
 //! in one transaction. Rows whose id already exists are left alone, so a
 //! second import of the same document changes nothing.
 
+pub mod demo;
+
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -124,7 +126,7 @@ pub async fn export(db: &DatabaseConnection) -> AppResult<SiteExport> {
     Ok(SiteExport {
         format: FORMAT.to_owned(),
         version: VERSION,
-        exported_at: super::now(),
+        exported_at: crate::content::now(),
         categories,
         tags,
         articles,
@@ -348,13 +350,13 @@ pub async fn import(db: &DatabaseConnection, site: &SiteExport) -> AppResult<Imp
     }
     if written > 0 {
         // Servers already running on this database drop what they cached.
-        super::change::record(
+        crate::content::writes::change::record(
             &txn,
-            super::now(),
+            crate::content::now(),
             &[(
                 "site.imported",
                 Uuid::nil(),
-                vec![super::change::Key::Lists],
+                vec![crate::content::writes::change::Key::Lists],
             )],
         )
         .await?;

@@ -1,6 +1,9 @@
 //! Readers' comments: a new one is checked field by field before anything is
 //! stored, and only approved ones are ever listed publicly.
 
+pub mod abuse;
+pub mod moderation;
+
 use chrono::{DateTime, Utc};
 use entity::{
     article,
@@ -14,9 +17,10 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{
-    Page, abuse,
-    article::visible,
+use crate::content::{
+    Page,
+    articles::visible,
+    comments,
     cursor::{self, Cursor, Window, keyset_after},
     time_from_micros,
 };
@@ -291,7 +295,9 @@ pub async fn add(
     now: DateTime<Utc>,
 ) -> AppResult<comment::Model> {
     let status = match policy {
-        CommentPolicy::Publish if abuse::link_count(&new.body) <= MAX_LINKS_PUBLISHED_AT_ONCE => {
+        CommentPolicy::Publish
+            if comments::abuse::link_count(&new.body) <= MAX_LINKS_PUBLISHED_AT_ONCE =>
+        {
             CommentStatus::Approved
         }
         _ => CommentStatus::Pending,
@@ -396,13 +402,13 @@ pub async fn add(
             .await?;
         // Public at once: the feed tells every process, as an approval
         // would. A pending comment changes nothing a reader sees.
-        super::change::record(
+        crate::content::writes::change::record(
             &txn,
             now,
             &[(
                 "comment.approved",
                 stored.id,
-                vec![super::change::Key::Article(new.article_id)],
+                vec![crate::content::writes::change::Key::Article(new.article_id)],
             )],
         )
         .await?;

@@ -21,7 +21,7 @@ use sea_orm::{
 };
 use tokio::sync::Mutex;
 
-use super::change::{self, CHANNEL, Change};
+use crate::content::writes::change::{self, CHANNEL, Change};
 use crate::error::AppResult;
 
 /// How many changes one read of the table brings.
@@ -121,7 +121,7 @@ impl Feed {
             let Ok(age) = chrono::Duration::from_std(retention) else {
                 return;
             };
-            match change::prune(&self.db, super::now() - age).await {
+            match change::prune(&self.db, crate::content::now() - age).await {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "pruned old changes from the feed"),
                 Err(error) => {
@@ -201,7 +201,7 @@ impl Feed {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
         loop {
             ticks.tick().await;
-            match change::announce_due(&self.db, Some(announced), super::now()).await {
+            match change::announce_due(&self.db, Some(announced), crate::content::now()).await {
                 Ok(until) => announced = until,
                 Err(error) => {
                     tracing::warn!(error = %error.log_message(), "cannot announce scheduled articles; trying again");

@@ -3,7 +3,7 @@
 //! page is served without the database. It is never stale:
 //!
 //! - a change that readers can see makes stale only what it touched
-//!   ([`ReadCache::forget`], [`super::staleness`]): an entry loaded before
+//!   ([`ReadCache::forget`], [`crate::content::cache::staleness`]): an entry loaded before
 //!   the change that depends on it is read again when next asked for;
 //! - every entry is also keyed by a *generation*; an import calls
 //!   [`ReadCache::invalidate`], which starts a new generation, so a read
@@ -16,8 +16,10 @@
 //!
 //! Memory is bounded by an estimate of each entry's size (moka's weigher).
 //! Several processes on one database each keep their own cache; each calls
-//! [`ReadCache::forget`] when the change feed ([`super::feed`]) brings a
+//! [`ReadCache::forget`] when the change feed ([`crate::content::writes::feed`]) brings a
 //! change readers can see, whoever wrote it.
+
+pub mod staleness;
 
 use std::{
     collections::HashMap,
@@ -38,13 +40,13 @@ use moka::future::Cache;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{
+use crate::content::{
     Page,
-    article::{ArticleFilter, ArticleOrder, FirstPageKey, ViewPeriod},
-    category::CategoryTree,
+    articles::loaded::LoadedArticle,
+    articles::{ArticleFilter, ArticleOrder, FirstPageKey, ViewPeriod},
+    cache::staleness::{Dep, Stamps},
     cursor::Window,
-    loaded_article::LoadedArticle,
-    staleness::{Dep, Stamps},
+    sections::CategoryTree,
 };
 use crate::error::{AppError, AppResult};
 
@@ -176,7 +178,7 @@ struct Key {
 }
 
 /// A cached value and the change counter when its load started (see
-/// [`super::staleness`]).
+/// [`crate::content::cache::staleness`]).
 #[derive(Clone)]
 struct Stamped {
     value: Cached,

@@ -3,7 +3,7 @@
 //! telling known bots apart. Everything here is kept in memory, keyed by the
 //! hashed client address: exact for one process (SQLite). On PostgreSQL,
 //! where several processes may serve, the comment limits are counted by the
-//! database instead ([`super::comment::SharedLimits`]).
+//! database instead ([`crate::content::comments::SharedLimits`]).
 
 use std::{num::NonZeroU32, time::Duration};
 
@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult};
 /// The limits a server applies to readers.
 pub struct AbuseGuard {
     /// The limits as configured, for the database to apply on PostgreSQL.
-    shared: super::comment::SharedLimits,
+    shared: crate::content::comments::SharedLimits,
     comments_by_client: Option<DefaultKeyedRateLimiter<String>>,
     comments_by_article: Option<DefaultKeyedRateLimiter<Uuid>>,
     /// Comments admitted and then not stored (the database refused them
@@ -45,7 +45,7 @@ impl AbuseGuard {
         view_window: Duration,
     ) -> Self {
         Self {
-            shared: super::comment::SharedLimits {
+            shared: crate::content::comments::SharedLimits {
                 per_client: comments_per_client_per_minute,
                 per_article: comments_per_article_per_minute,
             },
@@ -97,7 +97,7 @@ impl AbuseGuard {
     }
 
     /// The comment limits, for the database to count (PostgreSQL).
-    pub fn shared_limits(&self) -> super::comment::SharedLimits {
+    pub fn shared_limits(&self) -> crate::content::comments::SharedLimits {
         self.shared
     }
 

@@ -16,9 +16,9 @@ use std::{
 
 use uuid::Uuid;
 
-use super::{
-    article::ArticleOrder,
-    read_cache::{Cached, Lookup},
+use crate::content::{
+    articles::ArticleOrder,
+    cache::{Cached, Lookup},
 };
 
 /// Something cached values depend on.
@@ -179,7 +179,7 @@ mod tests {
         let other = Uuid::now_v7();
         let comments = |article| Lookup::Comments {
             article,
-            window: super::super::cursor::Window::first(10),
+            window: crate::content::cursor::Window::first(10),
         };
         let empty = Cached::Count(0);
         let before = stamps.now();
