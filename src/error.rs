@@ -12,8 +12,9 @@ use crate::fault::DbFault;
 ///
 /// It deliberately does not implement `Display`: async-graphql turns any
 /// `Display` error into a GraphQL error with its text and no code, so a
-/// database message could reach a client through a stray `?`. Conversion goes
-/// through [`ErrorExtensions`] instead, which sets the code and hides internals.
+/// database message could reach a client through a stray `?`. Conversion
+/// goes through the GraphQL layer's mapping (`graphql/errors.rs`) instead,
+/// which sets the code and hides internals.
 #[derive(Debug, Clone)]
 pub enum AppError {
     /// The client sent a value that breaks a rule → `BAD_USER_INPUT`, with
@@ -39,20 +40,6 @@ pub enum AppError {
         message: String,
         /// How long to wait before trying again.
         retry_after: std::time::Duration,
-    },
-    /// A persisted query's hash that this server does not know →
-    /// `PERSISTED_QUERY_NOT_FOUND`, as Apollo's protocol expects: the client
-    /// then sends the query text with the hash.
-    PersistedQueryNotFound,
-    /// The query asks for more than the server allows → `QUERY_TOO_COMPLEX`,
-    /// with the measure, what was found and the limit in `extensions`.
-    QueryTooComplex {
-        /// What was measured: `bytes`, `depth`, `aliases` or `complexity`.
-        measure: &'static str,
-        /// What the query measured, as far as counting went.
-        found: usize,
-        /// The limit.
-        limit: usize,
     },
     /// The database cannot take the request for now (a lock held too long,
     /// a full disk, a lost connection) → `SERVICE_UNAVAILABLE`, with
@@ -90,9 +77,7 @@ impl AppError {
             Self::Unauthenticated(message) => format!("unauthenticated: {message}"),
             Self::Forbidden(message) => format!("forbidden: {message}"),
             Self::Conflict(message) => format!("conflict: {message}"),
-            Self::QueryTooComplex { .. }
-            | Self::RateLimited { .. }
-            | Self::PersistedQueryNotFound => self.client_message(),
+            Self::RateLimited { .. } => self.client_message(),
             Self::Unavailable { message, .. } => format!("unavailable: {message}"),
             Self::Database(error) => format!("database error: {error}"),
             Self::Internal(message) => format!("internal error: {message}"),
@@ -109,14 +94,6 @@ impl AppError {
             | Self::Conflict(message)
             | Self::RateLimited { message, .. }
             | Self::Unavailable { message, .. } => message.clone(),
-            Self::QueryTooComplex {
-                measure,
-                found,
-                limit,
-            } => format!(
-                "The query is over the server's {measure} limit: {found} (at least) against at most {limit}"
-            ),
-            Self::PersistedQueryNotFound => "PersistedQueryNotFound".to_owned(),
             Self::Database(_) | Self::Internal(_) => "internal server error".to_owned(),
         }
     }
@@ -129,9 +106,7 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Conflict(_) => "CONFLICT",
-            Self::QueryTooComplex { .. } => "QUERY_TOO_COMPLEX",
             Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Unavailable { .. } => "SERVICE_UNAVAILABLE",
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }

@@ -17,6 +17,8 @@
 //! - [`cache`]: the read cache, and what each entry depends on.
 //! - [`text`], [`cursor`]: pure logic for HTML, excerpts, slugs and cursors.
 //! - [`shared_settings`]: values every process of a fleet shares.
+//! - [`sql`]: every statement written by hand, beside the decoder of its
+//!   rows.
 
 pub mod articles;
 pub mod cache;
@@ -24,6 +26,7 @@ pub mod comments;
 pub mod cursor;
 pub mod sections;
 pub mod shared_settings;
+pub mod sql;
 pub mod tags;
 pub mod text;
 pub mod tokens;

@@ -1,6 +1,6 @@
 //! Opening the database: SQLite (the embedded default) or PostgreSQL, with the
 //! settings each needs to take concurrent writers, and running migrations.
-//! [`write`] opens the transactions that write; [`crate::fault`] sorts database
+//! [`write`](mod@write) opens the transactions that write; [`crate::fault`] sorts database
 //! errors into the client's, passing and lasting ones.
 
 pub mod write;

@@ -17,7 +17,7 @@ use super::{
     category::Category,
     comment::CommentConnection,
     connection::{PageArguments, PageInfo, parse_id},
-    context::{RequestContext, scope},
+    context::scope,
     scalars::DateTime,
     tag::{Tag, TagsByArticle},
 };
@@ -25,12 +25,11 @@ use crate::{
     content::{
         self, Page,
         articles::loaded::LoadedArticle,
-        articles::page::{AlsoRead, ArticleKey, ArticleRead},
+        articles::page::{AlsoRead, PageSources, ReadAlong, article_page},
         articles::{
             ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
-            Teaser,
         },
-        cache::{Cacheable, Cached, Lookup},
+        cache::Lookup,
         tokens::Permission,
     },
     error::{AppError, AppResult},
@@ -397,45 +396,6 @@ fn also_read(ctx: &Context<'_>) -> AlsoRead {
         comments: first_page_size("comments", DEFAULT_COMMENTS_FIRST),
         related: first_page_size("related", DEFAULT_RELATED_FIRST),
     }
-}
-
-/// Keeps the `comments` and `related` teasers read along with `row` for
-/// those fields of this request (see [`RequestContext::read_along`]), and
-/// returns them for the read cache. They are moved, not copied. Related
-/// teasers are topped up first when too few share a tag.
-async fn keep_read_along(
-    state: &AppState,
-    request: &RequestContext,
-    row: &article_entity::Model,
-    comments: Option<Page<comment_entity::Model>>,
-    related: Option<Vec<Teaser>>,
-    also: AlsoRead,
-) -> AppResult<Vec<(Lookup, Cached)>> {
-    let mut along = Vec::new();
-    let article = row.id;
-    if let (Some(size), Some(page)) = (also.comments, comments) {
-        let lookup = Lookup::Comments {
-            article,
-            window: content::cursor::Window::first(size),
-        };
-        let page = Arc::new(page);
-        request.read_along(lookup.clone(), page.clone());
-        along.push((lookup, page.wrap()));
-    }
-    if let (Some(size), Some(teasers)) = (also.related, related) {
-        let teasers =
-            content::articles::top_up_related(&state.db, row, teasers, size, request.now).await?;
-        let related: Arc<Vec<Arc<LoadedArticle>>> = Arc::new(
-            teasers
-                .into_iter()
-                .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
-                .collect(),
-        );
-        let lookup = Lookup::Related { article, size };
-        request.read_along(lookup.clone(), related.clone());
-        along.push((lookup, related.wrap()));
-    }
-    Ok(along)
 }
 
 /// Where an article stands in its life.
@@ -922,50 +882,21 @@ pub(super) async fn find_article(
         } else {
             Audience::Public(request.now)
         };
-        let also = also_read(ctx);
-        // The article, and what its statement read along for the
-        // page's other fields (for the read cache to keep as well).
-        let find = |lookup: Lookup| async move {
-            let key = match &lookup {
-                Lookup::ArticleById(id) => ArticleKey::Id(*id),
-                Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
-                _ => return Ok((None, Vec::new())),
-            };
-            // Only public articles' counts may be learnt (see ViewCounter).
-            let steady = match audience {
-                Audience::Public(_) => state.views.steady(),
-                Audience::Editors => None,
-            };
-            let found =
-                content::articles::page::find(&state.db, key, audience, also, request.now).await?;
-            let Some(found) = found else {
-                return Ok::<_, AppError>((None, Vec::new()));
-            };
-            state
-                .views
-                .learn(steady, [(found.row.id, found.row.view_count)]);
-            let ArticleRead {
-                row,
-                tags,
-                sections_version,
-                comments,
-                related,
-            } = found;
-            request.saw_sections_version(sections_version);
-            let along = keep_read_along(state, request, &row, comments, related, also).await?;
-            let article = Arc::new(LoadedArticle::for_page(row, tags, also.whole_text));
-            Ok((Some(article), along))
+        let sources = PageSources {
+            db: &state.db,
+            cache: &state.cache,
+            views: &state.views,
         };
-        let found: Option<Arc<LoadedArticle>> = match audience {
-            // Previews are read fresh; they are not what readers see.
-            Audience::Editors => find(lookup).await?.0,
-            Audience::Public(now) => {
-                state
-                    .cache
-                    .get_or_load_along(&state.db, now, lookup.clone(), find(lookup))
-                    .await?
-            }
-        };
+        let hand_off = |along: ReadAlong| request.read_along_page(along);
+        let found = article_page(
+            sources,
+            lookup,
+            audience,
+            also_read(ctx),
+            request.now,
+            &hand_off,
+        )
+        .await?;
         Ok(found.map(Article))
     })
     .await

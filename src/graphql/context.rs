@@ -10,6 +10,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     content::{
+        articles::page::ReadAlong,
         cache::{Cacheable, Cached, Lookup},
         sections::CategoryTree,
         tokens::{self, Permission, Principal},
@@ -130,6 +131,15 @@ impl RequestContext {
     pub fn read_along<T: Cacheable>(&self, lookup: Lookup, value: T) {
         if let Ok(mut kept) = self.read_along.lock() {
             kept.push((lookup, value.wrap()));
+        }
+    }
+
+    /// Keeps what an article page's statement read along (see
+    /// [`Self::read_along`]), and the section tree's version it saw.
+    pub fn read_along_page(&self, along: ReadAlong) {
+        self.saw_sections_version(along.sections_version);
+        if let Ok(mut kept) = self.read_along.lock() {
+            kept.extend(along.values);
         }
     }
 

@@ -9,6 +9,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::errors::Refusal;
 use crate::error::AppError;
 
 /// Recently used documents, bounded in number.
@@ -50,7 +51,7 @@ impl DocumentCache {
     pub fn document_for(
         &self,
         request: &mut async_graphql::Request,
-    ) -> Result<Option<(Arc<ExecutableDocument>, String)>, AppError> {
+    ) -> Result<Option<(Arc<ExecutableDocument>, String)>, Refusal> {
         let persisted = match request.extensions.remove("persistedQuery") {
             Some(value) => Some(
                 value
@@ -76,7 +77,7 @@ impl DocumentCache {
                 .documents
                 .get(&hash)
                 .map(|document| Some((document, hash)))
-                .ok_or(AppError::PersistedQueryNotFound);
+                .ok_or(Refusal::PersistedQueryNotFound);
         }
         let hash = sha256_hex(&request.query);
         if let Some(persisted) = &persisted
@@ -85,7 +86,8 @@ impl DocumentCache {
             return Err(AppError::bad_input(
                 "extensions",
                 "`persistedQuery.sha256Hash` is not the SHA-256 of the query",
-            ));
+            )
+            .into());
         }
         if let Some(document) = self.documents.get(&hash) {
             return Ok(Some((document, hash)));
@@ -124,7 +126,7 @@ mod tests {
         let hash = sha256_hex(query);
 
         let unknown = cache.document_for(&mut persisted("", &hash));
-        assert!(matches!(unknown, Err(AppError::PersistedQueryNotFound)));
+        assert!(matches!(unknown, Err(Refusal::PersistedQueryNotFound)));
 
         assert!(matches!(
             cache.document_for(&mut persisted(query, &hash)),
@@ -142,7 +144,7 @@ mod tests {
         let wrong = cache.document_for(&mut persisted("{ a }", &"0".repeat(64)));
         assert!(matches!(
             wrong,
-            Err(AppError::BadInput { ref field, .. }) if field == "extensions"
+            Err(Refusal::Domain(AppError::BadInput { ref field, .. })) if field == "extensions"
         ));
     }
 

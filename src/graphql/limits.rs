@@ -21,6 +21,7 @@ use async_graphql::{
 
 use async_graphql_value::{ConstValue, Value};
 
+use super::errors::Refusal;
 use crate::error::AppError;
 
 /// The limits a query must stay within.
@@ -83,8 +84,8 @@ const INTROSPECTION_MAX_DEPTH: usize = 14;
 /// asks for the schema once; many aliases of it only multiply the work.
 const MAX_INTROSPECTION_ROOTS: usize = 2;
 
-fn too_much(measure: &'static str, found: usize, limit: usize) -> AppError {
-    AppError::QueryTooComplex {
+fn too_much(measure: &'static str, found: usize, limit: usize) -> Refusal {
+    Refusal::TooComplex {
         measure,
         found,
         limit,
@@ -94,7 +95,7 @@ fn too_much(measure: &'static str, found: usize, limit: usize) -> AppError {
 /// Refuses query text that is too long or nests brackets too deeply to be
 /// worth parsing; cheap, and it keeps hostile documents away from the
 /// parser's recursion.
-pub fn check_text(limits: &QueryLimits, query: &str) -> Result<(), AppError> {
+pub fn check_text(limits: &QueryLimits, query: &str) -> Result<(), Refusal> {
     if query.len() > limits.max_bytes {
         return Err(too_much("bytes", query.len(), limits.max_bytes));
     }
@@ -161,7 +162,7 @@ pub fn check_document(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
-) -> Result<QueryCost, AppError> {
+) -> Result<QueryCost, Refusal> {
     let Some(operation) = selected_operation(document, operation_name) else {
         return Ok(QueryCost::default());
     };
@@ -205,7 +206,7 @@ struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    fn selection_set(&mut self, set: &'a SelectionSet, depth: usize) -> Result<usize, AppError> {
+    fn selection_set(&mut self, set: &'a SelectionSet, depth: usize) -> Result<usize, Refusal> {
         let mut total: usize = 0;
         for selection in &set.items {
             let cost = match &selection.node {
@@ -264,7 +265,8 @@ impl<'a> Walker<'a> {
                         return Err(AppError::bad_input(
                             "query",
                             format!("The fragment `{name}` spreads itself"),
-                        ));
+                        )
+                        .into());
                     }
                     let cost = self.fragment(fragment, depth)?;
                     self.active_fragments.remove(name);
@@ -283,7 +285,7 @@ impl<'a> Walker<'a> {
         &mut self,
         fragment: &'a Positioned<FragmentDefinition>,
         depth: usize,
-    ) -> Result<usize, AppError> {
+    ) -> Result<usize, Refusal> {
         self.selection_set(&fragment.node.selection_set.node, depth)
     }
 
@@ -372,7 +374,7 @@ impl<'a> Walker<'a> {
 mod tests {
     use super::*;
 
-    fn cost(query: &str) -> Result<QueryCost, AppError> {
+    fn cost(query: &str) -> Result<QueryCost, Refusal> {
         let limits = QueryLimits::default();
         check_text(&limits, query)?;
         let document = async_graphql::parser::parse_query(query)
@@ -380,9 +382,9 @@ mod tests {
         check_document(&limits, &document, None, &Variables::default())
     }
 
-    fn measure_of(result: Result<QueryCost, AppError>) -> Option<&'static str> {
+    fn measure_of(result: Result<QueryCost, Refusal>) -> Option<&'static str> {
         match result {
-            Err(AppError::QueryTooComplex { measure, .. }) => Some(measure),
+            Err(Refusal::TooComplex { measure, .. }) => Some(measure),
             _ => None,
         }
     }

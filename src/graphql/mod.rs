@@ -34,7 +34,8 @@ mod validated;
 mod view;
 
 use async_graphql::{
-    EmptySubscription, MergedObject, Schema, ServerError, ValidationMode, dataloader::DataLoader,
+    EmptySubscription, ErrorExtensions, MergedObject, Schema, ServerError, ValidationMode,
+    dataloader::DataLoader,
 };
 
 pub use context::RequestContext;
@@ -293,8 +294,8 @@ fn prepare(
     request: &mut async_graphql::Request,
 ) -> Result<Option<Prepared>, ServerError> {
     let introspection = schema.introspection;
-    let refused = |error: AppError| {
-        let mut error = async_graphql::Error::from(error).into_server_error(Default::default());
+    let refused = |error: errors::Refusal| {
+        let mut error = error.extend().into_server_error(Default::default());
         error.locations.clear();
         error
     };
@@ -318,14 +319,13 @@ fn prepare(
     };
     let cost = limits::check_document(limits, &document, operation_name, &request.variables)
         .map_err(refused)?;
-    strict::check(&document, &request.variables).map_err(refused)?;
+    strict::check(&document, &request.variables).map_err(|error| refused(error.into()))?;
     if !introspection && cost.introspection_fields > 0 {
         // async-graphql would answer `__schema` with a bare `null`, which
         // tools take for a broken server rather than a refusal.
-        return Err(refused(AppError::bad_input(
-            "query",
-            "Introspection is turned off on this server",
-        )));
+        return Err(refused(
+            AppError::bad_input("query", "Introspection is turned off on this server").into(),
+        ));
     }
     let key = validated::ValidationKey::of(&hash, request);
     // Mutations run where an extension remembers validations (see AppSchema).

@@ -14,8 +14,8 @@ use entity::{
     article_slug, article_tag, tag,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
@@ -238,10 +238,6 @@ pub async fn retired_slug_owner(db: &DatabaseConnection, slug: &str) -> AppResul
 /// (see the migration that adds it), so it is fixed there.
 pub use migration::TEASER_TEXT_CHARS;
 
-/// The select-list item that reads the start of the plain text into the
-/// row's `body_text`.
-const TEASER_TEXT_AS_BODY_TEXT: &str = r#""articles"."teaser_text" AS "body_text""#;
-
 /// An article row read for a teaser in a list: every column but the body,
 /// and only the first [`TEASER_TEXT_CHARS`] characters of the plain text,
 /// from the `teaser_text` column. The lists of a home page carry forty of
@@ -270,7 +266,7 @@ fn select_teaser_columns(query: &mut SelectStatement) {
                 query.expr_as(Expr::val(""), column);
             }
             article::Column::BodyText => {
-                query.expr(Expr::cust(TEASER_TEXT_AS_BODY_TEXT));
+                query.expr(Expr::cust(crate::content::sql::TEASER_TEXT_AS_BODY_TEXT));
             }
             _ => {
                 query.column((article::Entity, column));
@@ -552,15 +548,16 @@ pub async fn related(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    let picked: Vec<Teaser> = match sharing_tags(backend, article, tag_ids, limit, now) {
-        Some(statement) => article::Model::find_by_statement(statement)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(Teaser)
-            .collect(),
-        None => Vec::new(),
-    };
+    let picked: Vec<Teaser> =
+        match crate::content::sql::related::sharing_tags(backend, article, tag_ids, limit, now) {
+            Some(statement) => article::Model::find_by_statement(statement)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(Teaser)
+                .collect(),
+            None => Vec::new(),
+        };
     top_up_related(db, article, picked, limit, now).await
 }
 
@@ -597,134 +594,4 @@ pub async fn top_up_related(
         picked.extend(more);
     }
     Ok(picked)
-}
-
-/// The statement that ranks the articles sharing `tag_ids` with `article`
-/// and returns the best `limit` of them as teaser rows, in rank order;
-/// `None` when the article has no tags. Each tag's candidates are one
-/// backward range of `idx_article_tags_recent`, whose copies of publication
-/// time and section (kept by triggers) spare a visit to every candidate
-/// article. The winners' text is their `teaser_text`, cut when written.
-///
-/// Written as SQL text, not built with sea-query: building and dropping
-/// this statement's expression tree on every cold article page cost more
-/// than keeping its text (BENCHMARKS.md). `$n` parameters mean the same on both databases (sqlx binds SQLite's
-/// `$n` by number), so one text serves both, and a value used in every
-/// window is bound once.
-fn sharing_tags(
-    backend: DbBackend,
-    article: &article::Model,
-    tag_ids: &[Uuid],
-    limit: u64,
-    now: DateTime<Utc>,
-) -> Option<sea_orm::Statement> {
-    use sea_orm::ActiveEnum;
-    if tag_ids.is_empty() {
-        return None;
-    }
-    // $1 section, $2 limit, $3 status, $4 now, $5 the article, $6 window,
-    // then one per tag. SQLite allows no LIMIT on a member of a UNION, so
-    // each window is wrapped.
-    let windows: Vec<String> = (0..tag_ids.len())
-        .map(|index| {
-            format!(
-                r#"SELECT * FROM (SELECT "article_id", "category_id", "public_since" FROM "article_tags" WHERE "tag_id" = ${} AND "public_since" <= $4 AND "article_id" <> $5 ORDER BY "public_since" DESC, "article_id" DESC LIMIT $6) AS "tag{index}""#,
-                index + 7
-            )
-        })
-        .collect();
-    let sql = format!(
-        r#"SELECT {columns} FROM "articles" INNER JOIN (SELECT "article_id", COUNT("article_id") AS "shared", MAX(CASE WHEN "category_id" = $1 THEN 1 ELSE 0 END) AS "same_section", MAX("public_since") AS "since" FROM ({candidates}) AS "candidates" GROUP BY "article_id" ORDER BY "shared" DESC, "same_section" DESC, "since" DESC, "article_id" DESC LIMIT $2) AS "ranked" ON "ranked"."article_id" = "articles"."id" WHERE "articles"."status" = $3 AND "articles"."published_at" <= $4 ORDER BY "ranked"."shared" DESC, "ranked"."same_section" DESC, "ranked"."since" DESC, "articles"."id" DESC"#,
-        columns = columns_with_text_cut(false),
-        candidates = windows.join(" UNION ALL "),
-    );
-    let mut values: Vec<sea_orm::Value> = vec![
-        article.category_id.into(),
-        limit.into(),
-        ArticleStatus::Published.to_value().into(),
-        now.into(),
-        article.id.into(),
-        RELATED_CANDIDATES_PER_TAG.into(),
-    ];
-    values.extend(tag_ids.iter().map(|&id| sea_orm::Value::from(id)));
-    Some(sea_orm::Statement::from_sql_and_values(
-        backend, sql, values,
-    ))
-}
-
-/// The select list of an `articles` row with its plain text cut to its
-/// first [`TEASER_TEXT_CHARS`] characters, as SQL text, written once: with
-/// the body for an article's own page, or without it for a teaser (see
-/// [`Teaser`]).
-pub(super) fn columns_with_text_cut(with_body: bool) -> &'static str {
-    use sea_orm::IdenStatic;
-    use std::sync::OnceLock;
-    static WITH_BODY: OnceLock<String> = OnceLock::new();
-    static WITHOUT_BODY: OnceLock<String> = OnceLock::new();
-    let (columns, body) = if with_body {
-        (&WITH_BODY, r#""articles"."body""#)
-    } else {
-        (&WITHOUT_BODY, r#"'' AS "body""#)
-    };
-    columns.get_or_init(|| {
-        article::Column::iter()
-            .map(|column| match column {
-                article::Column::Body => body.to_owned(),
-                article::Column::BodyText => TEASER_TEXT_AS_BODY_TEXT.to_owned(),
-                other => format!(r#""articles"."{}""#, other.as_str()),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_page_row_keeps_its_body_and_a_teaser_row_does_not() {
-        let (page, teaser) = (columns_with_text_cut(true), columns_with_text_cut(false));
-        assert!(page.contains(r#""articles"."body","#));
-        assert!(teaser.contains(r#"'' AS "body""#) && !teaser.contains(r#""articles"."body","#));
-        for columns in [page, teaser] {
-            assert!(columns.contains(TEASER_TEXT_AS_BODY_TEXT));
-            for column in article::Column::iter() {
-                use sea_orm::IdenStatic;
-                let name = format!(r#""{}""#, column.as_str());
-                assert!(columns.contains(&name), "{name} is selected");
-            }
-        }
-    }
-
-    #[test]
-    fn the_related_statement_binds_one_value_per_placeholder() {
-        let tags: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
-        let statement = sharing_tags(
-            DbBackend::Postgres,
-            &crate::content::sample_article(),
-            &tags,
-            5,
-            Utc::now(),
-        )
-        .expect("an article with tags has a ranking");
-        let values = statement.values.expect("the statement has values").0;
-        assert_eq!(values.len(), 6 + tags.len());
-        assert!(statement.sql.contains("$9"));
-        assert!(!statement.sql.contains("$10"));
-        // Every window reads its own tag, and all share the other values.
-        assert_eq!(statement.sql.matches(r#""tag_id" = $"#).count(), 3);
-        assert_eq!(values[6], sea_orm::Value::from(tags[0]));
-        assert!(
-            sharing_tags(
-                DbBackend::Sqlite,
-                &crate::content::sample_article(),
-                &[],
-                5,
-                Utc::now()
-            )
-            .is_none(),
-            "no tags, no ranking"
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! An article's own page read in one statement: the article, its tags, the
 //! section tree's version and, when the page shows them, the first page of
-//! its approved comments and its related teasers.
+//! its approved comments and its related teasers (the statement itself is
+//! [`crate::content::sql::article_page`]).
 //!
 //! Every statement costs more than its own work: the driver sends it, waits,
 //! and hands the connection back with one more round trip, and the database
@@ -12,17 +13,18 @@
 //! [`crate::content::comments::list_approved`], which rank and order them the same.
 
 use chrono::{DateTime, Utc};
-use entity::{
-    article::{self, ArticleStatus},
-    comment::{self, CommentStatus},
-};
-use sea_orm::{ActiveEnum, DatabaseConnection, DbBackend, FromQueryResult, Statement, Value};
-use serde_json::Value as Json;
+use entity::{article, comment};
+use sea_orm::{DatabaseConnection, DbBackend};
 use uuid::Uuid;
+
+use std::sync::Arc;
 
 use crate::content::{
     Page,
-    articles::{Audience, RELATED_CANDIDATES_PER_TAG, Teaser},
+    articles::{Audience, Teaser, loaded::LoadedArticle, top_up_related},
+    cache::{Cacheable, Cached, Lookup, ReadCache},
+    sql::article_page,
+    views::counter::ViewCounter,
 };
 use crate::error::{AppError, AppResult};
 
@@ -81,7 +83,7 @@ pub async fn find(
     also: AlsoRead,
     now: DateTime<Utc>,
 ) -> AppResult<Option<ArticleRead>> {
-    let found = read(db, key, audience, also, now).await?;
+    let found = article_page::read(db, key, audience, also, now).await?;
     if found.is_some() {
         return Ok(found);
     }
@@ -89,7 +91,7 @@ pub async fn find(
         return Ok(None);
     };
     match crate::content::articles::retired_slug_owner(db, slug).await? {
-        Some(id) => read(db, ArticleKey::Id(id), audience, also, now).await,
+        Some(id) => article_page::read(db, ArticleKey::Id(id), audience, also, now).await,
         None => Ok(None),
     }
 }
@@ -99,7 +101,7 @@ impl AlsoRead {
     /// join, and its best other form of the ranking (a correlated `IN` list
     /// per tag) took longer than the ranking on its own plus the statement
     /// it saved: there the teasers are read on their own.
-    fn on(self, backend: DbBackend) -> Self {
+    pub(crate) fn on(self, backend: DbBackend) -> Self {
         match backend {
             DbBackend::Postgres => self,
             _ => Self {
@@ -110,480 +112,117 @@ impl AlsoRead {
     }
 }
 
-/// Reads the article at `key` that `audience` may see, with what `also`
-/// asks for, in one statement.
-async fn read(
-    db: &DatabaseConnection,
-    key: ArticleKey<'_>,
-    audience: Audience,
-    also: AlsoRead,
-    now: DateTime<Utc>,
-) -> AppResult<Option<ArticleRead>> {
-    use sea_orm::ConnectionTrait;
-    let backend = db.get_database_backend();
-    let also = also.on(backend);
-    let statement = statement(backend, key, audience, also, now);
-    let Some(row) = db.query_one_raw(statement).await? else {
-        return Ok(None);
-    };
-    let tags: String = row.try_get("", "tags")?;
-    let comments = match also.comments {
-        Some(size) => {
-            let json: String = row.try_get("", "comments")?;
-            let article_id: Uuid = row.try_get("", "id")?;
-            Some(Page::from_overfetch(
-                comments_from_json(&json, article_id)?,
-                size,
-            ))
-        }
-        None => None,
-    };
-    let related = match also.related {
-        Some(_) => {
-            let json: String = row.try_get("", "related")?;
-            Some(teasers_from_json(&json)?)
-        }
-        None => None,
-    };
-    Ok(Some(ArticleRead {
-        row: article::Model::from_query_result(&row, "")?,
-        tags: crate::content::tags::from_aggregate(&tags)?,
-        sections_version: row.try_get("", "sections_version")?,
-        comments,
-        related,
-    }))
+/// The stores an article page is read from: the database, the read cache
+/// in front of it, and the view counter that learns stored counts from it.
+#[derive(Clone, Copy)]
+pub struct PageSources<'a> {
+    /// Where articles are stored.
+    pub db: &'a DatabaseConnection,
+    /// What public pages read, kept in memory.
+    pub cache: &'a ReadCache,
+    /// Learns the stored counts the page's statement reads anyway.
+    pub views: &'a ViewCounter,
 }
 
-/// The values of a statement in the making, each named `$n` by its place.
+/// What an article page's statement read besides the article, for the
+/// request's other fields: its comments page and related teasers (each
+/// under the lookup its field asks by) and the section tree's version.
+/// It serves that request only; the read cache keeps its own copy.
 #[derive(Default)]
-struct Values(Vec<Value>);
-
-impl Values {
-    /// Binds `value` and returns its placeholder.
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.0.push(value.into());
-        format!("${}", self.0.len())
-    }
+pub struct ReadAlong {
+    /// The section tree's version in the statement's snapshot.
+    pub sections_version: Option<i64>,
+    /// The values read along, by the lookup their field makes.
+    pub values: Vec<(Lookup, Cached)>,
 }
 
-/// A `LIMIT` written into the statement's text rather than bound. With a
-/// bound limit, PostgreSQL cannot tell what a generic plan of the prepared
-/// statement would cost, and on a large site it kept planning the page for
-/// each execution's values, planning taking longer than running. With the
-/// limits in the text it reuses one plan after five executions, at any
-/// size (BENCHMARKS.md). Clients choose among few page
-/// sizes (1 to 100), so the texts, and sqlx's per-connection statement
-/// cache, stay few.
-fn plan_constant(limit: u64) -> String {
-    limit.to_string()
-}
-
-/// The page's statement, as SQL text with `$n` parameters, which sqlx binds
-/// by number on both databases (as for [`crate::content::articles::related`]'s
-/// ranking). Only values the text uses are bound: SQLite refuses extras.
-fn statement(
-    backend: DbBackend,
-    key: ArticleKey<'_>,
+/// The article page `lookup` names (by id or slug), as `audience` sees it,
+/// with what `also` says the page shows read in the same statement. Readers
+/// get it from the read cache, loaded once for all who ask at once; editors
+/// get it fresh (previews of drafts are not what readers see). A public
+/// article teaches the view counter its stored count. What the statement
+/// read along is handed to `hand_off` for the request's other fields, and
+/// kept in the read cache beside the article.
+pub async fn article_page(
+    sources: PageSources<'_>,
+    lookup: Lookup,
     audience: Audience,
     also: AlsoRead,
     now: DateTime<Utc>,
-) -> Statement {
-    let mut values = Values::default();
-    let key = match key {
-        ArticleKey::Id(id) => format!(r#""articles"."id" = {}"#, values.bind(id)),
-        ArticleKey::Slug(slug) => format!(r#""articles"."slug" = {}"#, values.bind(slug)),
-    };
-    let also = also.on(backend);
-    let needs_clock = matches!(audience, Audience::Public(_)) || also.related.is_some();
-    let (now, published) = if needs_clock {
-        (
-            values.bind(now),
-            values.bind(ArticleStatus::Published.to_value()),
-        )
-    } else {
-        (String::new(), String::new())
-    };
-    let mut sql = format!(
-        r#"SELECT {columns}, {tags} AS "tags", {version} AS "sections_version""#,
-        columns = if also.whole_text {
-            r#""articles".*"#
-        } else {
-            crate::content::articles::columns_with_text_cut(true)
-        },
-        tags = crate::content::tags::aggregate_of_article_row(backend),
-        version = crate::content::sections::VERSION_SQL,
-    );
-    if let Some(size) = also.comments {
-        let limit = plan_constant(size.saturating_add(1));
-        let approved = values.bind(CommentStatus::Approved.to_value());
-        sql.push_str(", ");
-        sql.push_str(&comments_column(backend, &limit, &approved));
-        sql.push_str(r#" AS "comments""#);
-    }
-    if let Some(size) = also.related {
-        let limit = plan_constant(size);
-        let window = plan_constant(RELATED_CANDIDATES_PER_TAG);
-        sql.push_str(", ");
-        sql.push_str(&related_column(&now, &published, &limit, &window));
-        sql.push_str(r#" AS "related""#);
-    }
-    sql.push_str(r#" FROM "articles" WHERE "#);
-    sql.push_str(&key);
-    if matches!(audience, Audience::Public(_)) {
-        sql.push_str(&format!(
-            r#" AND "articles"."status" = {published} AND "articles"."published_at" <= {now}"#
-        ));
-    }
-    sql.push_str(" LIMIT 1");
-    Statement::from_sql_and_values(backend, sql, values.0)
-}
-
-/// An id as JSON can hold it: SQLite keeps uuids as 16-byte blobs, which
-/// travel as hex.
-fn json_id(backend: DbBackend, column: &str) -> String {
-    match backend {
-        DbBackend::Postgres => column.to_owned(),
-        _ => format!("hex({column})"),
-    }
-}
-
-/// A JSON array of `rows`, one `[…]` of `fields` per row, in `order`; `[]`
-/// when there are none.
-fn json_rows(backend: DbBackend, fields: &[String], order: &str, rows: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!(
-            "(SELECT COALESCE(json_agg(json_build_array({}) ORDER BY {order}), '[]')::text FROM {rows})",
-            fields.join(", ")
-        ),
-        _ => format!(
-            "(SELECT json_group_array(json_array({}) ORDER BY {order}) FROM {rows})",
-            fields.join(", ")
-        ),
-    }
-}
-
-/// The first `limit` approved comments of the row's article, newest first,
-/// as `[id, author_name, body, created_at]` (read by [`comments_from_json`]).
-fn comments_column(backend: DbBackend, limit: &str, approved: &str) -> String {
-    json_rows(
-        backend,
-        &[
-            json_id(backend, "c.id"),
-            "c.author_name".to_owned(),
-            "c.body".to_owned(),
-            "c.created_at".to_owned(),
-        ],
-        "c.created_at DESC, c.id DESC",
-        &format!(
-            r#"(SELECT "id", "author_name", "body", "created_at" FROM "comments" WHERE "article_id" = "articles"."id" AND "status" = {approved} ORDER BY "created_at" DESC, "id" DESC LIMIT {limit}) AS c"#
-        ),
-    )
-}
-
-/// The row's related teasers, best first, ranked as
-/// [`crate::content::articles::related`] ranks them: among the newest `window` public
-/// articles of each of the row's tags, most shared tags, then same section,
-/// then newest. Each teaser is an array of the columns of `articles` in
-/// [`TEASER_FIELDS`]'s order, its text cut (read by [`teasers_from_json`]).
-/// PostgreSQL only (see [`AlsoRead::on`]).
-fn related_column(now: &str, published: &str, limit: &str, window: &str) -> String {
-    // Each tag's window is one backward range of `idx_article_tags_recent`,
-    // run per tag as a LATERAL join.
-    let candidates = format!(
-        r#"(SELECT o.article_id, o.category_id, o.public_since FROM article_tags mine CROSS JOIN LATERAL (SELECT t.article_id, t.category_id, t.public_since FROM article_tags t WHERE t.tag_id = mine.tag_id AND t.public_since <= {now} AND t.article_id <> "articles"."id" ORDER BY t.public_since DESC, t.article_id DESC LIMIT {window}) AS o WHERE mine.article_id = "articles"."id")"#
-    );
-    let fields: Vec<String> = TEASER_FIELDS
-        .iter()
-        .map(|field| match *field {
-            "body_text" => "x.teaser_text".to_owned(),
-            other => format!("x.{other}"),
-        })
-        .collect();
-    json_rows(
-        DbBackend::Postgres,
-        &fields,
-        "r.shared DESC, r.same_section DESC, r.since DESC, x.id DESC",
-        &format!(
-            r#"(SELECT w.article_id, COUNT(*) AS shared, MAX(CASE WHEN w.category_id = "articles"."category_id" THEN 1 ELSE 0 END) AS same_section, MAX(w.public_since) AS since FROM {candidates} AS w GROUP BY w.article_id ORDER BY shared DESC, same_section DESC, since DESC, w.article_id DESC LIMIT {limit}) AS r JOIN articles x ON x.id = r.article_id WHERE x.status = {published} AND x.published_at <= {now}"#
-        ),
-    )
-}
-
-/// The columns of a related teaser in its JSON array, in order. The body
-/// is left out: a teaser has none (see [`Teaser`]).
-const TEASER_FIELDS: [&str; 18] = [
-    "id",
-    "slug",
-    "title",
-    "summary",
-    "body_text",
-    "cover_image_url",
-    "cover_image_alt",
-    "author",
-    "source",
-    "status",
-    "published_at",
-    "created_at",
-    "updated_at",
-    "category_id",
-    "view_count",
-    "comment_count",
-    "version",
-    "comments_closed",
-];
-
-/// Reads the fields of one JSON array row in order.
-struct Fields<'a> {
-    values: std::slice::Iter<'a, Json>,
-}
-
-/// A row's JSON did not have the shape the statement gives it.
-fn unreadable(what: &str) -> AppError {
-    AppError::Internal(format!(
-        "unreadable {what} in a page read from the database"
-    ))
-}
-
-impl<'a> Fields<'a> {
-    fn of(row: &'a Json) -> AppResult<Self> {
-        match row {
-            Json::Array(values) => Ok(Self {
-                values: values.iter(),
-            }),
-            _ => Err(unreadable("row")),
-        }
-    }
-
-    fn next(&mut self) -> AppResult<&'a Json> {
-        self.values.next().ok_or_else(|| unreadable("short row"))
-    }
-
-    fn text(&mut self) -> AppResult<String> {
-        self.optional_text()?.ok_or_else(|| unreadable("text"))
-    }
-
-    fn optional_text(&mut self) -> AppResult<Option<String>> {
-        match self.next()? {
-            Json::Null => Ok(None),
-            Json::String(text) => Ok(Some(text.clone())),
-            _ => Err(unreadable("text")),
-        }
-    }
-
-    fn id(&mut self) -> AppResult<Uuid> {
-        match self.next()? {
-            Json::String(text) => Uuid::try_parse(text).map_err(|_| unreadable("id")),
-            _ => Err(unreadable("id")),
-        }
-    }
-
-    fn time(&mut self) -> AppResult<DateTime<Utc>> {
-        self.optional_time()?.ok_or_else(|| unreadable("time"))
-    }
-
-    fn optional_time(&mut self) -> AppResult<Option<DateTime<Utc>>> {
-        self.optional_text()?
-            .map(|text| {
-                DateTime::parse_from_rfc3339(&text)
-                    .map(|time| time.with_timezone(&Utc))
-                    .map_err(|_| unreadable("time"))
-            })
-            .transpose()
-    }
-
-    fn number(&mut self) -> AppResult<i64> {
-        self.next()?.as_i64().ok_or_else(|| unreadable("number"))
-    }
-
-    fn small_number(&mut self) -> AppResult<i32> {
-        i32::try_from(self.number()?).map_err(|_| unreadable("number"))
-    }
-
-    fn flag(&mut self) -> AppResult<bool> {
-        self.next()?.as_bool().ok_or_else(|| unreadable("flag"))
-    }
-}
-
-/// The rows of a JSON array of arrays.
-fn rows(json: &str) -> AppResult<Vec<Json>> {
-    serde_json::from_str(json).map_err(|_| unreadable("list"))
-}
-
-/// The comments made by [`comments_column`] for the article `article_id`.
-fn comments_from_json(json: &str, article_id: Uuid) -> AppResult<Vec<comment::Model>> {
-    rows(json)?
-        .iter()
-        .map(|row| {
-            let mut fields = Fields::of(row)?;
-            Ok(comment::Model {
-                id: fields.id()?,
-                article_id,
-                author_name: fields.text()?,
-                author_email: String::new(),
-                body: fields.text()?,
-                status: CommentStatus::Approved,
-                created_at: fields.time()?,
-                client_fingerprint: None,
-            })
-        })
-        .collect()
-}
-
-/// The teasers made by [`related_column`].
-fn teasers_from_json(json: &str) -> AppResult<Vec<Teaser>> {
-    rows(json)?
-        .iter()
-        .map(|row| {
-            let mut fields = Fields::of(row)?;
-            Ok(Teaser(article::Model {
-                id: fields.id()?,
-                slug: fields.text()?,
-                title: fields.text()?,
-                summary: fields.optional_text()?,
-                body: String::new(),
-                body_text: fields.text()?,
-                cover_image_url: fields.optional_text()?,
-                cover_image_alt: fields.optional_text()?,
-                author: fields.text()?,
-                source: fields.optional_text()?,
-                status: ArticleStatus::try_from_value(&fields.text()?)
-                    .map_err(|_| unreadable("status"))?,
-                published_at: fields.optional_time()?,
-                created_at: fields.time()?,
-                updated_at: fields.time()?,
-                category_id: fields.id()?,
-                view_count: fields.number()?,
-                comment_count: fields.small_number()?,
-                version: fields.small_number()?,
-                comments_closed: fields.flag()?,
-            }))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn comments_read_back_from_either_database() {
-        let article = Uuid::now_v7();
-        let postgres = r#"[["01a22319-568a-76f8-a843-213d02f048e5", "读者", "好文章", "2026-11-28T17:01:21.219094+00:00"]]"#;
-        let sqlite = r#"[["01A22319568A76F8A843213D02F048E5","读者","好文章","2026-11-28T17:01:21.219094+00:00"]]"#;
-        let from_postgres = comments_from_json(postgres, article).expect("PostgreSQL's form");
-        assert_eq!(
-            from_postgres,
-            comments_from_json(sqlite, article).expect("SQLite's form")
-        );
-        let comment = &from_postgres[0];
-        assert_eq!(
-            (comment.author_name.as_str(), comment.body.as_str()),
-            ("读者", "好文章")
-        );
-        assert_eq!(comment.article_id, article);
-        assert!(
-            comment.author_email.is_empty(),
-            "no email is read for the public"
-        );
-        assert!(comments_from_json("[]", article).expect("none").is_empty());
-        assert!(comments_from_json(r#"[["x","a","b","2026-11-28T00:00:00Z"]]"#, article).is_err());
-        assert!(
-            comments_from_json(r#"[["01a22319-568a-76f8-a843-213d02f048e5"]]"#, article).is_err()
-        );
-    }
-
-    #[test]
-    fn teasers_read_back_from_either_database() {
-        let postgres = r#"[["01a22319-568a-76f8-a843-213d02f048e5", "ai-chips", "AI 芯片", null, "正文", null, null, "编辑部", "新华社", "published", "2026-11-28T17:01:21.219094+00:00", "2026-11-28T17:01:21.219094+00:00", "2026-11-28T17:01:21.219094+00:00", "01a22319-568a-76f8-a843-213d02f048e6", 7, 2, 1, true]]"#;
-        let sqlite = r#"[["01A22319568A76F8A843213D02F048E5","ai-chips","AI 芯片",null,"正文",null,null,"编辑部","新华社","published","2026-11-28T17:01:21.219094+00:00","2026-11-28T17:01:21.219094+00:00","2026-11-28T17:01:21.219094+00:00","01A22319568A76F8A843213D02F048E6",7,2,1,true]]"#;
-        let from_postgres = teasers_from_json(postgres).expect("PostgreSQL's form");
-        let from_sqlite = teasers_from_json(sqlite).expect("SQLite's form");
-        assert_eq!(from_postgres[0].0, from_sqlite[0].0);
-        let teaser = &from_postgres[0].0;
-        assert_eq!(teaser.title, "AI 芯片");
-        assert_eq!(teaser.summary, None);
-        assert!(teaser.body.is_empty(), "a teaser carries no body");
-        assert_eq!((teaser.view_count, teaser.comment_count), (7, 2));
-        assert!(teaser.comments_closed);
-        assert!(teasers_from_json(&postgres.replace("published", "gone")).is_err());
-        assert!(teasers_from_json(&postgres.replace("true]", "1]")).is_err());
-    }
-
-    #[test]
-    fn the_limits_are_written_into_the_text_so_one_plan_serves_every_page() {
-        let also = AlsoRead {
-            whole_text: false,
-            comments: Some(20),
-            related: Some(5),
+    hand_off: &(dyn Fn(ReadAlong) + Sync),
+) -> AppResult<Option<Arc<LoadedArticle>>> {
+    let load = |lookup: Lookup| async move {
+        let key = match &lookup {
+            Lookup::ArticleById(id) => ArticleKey::Id(*id),
+            Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
+            _ => return Ok((None, Vec::new())),
         };
-        let now = Utc::now();
-        let statement = statement(
-            DbBackend::Postgres,
-            ArticleKey::Slug("a"),
-            Audience::Public(now),
-            also,
-            now,
+        // Only public articles' counts may be learnt (see ViewCounter).
+        let steady = match audience {
+            Audience::Public(_) => sources.views.steady(),
+            Audience::Editors => None,
+        };
+        let Some(found) = find(sources.db, key, audience, also, now).await? else {
+            return Ok::<_, AppError>((None, Vec::new()));
+        };
+        sources
+            .views
+            .learn(steady, [(found.row.id, found.row.view_count)]);
+        let ArticleRead {
+            row,
+            tags,
+            sections_version,
+            comments,
+            related,
+        } = found;
+        let along = along_values(sources.db, &row, comments, related, also, now).await?;
+        hand_off(ReadAlong {
+            sections_version,
+            values: along.clone(),
+        });
+        let article = Arc::new(LoadedArticle::for_page(row, tags, also.whole_text));
+        Ok((Some(article), along))
+    };
+    match audience {
+        Audience::Editors => Ok(load(lookup).await?.0),
+        Audience::Public(now) => {
+            sources
+                .cache
+                .get_or_load_along(sources.db, now, lookup.clone(), load(lookup))
+                .await
+        }
+    }
+}
+
+/// The comments page and related teasers read along with `row`, under the
+/// lookups their fields make, for those `also` asked for. Related teasers
+/// are topped up first when too few share a tag.
+async fn along_values(
+    db: &DatabaseConnection,
+    row: &article::Model,
+    comments: Option<Page<comment::Model>>,
+    related: Option<Vec<Teaser>>,
+    also: AlsoRead,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(Lookup, Cached)>> {
+    let mut along = Vec::new();
+    let article = row.id;
+    if let (Some(size), Some(page)) = (also.comments, comments) {
+        let lookup = Lookup::Comments {
+            article,
+            window: crate::content::cursor::Window::first(size),
+        };
+        along.push((lookup, Arc::new(page).wrap()));
+    }
+    if let (Some(size), Some(teasers)) = (also.related, related) {
+        let teasers = top_up_related(db, row, teasers, size, now).await?;
+        let related: Arc<Vec<Arc<LoadedArticle>>> = Arc::new(
+            teasers
+                .into_iter()
+                .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
+                .collect(),
         );
-        // Comments read one more than shown, to know whether more follow;
-        // five related teasers among the newest 100 of each tag.
-        for limit in ["LIMIT 21)", "LIMIT 5)", "LIMIT 100)", "LIMIT 1"] {
-            assert!(
-                statement.sql.contains(limit),
-                "{limit} in {}",
-                statement.sql
-            );
-        }
-        assert!(!statement.sql.contains("LIMIT $"), "{}", statement.sql);
+        along.push((Lookup::Related { article, size }, related.wrap()));
     }
-
-    #[test]
-    fn the_statement_binds_exactly_the_values_it_uses() {
-        let now = Utc::now();
-        let count = |sql: &str| (1..20).filter(|n| sql.contains(&format!("${n}"))).count();
-        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
-            let everything = AlsoRead {
-                whole_text: true,
-                comments: Some(20),
-                related: Some(5),
-            };
-            for (audience, also) in [
-                (Audience::Public(now), everything),
-                (Audience::Public(now), AlsoRead::default()),
-                (Audience::Editors, everything),
-                (Audience::Editors, AlsoRead::default()),
-            ] {
-                let statement = statement(backend, ArticleKey::Slug("a"), audience, also, now);
-                let values = statement.values.expect("the key is bound").0;
-                assert_eq!(count(&statement.sql), values.len(), "{}", statement.sql);
-                assert_eq!(
-                    statement.sql.contains(r#"AS "comments""#),
-                    also.comments.is_some()
-                );
-                assert_eq!(
-                    statement.sql.contains(r#"AS "related""#),
-                    also.related.is_some() && backend == DbBackend::Postgres,
-                    "SQLite ranks related teasers on their own"
-                );
-            }
-            // An editor's page without teasers needs no clock at all.
-            let preview = statement(
-                backend,
-                ArticleKey::Id(Uuid::now_v7()),
-                Audience::Editors,
-                AlsoRead::default(),
-                now,
-            );
-            assert_eq!(preview.values.expect("the key is bound").0.len(), 1);
-        }
-    }
-
-    #[test]
-    fn teaser_fields_are_the_article_columns_but_the_body() {
-        use sea_orm::{IdenStatic, Iterable};
-        let columns: Vec<&str> = article::Column::iter()
-            .map(|column| column.as_str())
-            .filter(|name| *name != "body")
-            .collect();
-        assert_eq!(columns, TEASER_FIELDS);
-    }
+    Ok(along)
 }

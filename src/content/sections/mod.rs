@@ -33,10 +33,6 @@ pub struct CategoryTree {
     version: Option<i64>,
 }
 
-/// A column for any statement, as SQL text: the section tree's current
-/// version, as the same snapshot sees it.
-pub const VERSION_SQL: &str = "(SELECT version FROM content_versions WHERE name = 'sections')";
-
 /// The last section tree this server read, with its version, shared by all
 /// requests. It is only handed out for the version a request read from the
 /// database, so it is never stale, across processes too.
@@ -86,7 +82,10 @@ impl CategoryTree {
     /// transaction included.
     pub async fn load_in(db: &impl ConnectionTrait) -> AppResult<Self> {
         let statement = category::Entity::find()
-            .column_as(Expr::cust(VERSION_SQL), "sections_version")
+            .column_as(
+                Expr::cust(crate::content::sql::SECTIONS_VERSION),
+                "sections_version",
+            )
             .order_by_asc(category::Column::Position)
             .order_by_asc(category::Column::Name)
             .order_by_asc(category::Column::Id)

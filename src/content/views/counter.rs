@@ -44,6 +44,7 @@ use uuid::Uuid;
 use crate::content::{
     articles::visible,
     cache::ReadCache,
+    sql::view_counts,
     views::marks::{self, Mark},
 };
 use crate::error::{AppError, AppResult};
@@ -58,34 +59,8 @@ pub async fn add_views(
 ) -> AppResult<()> {
     let backend = txn.get_database_backend();
     for chunk in counts.chunks(DAILY_ROWS_PER_STATEMENT) {
-        let mut rows = String::new();
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 2);
-        for (n, (article_id, count)) in chunk.iter().enumerate() {
-            if n > 0 {
-                rows.push_str(", ");
-            }
-            rows.push_str(&match backend {
-                DbBackend::Postgres => format!("(${}::uuid, ${}::bigint)", 2 * n + 1, 2 * n + 2),
-                _ => "(?, ?)".to_owned(),
-            });
-            values.push((*article_id).into());
-            values.push((*count).into());
-        }
-        let sql = match backend {
-            DbBackend::Postgres => format!(
-                "UPDATE articles SET view_count = articles.view_count + v.n \
-                 FROM (VALUES {rows}) AS v(id, n) WHERE articles.id = v.id"
-            ),
-            _ => format!(
-                "UPDATE articles SET view_count = view_count + v.n \
-                 FROM (SELECT column1 AS id, column2 AS n FROM (VALUES {rows})) AS v \
-                 WHERE articles.id = v.id"
-            ),
-        };
-        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .await?;
+        txn.execute_raw(view_counts::add_to_stored(backend, chunk))
+            .await?;
     }
     add_daily_views(txn, counts, crate::content::now()).await
 }
