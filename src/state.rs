@@ -69,6 +69,18 @@ pub struct Settings {
 }
 
 impl AppState {
+    /// The stores readers' pages read from, at `now` (see
+    /// [`crate::content::reads`]).
+    pub fn reads(&self, now: chrono::DateTime<chrono::Utc>) -> crate::content::reads::Reads<'_> {
+        crate::content::reads::Reads {
+            db: &self.db,
+            cache: &self.cache,
+            views: &self.views,
+            sections: &self.sections,
+            now,
+        }
+    }
+
     /// State for a connected database made with `settings`.
     pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
         let Settings {

@@ -14,6 +14,7 @@
 //! - [`transfer`]: export, import and the bilingual demo site.
 //! - [`writes`]: the one shape of every write: its audit entries and the
 //!   change feed of what it changed, which every server process follows.
+//! - [`reads`]: what readers' pages read, as use cases over the cache.
 //! - [`cache`]: the read cache, and what each entry depends on.
 //! - [`text`], [`cursor`]: pure logic for HTML, excerpts, slugs and cursors.
 //! - [`shared_settings`]: values every process of a fleet shares.
@@ -24,6 +25,7 @@ pub mod articles;
 pub mod cache;
 pub mod comments;
 pub mod cursor;
+pub mod reads;
 pub mod sections;
 pub mod shared_settings;
 pub mod sql;

@@ -25,7 +25,7 @@ use crate::{
     content::{
         self, Page,
         articles::loaded::LoadedArticle,
-        articles::page::{AlsoRead, PageSources, ReadAlong, article_page},
+        articles::page::{AlsoRead, ReadAlong},
         articles::{
             ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, Audience, FirstPageKey,
         },
@@ -84,18 +84,7 @@ impl Article {
         newer: bool,
     ) -> async_graphql::Result<Option<Article>> {
         let (state, request) = scope(ctx)?;
-        let lookup = Lookup::Neighbour {
-            article: self.0.id,
-            newer,
-        };
-        let found: Option<Arc<LoadedArticle>> = state
-            .cache
-            .get_or_load(&state.db, request.now, lookup, async {
-                let teaser =
-                    content::articles::neighbour(&state.db, &self.0, newer, request.now).await?;
-                Ok(teaser.map(|teaser| Arc::new(LoadedArticle::from(teaser))))
-            })
-            .await?;
+        let found = state.reads(request.now).neighbour(&self.0, newer).await?;
         Ok(found.map(Article))
     }
 
@@ -298,22 +287,14 @@ impl Article {
             if let Some(related) = request.read_along_for::<Arc<Vec<Arc<LoadedArticle>>>>(&lookup) {
                 return Ok(related.iter().cloned().map(Article).collect());
             }
-            let related: Arc<Vec<Arc<LoadedArticle>>> = state
-                .cache
-                .get_or_load(&state.db, request.now, lookup, async {
-                    // The same tags as the `tags` field's, read once.
-                    let tags = self.tag_rows(ctx).await?;
-                    let tag_ids: Vec<Uuid> = tags.iter().map(|tag| tag.id).collect();
-                    let related =
-                        content::articles::related(&state.db, &self.0, &tag_ids, size, request.now)
-                            .await?;
-                    Ok(Arc::new(
-                        related
-                            .into_iter()
-                            .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
-                            .collect(),
-                    ))
-                })
+            // The same tags as the `tags` field's, read once.
+            let tag_ids = async {
+                let tags = self.tag_rows(ctx).await?;
+                Ok(tags.iter().map(|tag| tag.id).collect())
+            };
+            let related = state
+                .reads(request.now)
+                .related(&self.0, size, tag_ids)
                 .await?;
             Ok(related.iter().cloned().map(Article).collect())
         })
@@ -348,13 +329,9 @@ impl Article {
             {
                 return Ok(CommentConnection::new(&page, self.0.comment_count));
             }
-            let page: Arc<Page<comment_entity::Model>> = state
-                .cache
-                .get_or_load(&state.db, request.now, lookup, async {
-                    content::comments::list_approved(&state.db, self.0.id, &window)
-                        .await
-                        .map(Arc::new)
-                })
+            let page = state
+                .reads(request.now)
+                .approved_comments(self.0.id, window)
                 .await?;
             Ok(CommentConnection::new(&page, self.0.comment_count))
         })
@@ -529,13 +506,7 @@ impl ArticleConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         Box::pin(async move {
             let (state, _) = scope(ctx)?;
-            let lookup = Lookup::Count(self.filter.clone());
-            Ok(state
-                .cache
-                .get_or_load(&state.db, self.now, lookup, async {
-                    content::articles::count(&state.db, &self.filter, self.now).await
-                })
-                .await?)
+            Ok(state.reads(self.now).article_count(&self.filter).await?)
         })
         .await
     }
@@ -568,26 +539,9 @@ impl ArticleConnection {
                     .unwrap_or_default()
             }
             _ => {
-                let lookup = Lookup::Articles {
-                    filter: filter.clone(),
-                    order,
-                    window,
-                };
                 state
-                    .cache
-                    .get_or_load(&state.db, request.now, lookup, async {
-                        let steady = state.views.steady();
-                        let page = content::articles::list(
-                            &state.db,
-                            &filter,
-                            order,
-                            &window,
-                            request.now,
-                        )
-                        .await?;
-                        state.views.learn(steady, page.view_counts());
-                        Ok(Arc::new(page.shared()))
-                    })
+                    .reads(request.now)
+                    .articles(&filter, order, window)
                     .await?
             }
         };
@@ -626,8 +580,7 @@ impl ArticleConnection {
 /// primed by `categories` are not loaded again by each section.
 pub type FirstPageLoader = DataLoader<FirstPages, HashMapCache>;
 
-/// A page of shared articles, as lists hold them.
-pub type SharedPage = Arc<Page<Arc<LoadedArticle>>>;
+pub use crate::content::articles::reads::SharedPage;
 
 /// Loads the first pages of many section lists at once, for one request's
 /// moment (what is published depends on it): cached ones from the read
@@ -652,26 +605,9 @@ impl Loader<FirstPageKey> for FirstPages {
         &self,
         keys: &[FirstPageKey],
     ) -> Result<HashMap<FirstPageKey, Self::Value>, Self::Error> {
-        let (state, now) = (&self.state, self.now);
-        state
-            .cache
-            .get_or_load_many(
-                &state.db,
-                now,
-                keys,
-                |key| Lookup::FirstPage(key.clone()),
-                |missing| async move {
-                    let steady = state.views.steady();
-                    let loaded = content::articles::first_pages(&state.db, &missing, now).await?;
-                    state
-                        .views
-                        .learn(steady, loaded.values().flat_map(Page::view_counts));
-                    Ok(loaded
-                        .into_iter()
-                        .map(|(key, page)| (key, Arc::new(page.shared())))
-                        .collect())
-                },
-            )
+        self.state
+            .reads(self.now)
+            .first_pages(keys)
             .await
             .map_err(Arc::new)
     }
@@ -787,30 +723,9 @@ impl ArticleQuery {
                 Some(slug) => Some(request.section_and_below(state, slug).await?),
                 None => None,
             };
-            let period = content::articles::ViewPeriod::from(period);
-            let lookup = Lookup::MostViewed {
-                period,
-                category_ids: category_ids.clone(),
-                size,
-            };
-            let ranked: Arc<Vec<(Arc<LoadedArticle>, i64)>> = state
-                .cache
-                .get_or_load(&state.db, request.now, lookup, async {
-                    let ranked = content::articles::most_viewed(
-                        &state.db,
-                        period,
-                        category_ids.as_deref(),
-                        size,
-                        request.now,
-                    )
-                    .await?;
-                    Ok(Arc::new(
-                        ranked
-                            .into_iter()
-                            .map(|(teaser, views)| (Arc::new(LoadedArticle::from(teaser)), views))
-                            .collect(),
-                    ))
-                })
+            let ranked = state
+                .reads(request.now)
+                .most_viewed(period.into(), category_ids, size)
                 .await?;
             Ok(ranked
                 .iter()
@@ -882,21 +797,11 @@ pub(super) async fn find_article(
         } else {
             Audience::Public(request.now)
         };
-        let sources = PageSources {
-            db: &state.db,
-            cache: &state.cache,
-            views: &state.views,
-        };
         let hand_off = |along: ReadAlong| request.read_along_page(along);
-        let found = article_page(
-            sources,
-            lookup,
-            audience,
-            also_read(ctx),
-            request.now,
-            &hand_off,
-        )
-        .await?;
+        let found = state
+            .reads(request.now)
+            .article_page(lookup, audience, also_read(ctx), &hand_off)
+            .await?;
         Ok(found.map(Article))
     })
     .await

@@ -156,21 +156,8 @@ impl RequestContext {
     /// await this stay small futures (see the `graphql` module).
     pub async fn categories(&self, state: &AppState) -> AppResult<Arc<CategoryTree>> {
         Box::pin(self.categories.get_or_try_init(|| async {
-            if let Some(tree) = self
-                .sections_version
-                .get()
-                .and_then(|&version| state.sections.at_version(version))
-            {
-                return Ok(tree);
-            }
-            state
-                .cache
-                .get_or_load(&state.db, self.now, Lookup::Sections, async {
-                    let tree = Arc::new(CategoryTree::load(&state.db).await?);
-                    state.sections.remember(&tree);
-                    Ok(tree)
-                })
-                .await
+            let version = self.sections_version.get().copied();
+            state.reads(self.now).sections(version).await
         }))
         .await
         .cloned()
@@ -195,12 +182,7 @@ impl RequestContext {
 
     /// Every tag, through the read cache.
     pub async fn all_tags(&self, state: &AppState) -> AppResult<Arc<Vec<entity::tag::Model>>> {
-        state
-            .cache
-            .get_or_load(&state.db, self.now, Lookup::AllTags, async {
-                crate::content::tags::all(&state.db).await.map(Arc::new)
-            })
-            .await
+        state.reads(self.now).all_tags().await
     }
 }
 

@@ -13,7 +13,7 @@ use super::{
     context::scope,
 };
 use crate::{
-    content::{self, articles::ArticleFilter, cache::Lookup},
+    content::{self, articles::ArticleFilter},
     error::AppError,
     state::AppState,
 };
@@ -91,15 +91,7 @@ impl TagQuery {
     async fn tag(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Tag>> {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
-            let lookup = Lookup::TagBySlug(slug.clone());
-            let tag: Option<Arc<tag_entity::Model>> = state
-                .cache
-                .get_or_load(&state.db, request.now, lookup, async {
-                    Ok(content::tags::find_by_slug(&state.db, &slug)
-                        .await?
-                        .map(Arc::new))
-                })
-                .await?;
+            let tag = state.reads(request.now).tag(&slug).await?;
             Ok(tag.map(|tag| Tag(tag.as_ref().clone())))
         })
         .await
@@ -124,22 +116,9 @@ impl Loader<Uuid> for TagsByArticle {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let state = &self.state;
-        state
-            .cache
-            .get_or_load_many(
-                &state.db,
-                content::now(),
-                keys,
-                |id| Lookup::TagsOf(*id),
-                |missing| async move {
-                    let loaded = content::tags::of_articles(&state.db, &missing).await?;
-                    Ok(loaded
-                        .into_iter()
-                        .map(|(id, tags)| (id, Arc::new(tags)))
-                        .collect())
-                },
-            )
+        self.state
+            .reads(content::now())
+            .tags_of(keys)
             .await
             .map_err(Arc::new)
     }

@@ -5,6 +5,7 @@
 pub mod editor;
 pub mod loaded;
 pub mod page;
+pub mod reads;
 
 use std::collections::HashMap;
 

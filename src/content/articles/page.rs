@@ -22,9 +22,9 @@ use std::sync::Arc;
 use crate::content::{
     Page,
     articles::{Audience, Teaser, loaded::LoadedArticle, top_up_related},
-    cache::{Cacheable, Cached, Lookup, ReadCache},
+    cache::{Cacheable, Cached, Lookup},
+    reads::Reads,
     sql::article_page,
-    views::counter::ViewCounter,
 };
 use crate::error::{AppError, AppResult};
 
@@ -112,18 +112,6 @@ impl AlsoRead {
     }
 }
 
-/// The stores an article page is read from: the database, the read cache
-/// in front of it, and the view counter that learns stored counts from it.
-#[derive(Clone, Copy)]
-pub struct PageSources<'a> {
-    /// Where articles are stored.
-    pub db: &'a DatabaseConnection,
-    /// What public pages read, kept in memory.
-    pub cache: &'a ReadCache,
-    /// Learns the stored counts the page's statement reads anyway.
-    pub views: &'a ViewCounter,
-}
-
 /// What an article page's statement read besides the article, for the
 /// request's other fields: its comments page and related teasers (each
 /// under the lookup its field asks by) and the section tree's version.
@@ -136,60 +124,62 @@ pub struct ReadAlong {
     pub values: Vec<(Lookup, Cached)>,
 }
 
-/// The article page `lookup` names (by id or slug), as `audience` sees it,
-/// with what `also` says the page shows read in the same statement. Readers
-/// get it from the read cache, loaded once for all who ask at once; editors
-/// get it fresh (previews of drafts are not what readers see). A public
-/// article teaches the view counter its stored count. What the statement
-/// read along is handed to `hand_off` for the request's other fields, and
-/// kept in the read cache beside the article.
-pub async fn article_page(
-    sources: PageSources<'_>,
-    lookup: Lookup,
-    audience: Audience,
-    also: AlsoRead,
-    now: DateTime<Utc>,
-    hand_off: &(dyn Fn(ReadAlong) + Sync),
-) -> AppResult<Option<Arc<LoadedArticle>>> {
-    let load = |lookup: Lookup| async move {
-        let key = match &lookup {
-            Lookup::ArticleById(id) => ArticleKey::Id(*id),
-            Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
-            _ => return Ok((None, Vec::new())),
-        };
-        // Only public articles' counts may be learnt (see ViewCounter).
-        let steady = match audience {
-            Audience::Public(_) => sources.views.steady(),
-            Audience::Editors => None,
-        };
-        let Some(found) = find(sources.db, key, audience, also, now).await? else {
-            return Ok::<_, AppError>((None, Vec::new()));
-        };
-        sources
-            .views
-            .learn(steady, [(found.row.id, found.row.view_count)]);
-        let ArticleRead {
-            row,
-            tags,
-            sections_version,
-            comments,
-            related,
-        } = found;
-        let along = along_values(sources.db, &row, comments, related, also, now).await?;
-        hand_off(ReadAlong {
-            sections_version,
-            values: along.clone(),
-        });
-        let article = Arc::new(LoadedArticle::for_page(row, tags, also.whole_text));
-        Ok((Some(article), along))
-    };
-    match audience {
-        Audience::Editors => Ok(load(lookup).await?.0),
-        Audience::Public(now) => {
+impl Reads<'_> {
+    /// The article page `lookup` names (by id or slug), as `audience` sees it,
+    /// with what `also` says the page shows read in the same statement. Readers
+    /// get it from the read cache, loaded once for all who ask at once; editors
+    /// get it fresh (previews of drafts are not what readers see). A public
+    /// article teaches the view counter its stored count. What the statement
+    /// read along is handed to `hand_off` for the request's other fields, and
+    /// kept in the read cache beside the article.
+    pub async fn article_page(
+        &self,
+        lookup: Lookup,
+        audience: Audience,
+        also: AlsoRead,
+        hand_off: &(dyn Fn(ReadAlong) + Sync),
+    ) -> AppResult<Option<Arc<LoadedArticle>>> {
+        let (sources, now) = (self, self.now);
+        let load = |lookup: Lookup| async move {
+            let key = match &lookup {
+                Lookup::ArticleById(id) => ArticleKey::Id(*id),
+                Lookup::ArticleBySlug(slug) => ArticleKey::Slug(slug),
+                _ => return Ok((None, Vec::new())),
+            };
+            // Only public articles' counts may be learnt (see ViewCounter).
+            let steady = match audience {
+                Audience::Public(_) => sources.views.steady(),
+                Audience::Editors => None,
+            };
+            let Some(found) = find(sources.db, key, audience, also, now).await? else {
+                return Ok::<_, AppError>((None, Vec::new()));
+            };
             sources
-                .cache
-                .get_or_load_along(sources.db, now, lookup.clone(), load(lookup))
-                .await
+                .views
+                .learn(steady, [(found.row.id, found.row.view_count)]);
+            let ArticleRead {
+                row,
+                tags,
+                sections_version,
+                comments,
+                related,
+            } = found;
+            let along = along_values(sources.db, &row, comments, related, also, now).await?;
+            hand_off(ReadAlong {
+                sections_version,
+                values: along.clone(),
+            });
+            let article = Arc::new(LoadedArticle::for_page(row, tags, also.whole_text));
+            Ok((Some(article), along))
+        };
+        match audience {
+            Audience::Editors => Ok(load(lookup).await?.0),
+            Audience::Public(now) => {
+                sources
+                    .cache
+                    .get_or_load_along(sources.db, now, lookup.clone(), load(lookup))
+                    .await
+            }
         }
     }
 }

@@ -535,6 +535,28 @@ pub async fn list_approved(
     Ok(Page::for_window(rows, window))
 }
 
+impl crate::content::reads::Reads<'_> {
+    /// The page of `article_id`'s approved comments that `window` asks for,
+    /// through the read cache.
+    pub async fn approved_comments(
+        &self,
+        article_id: Uuid,
+        window: Window,
+    ) -> AppResult<std::sync::Arc<Page<comment::Model>>> {
+        let lookup = crate::content::cache::Lookup::Comments {
+            article: article_id,
+            window,
+        };
+        self.cache
+            .get_or_load(self.db, self.now, lookup, async {
+                list_approved(self.db, article_id, &window)
+                    .await
+                    .map(std::sync::Arc::new)
+            })
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,6 +178,24 @@ impl CategoryTree {
     }
 }
 
+impl crate::content::reads::Reads<'_> {
+    /// The section tree: the one remembered at `version` when the request
+    /// saw one, else through the read cache, remembered for later requests.
+    pub async fn sections(&self, version: Option<i64>) -> AppResult<Arc<CategoryTree>> {
+        if let Some(tree) = version.and_then(|version| self.sections.at_version(version)) {
+            return Ok(tree);
+        }
+        let lookup = crate::content::cache::Lookup::Sections;
+        self.cache
+            .get_or_load(self.db, self.now, lookup, async {
+                let tree = Arc::new(CategoryTree::load(self.db).await?);
+                self.sections.remember(&tree);
+                Ok(tree)
+            })
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,3 +47,48 @@ pub async fn of_articles(
     }
     Ok(tags)
 }
+
+impl crate::content::reads::Reads<'_> {
+    /// Every tag, by name, through the read cache.
+    pub async fn all_tags(&self) -> AppResult<std::sync::Arc<Vec<tag::Model>>> {
+        let lookup = crate::content::cache::Lookup::AllTags;
+        self.cache
+            .get_or_load(self.db, self.now, lookup, async {
+                all(self.db).await.map(std::sync::Arc::new)
+            })
+            .await
+    }
+
+    /// The tag with `slug`, through the read cache.
+    pub async fn tag(&self, slug: &str) -> AppResult<Option<std::sync::Arc<tag::Model>>> {
+        let lookup = crate::content::cache::Lookup::TagBySlug(slug.to_owned());
+        self.cache
+            .get_or_load(self.db, self.now, lookup, async {
+                Ok(find_by_slug(self.db, slug).await?.map(std::sync::Arc::new))
+            })
+            .await
+    }
+
+    /// The tags of each of `article_ids`, by name: cached ones from the read
+    /// cache, the rest in one statement.
+    pub async fn tags_of(
+        &self,
+        article_ids: &[Uuid],
+    ) -> AppResult<HashMap<Uuid, std::sync::Arc<Vec<tag::Model>>>> {
+        self.cache
+            .get_or_load_many(
+                self.db,
+                self.now,
+                article_ids,
+                |id| crate::content::cache::Lookup::TagsOf(*id),
+                |missing| async move {
+                    let loaded = of_articles(self.db, &missing).await?;
+                    Ok(loaded
+                        .into_iter()
+                        .map(|(id, tags)| (id, std::sync::Arc::new(tags)))
+                        .collect())
+                },
+            )
+            .await
+    }
+}

@@ -1,0 +1,27 @@
+//! What readers' pages read, as use cases: each one looks in the read
+//! cache, loads what is missing once for every request that asks at the
+//! same moment, and teaches the view counter the stored counts it read on
+//! the way. The GraphQL layer parses arguments, checks roles and looks
+//! ahead, then calls one of these; the methods live beside their noun
+//! (`articles/reads.rs`, `articles/page.rs`, `comments`, `sections`,
+//! `tags`).
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::content::{cache::ReadCache, sections::SectionsMemo, views::counter::ViewCounter};
+
+/// The stores a reader's request reads from, at one moment.
+#[derive(Clone, Copy)]
+pub struct Reads<'a> {
+    /// Where everything is stored.
+    pub db: &'a DatabaseConnection,
+    /// What public pages read, kept in memory.
+    pub cache: &'a ReadCache,
+    /// Learns the stored counts that statements read anyway.
+    pub views: &'a ViewCounter,
+    /// The section trees remembered by version.
+    pub sections: &'a SectionsMemo,
+    /// The request's moment: what is public is public at this time.
+    pub now: DateTime<Utc>,
+}
