@@ -405,8 +405,8 @@ impl Config {
     }
 
     /// The query limits these settings describe.
-    pub fn query_limits(&self) -> crate::graphql::limits::QueryLimits {
-        crate::graphql::limits::QueryLimits {
+    pub fn query_limits(&self) -> crate::graphql::execution::limits::QueryLimits {
+        crate::graphql::execution::limits::QueryLimits {
             max_bytes: self.max_query_bytes,
             max_depth: self.max_query_depth,
             max_aliases: self.max_query_aliases,

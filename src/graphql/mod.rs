@@ -1,6 +1,12 @@
-//! The GraphQL API: one file per domain (object, queries, mutations, inputs),
-//! assembled into one schema here. It knows nothing about HTTP: the HTTP layer
-//! hands it a request and the client's address.
+//! The GraphQL API, assembled into one schema here. It knows nothing about
+//! HTTP: the HTTP layer hands it a request and the client's address.
+//!
+//! One folder per noun, as in the domain: `articles/` (the type, lists,
+//! loaders, queries, editing, views), `sections/`, `tags/`, `comments/`
+//! (with moderation), then `tokens`, `audit` and `node` (Relay's global
+//! ids). Beside them: [`execution`] (documents, limits, strict input, error
+//! codes), `context` (one request's scope and caller), `errors` (the
+//! domain's errors as GraphQL errors), `connection` and `scalars`.
 //!
 //! Resolvers that wait on the database or a loader run their work in
 //! `Box::pin(async move { … })`, or await a helper that boxes its own
@@ -10,28 +16,18 @@
 //! copying those was a visible share of a cold article page's CPU
 //! (BENCHMARKS.md).
 
-mod article;
-mod article_editing;
+mod articles;
 mod audit;
-mod category;
-mod category_editing;
-mod codes;
-mod comment;
+mod comments;
 mod connection;
 mod context;
-pub mod documents;
 mod errors;
-mod field_order;
-pub mod limits;
-mod moderation;
+pub mod execution;
 mod node;
 mod scalars;
-mod strict;
-mod tag;
-mod tag_editing;
-mod token;
-mod validated;
-mod view;
+mod sections;
+mod tags;
+mod tokens;
 
 use async_graphql::{
     EmptySubscription, ErrorExtensions, MergedObject, Schema, ServerError, ValidationMode,
@@ -50,13 +46,13 @@ use crate::{error::AppError, state::AppState};
 /// admins read with their tokens.
 #[derive(MergedObject, Default)]
 pub struct Query(
-    article::ArticleQuery,
+    articles::ArticleQuery,
     node::NodeQuery,
-    category::CategoryQuery,
-    tag::TagQuery,
-    article_editing::ArticleEditingQuery,
-    moderation::ModerationQuery,
-    token::TokenQuery,
+    sections::CategoryQuery,
+    tags::TagQuery,
+    articles::editing::ArticleEditingQuery,
+    comments::moderation::ModerationQuery,
+    tokens::TokenQuery,
     audit::AuditQuery,
 );
 
@@ -65,13 +61,13 @@ pub struct Query(
 /// needs an API token with the right role.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    view::ViewMutation,
-    comment::CommentMutation,
-    article_editing::ArticleEditingMutation,
-    category_editing::CategoryEditingMutation,
-    tag_editing::TagEditingMutation,
-    moderation::ModerationMutation,
-    token::TokenMutation,
+    articles::views::ViewMutation,
+    comments::CommentMutation,
+    articles::editing::ArticleEditingMutation,
+    sections::editing::CategoryEditingMutation,
+    tags::editing::TagEditingMutation,
+    comments::moderation::ModerationMutation,
+    tokens::TokenMutation,
 );
 
 /// One schema as async-graphql builds it.
@@ -97,15 +93,15 @@ pub struct AppSchema {
     /// execution safe.
     validated_reads: GraphqlSchema,
     /// Keys of the queries that ran once without any error.
-    passed_reads: moka::sync::Cache<validated::ValidationKey, ()>,
+    passed_reads: moka::sync::Cache<execution::validated::ValidationKey, ()>,
     /// For mutations: remembers successful validations.
     writes: GraphqlSchema,
     /// Whether clients may ask for the schema (`__schema`, `__type`).
     introspection: bool,
     /// What one operation may cost.
-    limits: limits::QueryLimits,
+    limits: execution::limits::QueryLimits,
     /// Parsed documents and persisted queries.
-    documents: std::sync::Arc<documents::DocumentCache>,
+    documents: std::sync::Arc<execution::documents::DocumentCache>,
 }
 
 /// How many validated queries are remembered.
@@ -118,7 +114,7 @@ impl AppSchema {
     fn for_operation(
         &self,
         kind: Option<OperationType>,
-        key: Option<&validated::ValidationKey>,
+        key: Option<&execution::validated::ValidationKey>,
     ) -> &GraphqlSchema {
         match kind {
             Some(OperationType::Mutation) => &self.writes,
@@ -137,18 +133,18 @@ impl AppSchema {
 pub fn build_schema(
     state: AppState,
     introspection: bool,
-    limits: limits::QueryLimits,
+    limits: execution::limits::QueryLimits,
 ) -> AppSchema {
     let build = |remember_validations: bool, mode: ValidationMode| {
-        let tags = DataLoader::new(tag::TagsByArticle::new(state.clone()), tokio::spawn);
-        let whole = DataLoader::new(article::WholeArticles::new(state.clone()), tokio::spawn);
+        let tags = DataLoader::new(tags::TagsByArticle::new(state.clone()), tokio::spawn);
+        let whole = DataLoader::new(articles::WholeArticles::new(state.clone()), tokio::spawn);
         let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
             .data(tags)
             .data(whole)
             .data(state.clone())
             .validation_mode(mode);
         if remember_validations {
-            builder = builder.extension(validated::ValidatedRequests::default());
+            builder = builder.extension(execution::validated::ValidatedRequests::default());
         }
         if !introspection {
             // "Did you mean …" would name the fields introspection hides.
@@ -243,13 +239,13 @@ pub async fn execute(
         }
         Ok(None) => {}
     }
-    let first_pages: article::FirstPageLoader = DataLoader::with_cache(
-        article::FirstPages::new(state.clone(), context.now),
+    let first_pages: articles::FirstPageLoader = DataLoader::with_cache(
+        articles::FirstPages::new(state.clone(), context.now),
         tokio::spawn,
         async_graphql::dataloader::HashMapCache::default(),
     );
-    let view_counts: article::ViewCountLoader = DataLoader::with_cache(
-        article::ViewCounts::new(state.clone(), context.now),
+    let view_counts: articles::ViewCountLoader = DataLoader::with_cache(
+        articles::ViewCounts::new(state.clone(), context.now),
         tokio::spawn,
         async_graphql::dataloader::HashMapCache::default(),
     );
@@ -264,11 +260,19 @@ pub async fn execute(
         schema.passed_reads.insert(key, ());
     }
     if let Some(document) = &parsed
-        && let Some(selected) = limits::selected_operation(document, requested_name.as_deref())
+        && let Some(selected) =
+            execution::limits::selected_operation(document, requested_name.as_deref())
     {
-        field_order::follow_query(&mut response.data, document, &selected.selection_set.node);
+        execution::field_order::follow_query(
+            &mut response.data,
+            document,
+            &selected.selection_set.node,
+        );
     }
-    response.errors.iter_mut().for_each(codes::classify);
+    response
+        .errors
+        .iter_mut()
+        .for_each(execution::codes::classify);
     Some(Outcome {
         response,
         read_only: operation == Some(OperationType::Query),
@@ -283,7 +287,7 @@ struct Prepared {
     /// The kind of operation it runs.
     kind: OperationType,
     /// What its validation is remembered by.
-    key: validated::ValidationKey,
+    key: execution::validated::ValidationKey,
 }
 
 /// The request's document and the kind of operation it runs, checked
@@ -301,25 +305,27 @@ fn prepare(
     };
     let limits = &schema.limits;
     if !request.query.is_empty() {
-        limits::check_text(limits, &request.query).map_err(refused)?;
+        execution::limits::check_text(limits, &request.query).map_err(refused)?;
     }
     let Some((document, hash)) = schema.documents.document_for(request).map_err(refused)? else {
         return match async_graphql::parser::parse_query(&request.query) {
             // Parsed again only to say why: text that does not parse is
             // never cached, and a failure costs no more than the first try.
-            Err(error) if !request.query.is_empty() => Err(codes::parse_failed(&error)),
+            Err(error) if !request.query.is_empty() => Err(execution::codes::parse_failed(&error)),
             _ => Ok(None),
         };
     };
     let operation_name = request.operation_name.as_deref();
-    let Some(kind) =
-        limits::selected_operation(&document, operation_name).map(|operation| operation.ty)
+    let Some(kind) = execution::limits::selected_operation(&document, operation_name)
+        .map(|operation| operation.ty)
     else {
         return Ok(None);
     };
-    let cost = limits::check_document(limits, &document, operation_name, &request.variables)
-        .map_err(refused)?;
-    strict::check(&document, &request.variables).map_err(|error| refused(error.into()))?;
+    let cost =
+        execution::limits::check_document(limits, &document, operation_name, &request.variables)
+            .map_err(refused)?;
+    execution::strict::check(&document, &request.variables)
+        .map_err(|error| refused(error.into()))?;
     if !introspection && cost.introspection_fields > 0 {
         // async-graphql would answer `__schema` with a bare `null`, which
         // tools take for a broken server rather than a refusal.
@@ -327,7 +333,7 @@ fn prepare(
             AppError::bad_input("query", "Introspection is turned off on this server").into(),
         ));
     }
-    let key = validated::ValidationKey::of(&hash, request);
+    let key = execution::validated::ValidationKey::of(&hash, request);
     // Mutations run where an extension remembers validations (see AppSchema).
     if kind == OperationType::Mutation {
         request.data.insert(key);
@@ -369,11 +375,11 @@ mod tests {
         outcome.map_or(usize::MAX, |outcome| outcome.response.errors.len())
     }
 
-    fn key_of(query: &str, first: serde_json::Value) -> validated::ValidationKey {
+    fn key_of(query: &str, first: serde_json::Value) -> execution::validated::ValidationKey {
         let request = async_graphql::Request::new(query).variables(
             async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
         );
-        validated::ValidationKey::of(&documents::sha256_hex(query), &request)
+        execution::validated::ValidationKey::of(&execution::documents::sha256_hex(query), &request)
     }
 
     const LIST: &str =

@@ -8,11 +8,11 @@ use async_graphql::{Context, ID, Interface, Object};
 use uuid::Uuid;
 
 use super::{
-    article::{Article, find_article},
-    category::Category,
-    comment::Comment,
+    articles::{Article, find_article},
+    comments::Comment,
     context::scope,
-    tag::Tag,
+    sections::Category,
+    tags::Tag,
 };
 use crate::{
     content::{self, cache::Lookup},

@@ -9,7 +9,7 @@ use newsroom::{
         text,
         text::body::{BodyFormat, excerpt, plain_text, prepare, sanitize_html},
     },
-    graphql::limits::{QueryLimits, check_document, check_text},
+    graphql::execution::limits::{QueryLimits, check_document, check_text},
 };
 use proptest::prelude::*;
 

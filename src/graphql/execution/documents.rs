@@ -9,8 +9,8 @@ use async_graphql::parser::types::ExecutableDocument;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::errors::Refusal;
 use crate::error::AppError;
+use crate::graphql::errors::Refusal;
 
 /// Recently used documents, bounded in number.
 pub struct DocumentCache {

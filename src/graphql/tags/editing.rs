@@ -2,13 +2,13 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::{
-    article_editing::DeletePayload,
+use crate::content::{tags, tokens::Permission};
+use crate::graphql::{
+    articles::editing::DeletePayload,
     connection::parse_id,
     context::{authorized, written},
-    tag::Tag,
+    tags::Tag,
 };
-use crate::content::{tags, tokens::Permission};
 
 /// What a tag mutation returns.
 #[derive(SimpleObject)]

@@ -1,13 +1,15 @@
 //! Sections in the API: the `Category` type and the `categories` and
 //! `category` queries. Every answer comes from the request's section tree.
 
+pub(super) mod editing;
+
 use async_graphql::{Context, ID, Object};
 use entity::category as category_entity;
 
 use async_graphql::Value;
 
-use super::{
-    article::{ArticleConnection, ArticleOrder, FirstPageLoader},
+use crate::graphql::{
+    articles::{ArticleConnection, ArticleOrder, FirstPageLoader},
     connection::PageArguments,
     connection::parse_id,
     context::scope,

@@ -5,18 +5,18 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use entity::comment as comment_entity;
 
-use super::{
-    article::Article,
-    article_editing::ArticlePayload,
-    comment::CommentStatus,
-    connection::{PageInfo, parse_id},
-    context::{authorized, written},
-    scalars::DateTime,
-};
 use crate::content::{
     self,
     comments::moderation::{self, Decision},
     tokens::Permission,
+};
+use crate::graphql::{
+    articles::Article,
+    articles::editing::ArticlePayload,
+    comments::CommentStatus,
+    connection::{PageInfo, parse_id},
+    context::{authorized, written},
+    scalars::DateTime,
 };
 
 /// A comment as a moderator sees it, private fields included.

@@ -1,14 +1,16 @@
 //! Tags in the API: the `Tag` type, the `tags` and `tag` queries, and the
 //! loader that fetches the tags of many articles in one query.
 
+pub(super) mod editing;
+
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, ID, Object, dataloader::Loader};
 use entity::tag as tag_entity;
 use uuid::Uuid;
 
-use super::{
-    article::{ArticleConnection, ArticleOrder},
+use crate::graphql::{
+    articles::{ArticleConnection, ArticleOrder},
     connection::PageArguments,
     context::scope,
 };

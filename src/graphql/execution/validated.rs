@@ -5,7 +5,7 @@
 //! (the schema does not change while the server runs), so the result is
 //! kept, keyed by a SHA-256 of all three. Failures are never kept: a bad
 //! request is validated, and refused, every time. Installed on the schema
-//! mutations run on only (see [`super::AppSchema`]).
+//! mutations run on only (see [`crate::graphql::AppSchema`]).
 
 use std::sync::Arc;
 

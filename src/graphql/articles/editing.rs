@@ -4,16 +4,16 @@
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::article_revision;
 
-use super::{
-    article::Article,
-    connection::parse_id,
-    context::{authorized, written},
-    scalars::DateTime,
-};
 use crate::content::{
     articles::editor::{self, ArticleChanges, NewArticle},
     text::body::BodyFormat as DomainFormat,
     tokens::Permission,
+};
+use crate::graphql::{
+    articles::Article,
+    connection::parse_id,
+    context::{authorized, written},
+    scalars::DateTime,
 };
 
 /// How an article's body is written.

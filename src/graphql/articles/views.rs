@@ -3,7 +3,7 @@
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use uuid::Uuid;
 
-use super::{article::Article, connection::parse_id, context::scope};
+use crate::graphql::{articles::Article, connection::parse_id, context::scope};
 use crate::{content::comments::abuse, error::AppError};
 
 /// An article's view count after a view was recorded.

@@ -2,15 +2,15 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
-use super::{
-    article_editing::DeletePayload,
-    category::Category,
-    connection::parse_id,
-    context::{authorized, written},
-};
 use crate::content::{
     sections::editor::{self, CategoryChanges, NewCategory},
     tokens::Permission,
+};
+use crate::graphql::{
+    articles::editing::DeletePayload,
+    connection::parse_id,
+    context::{authorized, written},
+    sections::Category,
 };
 
 /// A new section.

@@ -21,8 +21,8 @@ use async_graphql::{
 
 use async_graphql_value::{ConstValue, Value};
 
-use super::errors::Refusal;
 use crate::error::AppError;
+use crate::graphql::errors::Refusal;
 
 /// The limits a query must stay within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,7 +455,7 @@ mod tests {
 
     #[test]
     fn the_full_introspection_query_of_graphql_js_fits_the_default_limits() {
-        let query = include_str!("../../tests/introspection/graphql-js-16-all-options.graphql");
+        let query = include_str!("../../../tests/introspection/graphql-js-16-all-options.graphql");
         let measured = cost(query);
         assert!(measured.is_ok(), "{measured:?}");
     }

@@ -1,11 +1,13 @@
 //! Comments in the API: the `Comment` type, an article's comment connection,
 //! and the `addComment` mutation behind the form under every article.
 
+pub(super) mod moderation;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::comment::{self as comment_entity, CommentStatus as DbStatus};
 
-use super::{
-    article::Article,
+use crate::graphql::{
+    articles::Article,
     connection::PageInfo,
     context::{scope, written},
     scalars::DateTime,
