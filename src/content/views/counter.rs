@@ -379,17 +379,24 @@ impl ViewCounter {
     /// views, as if [`Self::totals`] had read it. Otherwise it learns nothing
     /// and the next total is read by itself.
     pub fn learn(&self, steady: Option<Steady>, counts: impl IntoIterator<Item = (Uuid, i64)>) {
+        self.while_steady(steady, || {
+            for (id, count) in counts {
+                self.stored.insert(id, count);
+            }
+        });
+    }
+
+    /// Runs `remember` when no flush has started since `steady` (and none
+    /// runs now), so that what it remembers was read between flushes.
+    fn while_steady(&self, steady: Option<Steady>, remember: impl FnOnce()) {
         let Some(steady) = steady else {
             return;
         };
         let Ok(_no_flush) = self.flushing.try_read() else {
             return;
         };
-        if self.flushes_started.load(Ordering::SeqCst) != steady.flushes_started {
-            return;
-        }
-        for (id, count) in counts {
-            self.stored.insert(id, count);
+        if self.flushes_started.load(Ordering::SeqCst) == steady.flushes_started {
+            remember();
         }
     }
 
@@ -619,22 +626,15 @@ impl ViewCounter {
 
     /// [`Self::learn`] for counts already remembered only.
     fn relearn(&self, steady: Option<Steady>, counts: HashMap<Uuid, i64>) {
-        let Some(steady) = steady else {
-            return;
-        };
-        let Ok(_no_flush) = self.flushing.try_read() else {
-            return;
-        };
-        if self.flushes_started.load(Ordering::SeqCst) != steady.flushes_started {
-            return;
-        }
-        for (id, count) in counts {
-            self.stored
-                .entry(id)
-                .and_compute_with(|remembered| match remembered {
-                    Some(_) => moka::ops::compute::Op::Put(count),
-                    None => moka::ops::compute::Op::Nop,
-                });
-        }
+        self.while_steady(steady, || {
+            for (id, count) in counts {
+                self.stored
+                    .entry(id)
+                    .and_compute_with(|remembered| match remembered {
+                        Some(_) => moka::ops::compute::Op::Put(count),
+                        None => moka::ops::compute::Op::Nop,
+                    });
+            }
+        });
     }
 }
