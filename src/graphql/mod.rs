@@ -138,9 +138,16 @@ pub fn build_schema(
     let build = |remember_validations: bool, mode: ValidationMode| {
         let tags = DataLoader::new(tags::TagsByArticle::new(state.clone()), tokio::spawn);
         let whole = DataLoader::new(articles::WholeArticles::new(state.clone()), tokio::spawn);
+        let first_comments = DataLoader::new(
+            comments::FirstCommentPages::new(state.clone()),
+            tokio::spawn,
+        );
+        let related = DataLoader::new(articles::RelatedTeasers::new(state.clone()), tokio::spawn);
         let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
             .data(tags)
             .data(whole)
+            .data(first_comments)
+            .data(related)
             .data(state.clone())
             .validation_mode(mode);
         if remember_validations {

@@ -389,3 +389,51 @@ async fn a_comment_page_after_a_cursor_is_never_the_one_read_along() {
     assert_eq!(bodies(&then, "first"), ["c4", "c3"]);
     assert_eq!(bodies(&then, "next"), ["c2", "c1"]);
 }
+
+#[tokio::test]
+async fn related_on_every_item_of_a_list_is_what_each_page_shows() {
+    let app = TestApp::spawn().await;
+    let arrange = app.arrange();
+    // Articles with no tags, whose teasers come from their section or,
+    // in a section of their own, from the newest of all.
+    let alone = arrange.category("alone", None, 99).await;
+    arrange
+        .article("untagged-alone", alone, ArticleStatus::Published, past(1))
+        .await;
+    let small = arrange.category("small", None, 98).await;
+    for (slug, days) in [("untagged-small-1", 2), ("untagged-small-2", 3)] {
+        arrange
+            .article(slug, small, ArticleStatus::Published, past(days))
+            .await;
+    }
+
+    let list = app
+        .data(
+            "{ articles(first: 100) { edges { node { slug related(first: 4) { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = list["articles"]["edges"].as_array().unwrap();
+    assert!(edges.len() > 10, "the demo site and the two untagged");
+    let mut checked = 0;
+    for edge in edges {
+        let slug = &edge["node"]["slug"];
+        let alone = app
+            .data(
+                "query($slug: String!) { article(slug: $slug) { related(first: 4) { id } } }",
+                json!({ "slug": slug }),
+            )
+            .await;
+        assert_eq!(
+            edge["node"]["related"], alone["article"]["related"],
+            "{slug}: in a list and on its own page"
+        );
+        assert_eq!(
+            edge["node"]["related"].as_array().unwrap().len(),
+            4,
+            "{slug}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, edges.len());
+}

@@ -201,3 +201,83 @@ async fn a_view_flush_costs_the_same_for_3_and_30_articles() {
     // Begin, the counts, the per-day counts, reading the totals back, commit.
     assert!(three <= 5, "{three} statements");
 }
+
+/// How many statements `query` costs with `$first` items, on a warm-up
+/// request's heels (the section tree read once).
+async fn list_cost(app: &TestApp, query: &str, first: i64) -> (usize, serde_json::Value) {
+    app.data(query, json!({ "first": 1 })).await;
+    app.statements_during(app.data(query, json!({ "first": first })))
+        .await
+}
+
+#[tokio::test]
+async fn comments_and_related_on_every_item_of_a_list_cost_the_same_for_5_and_20() {
+    let app = site(2, 10).await;
+    for slug in (0..2).flat_map(|s| (0..10).map(move |a| format!("a{s}-{a}"))) {
+        let id = app.article_id(&slug).await;
+        for n in 0..3 {
+            app.arrange()
+                .approved_comment(id, &format!("{slug} c{n}"), Utc::now())
+                .await;
+        }
+    }
+    let comments = "query($first: Int!) { articles(first: $first) { edges { node { id comments(first: 2) { edges { node { id body } } } } } } }";
+    let (five, _) = list_cost(&app, comments, 5).await;
+    let (twenty, page) = list_cost(&app, comments, 20).await;
+    let edges = page["articles"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 20);
+    for edge in edges {
+        assert_eq!(
+            edge["node"]["comments"]["edges"].as_array().unwrap().len(),
+            2,
+            "{edge}"
+        );
+    }
+    assert_eq!(five, twenty, "comments: 5 items {five}, 20 items {twenty}");
+    // The list, then every item's first comments in one statement.
+    assert!(twenty <= 2, "{twenty} statements");
+
+    let related = "query($first: Int!) { articles(first: $first) { edges { node { id related(first: 3) { id } } } } }";
+    let (five, _) = list_cost(&app, related, 5).await;
+    let (twenty, page) = list_cost(&app, related, 20).await;
+    for edge in page["articles"]["edges"].as_array().unwrap() {
+        let related = edge["node"]["related"].as_array().unwrap();
+        assert_eq!(related.len(), 3, "{edge}");
+        assert!(
+            related
+                .iter()
+                .all(|teaser| teaser["id"] != edge["node"]["id"])
+        );
+    }
+    assert_eq!(five, twenty, "related: 5 items {five}, 20 items {twenty}");
+}
+
+#[tokio::test]
+async fn every_tags_articles_cost_the_same_for_5_and_20_tags() {
+    let cost = |tags: usize| async move {
+        let app = site(1, 6).await;
+        for t in 0..tags {
+            let tag = app.arrange().tag(&format!("tag{t}")).await;
+            for a in 0..3 {
+                let id = app.article_id(&format!("a0-{}", (t + a) % 6)).await;
+                app.arrange().tag_article(id, tag).await;
+            }
+        }
+        let query = "query($first: Int!) { tags { id slug articles(first: $first) { edges { node { id } } } } }";
+        let (count, data) = list_cost(&app, query, 3).await;
+        let tags_shown = data["tags"].as_array().unwrap();
+        assert_eq!(tags_shown.len(), tags + 1);
+        for tag in tags_shown.iter().filter(|tag| tag["slug"] != "t") {
+            assert_eq!(
+                tag["articles"]["edges"].as_array().unwrap().len(),
+                3,
+                "{tag}"
+            );
+        }
+        count
+    };
+    let (five, twenty) = (cost(5).await, cost(20).await);
+    assert_eq!(five, twenty, "5 tags {five}, 20 tags {twenty}");
+    // The tags, then their first pages batched (ids, then rows).
+    assert!(twenty <= 3, "{twenty} statements");
+}

@@ -159,6 +159,15 @@ pub struct ArticleFilter {
 }
 
 impl ArticleFilter {
+    /// Whether the list is a section's or a tag's, with no time range: such
+    /// first pages are read in batches ([`first_pages`]).
+    pub fn is_by_section_or_tag(&self) -> bool {
+        (self.category_ids.is_some() || self.tag_slug.is_some())
+            && self.published_after.is_none()
+            && self.published_before.is_none()
+            && self.updated_since.is_none()
+    }
+
     fn condition(&self, now: DateTime<Utc>) -> Condition {
         let mut condition = Condition::all().add(visible(now));
         if let Some(after) = self.published_after {
@@ -417,11 +426,13 @@ pub async fn most_viewed(
         .collect())
 }
 
-/// One first page of a section's list, as the home page asks for several.
+/// One first page of a section's or a tag's list, as a home page or a tag
+/// cloud asks for several.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FirstPageKey {
-    /// The section and its sub-sections.
-    pub category_ids: Vec<Uuid>,
+    /// The list: a section and its sub-sections, or a tag (never a time
+    /// range, see [`ArticleFilter::is_by_section_or_tag`]).
+    pub filter: ArticleFilter,
     /// The list's order.
     pub order: ArticleOrder,
     /// How many articles.
@@ -438,19 +449,12 @@ pub async fn first_pages(
 ) -> AppResult<HashMap<FirstPageKey, Page<Teaser>>> {
     if let [key] = keys {
         // One list alone: a plain query is one statement, not two.
-        let filter = ArticleFilter {
-            category_ids: Some(key.category_ids.clone()),
-            ..ArticleFilter::default()
-        };
-        let page = list(db, &filter, key.order, &Window::first(key.size), now).await?;
+        let page = list(db, &key.filter, key.order, &Window::first(key.size), now).await?;
         return Ok(HashMap::from([(key.clone(), page)]));
     }
     let mut union: Option<SelectStatement> = None;
     for (index, key) in keys.iter().enumerate() {
-        let filter = ArticleFilter {
-            category_ids: Some(key.category_ids.clone()),
-            ..ArticleFilter::default()
-        };
+        let filter = &key.filter;
         let inner = key
             .order
             .sort(
@@ -560,6 +564,120 @@ pub async fn related(
             None => Vec::new(),
         };
     top_up_related(db, article, picked, limit, now).await
+}
+
+/// [`related`] for many articles at once, in a number of statements that
+/// does not grow with their number: every ranking in one statement, then,
+/// for those that share too few tags, the newest of their sections (all
+/// sections at once) and the newest of all. `items` are the articles with
+/// their tags' ids; the teasers come back in the same order.
+pub async fn related_of_many(
+    db: &DatabaseConnection,
+    items: &[(&article::Model, Vec<Uuid>)],
+    limit: u64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Vec<Teaser>>> {
+    use sea_orm::{ConnectionTrait, FromQueryResult};
+    let mut picked: Vec<Vec<Teaser>> = vec![Vec::new(); items.len()];
+    if limit == 0 {
+        return Ok(picked);
+    }
+    let rankings: Vec<(&article::Model, &[Uuid])> = items
+        .iter()
+        .map(|(article, tags)| (*article, tags.as_slice()))
+        .collect();
+    let statement = crate::content::sql::related::sharing_tags_of_many(
+        db.get_database_backend(),
+        &rankings,
+        limit,
+        now,
+    );
+    if let Some(statement) = statement {
+        let mut ranked: Vec<(usize, i64, Teaser)> = Vec::new();
+        for row in db.query_all_raw(statement).await? {
+            let list: i64 = row.try_get("", "list")?;
+            let rank: i64 = row.try_get("", "rank")?;
+            let teaser = Teaser(article::Model::from_query_result(&row, "")?);
+            ranked.push((list as usize, rank, teaser));
+        }
+        ranked.sort_by_key(|(list, rank, _)| (*list, *rank));
+        for (list, _, teaser) in ranked {
+            if let Some(teasers) = picked.get_mut(list) {
+                teasers.push(teaser);
+            }
+        }
+    }
+    top_up_many(db, items, picked, limit, now).await
+}
+
+/// [`top_up_related`] for many articles: the newest of each short one's
+/// section, read for all sections at once, then the newest of all, each
+/// read once and shared.
+async fn top_up_many(
+    db: &DatabaseConnection,
+    items: &[(&article::Model, Vec<Uuid>)],
+    mut picked: Vec<Vec<Teaser>>,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Vec<Teaser>>> {
+    let short = |picked: &[Vec<Teaser>]| -> Vec<usize> {
+        (0..items.len())
+            .filter(|&index| (picked[index].len() as u64) < limit)
+            .collect()
+    };
+    // An article excludes itself and at most `limit - 1` picked teasers,
+    // and misses at most `limit`: twice `limit` candidates always suffice.
+    let candidates = limit.saturating_mul(2).saturating_add(1);
+    let fill = |teasers: &mut Vec<Teaser>, article: &article::Model, from: &[Teaser]| {
+        for candidate in from {
+            if teasers.len() as u64 >= limit {
+                break;
+            }
+            let id = candidate.0.id;
+            if id != article.id && teasers.iter().all(|teaser| teaser.0.id != id) {
+                teasers.push(candidate.clone());
+            }
+        }
+    };
+    let by_section = |section: Uuid| FirstPageKey {
+        filter: ArticleFilter {
+            category_ids: Some(vec![section]),
+            ..ArticleFilter::default()
+        },
+        order: ArticleOrder::Newest,
+        size: candidates,
+    };
+    let waiting = short(&picked);
+    if waiting.is_empty() {
+        return Ok(picked);
+    }
+    let mut sections: Vec<Uuid> = waiting.iter().map(|&i| items[i].0.category_id).collect();
+    sections.sort_unstable();
+    sections.dedup();
+    let keys: Vec<FirstPageKey> = sections.into_iter().map(by_section).collect();
+    let newest_by_section = first_pages(db, &keys, now).await?;
+    for index in waiting {
+        let article = items[index].0;
+        if let Some(page) = newest_by_section.get(&by_section(article.category_id)) {
+            fill(&mut picked[index], article, &page.items);
+        }
+    }
+    let waiting = short(&picked);
+    if waiting.is_empty() {
+        return Ok(picked);
+    }
+    let newest = list(
+        db,
+        &ArticleFilter::default(),
+        ArticleOrder::Newest,
+        &Window::first(candidates),
+        now,
+    )
+    .await?;
+    for index in waiting {
+        fill(&mut picked[index], items[index].0, &newest.items);
+    }
+    Ok(picked)
 }
 
 /// Fills `picked`, the best related teasers of `article` by shared tags, up

@@ -1,9 +1,9 @@
 //! Readers' article reads other than the article's own page (see
 //! [`super::page`]): lists and their counts, the most viewed, the
-//! neighbours in a section and the related teasers, each through the read
+//! neighbours in a section and related teasers, each through the read
 //! cache.
 
-use std::{collections::HashMap, future::Future, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use uuid::Uuid;
 
@@ -100,32 +100,6 @@ impl Reads<'_> {
             .await
     }
 
-    /// Up to `size` related teasers of `article` (see [`articles::related`]);
-    /// `tag_ids` gives its tags' ids when they must be read.
-    pub async fn related(
-        &self,
-        article: &LoadedArticle,
-        size: u64,
-        tag_ids: impl Future<Output = AppResult<Vec<Uuid>>>,
-    ) -> AppResult<Arc<Vec<Arc<LoadedArticle>>>> {
-        let lookup = Lookup::Related {
-            article: article.id,
-            size,
-        };
-        self.cache
-            .get_or_load(self.db, self.now, lookup, async {
-                let tag_ids = tag_ids.await?;
-                let related = articles::related(self.db, article, &tag_ids, size, self.now).await?;
-                Ok(Arc::new(
-                    related
-                        .into_iter()
-                        .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
-                        .collect(),
-                ))
-            })
-            .await
-    }
-
     /// The first pages of many sections' lists at once: cached ones from
     /// the read cache, the rest in one statement (a home page of forty
     /// sections costs what one does).
@@ -151,5 +125,101 @@ impl Reads<'_> {
                 },
             )
             .await
+    }
+
+    /// The related teasers of many articles at once (a list whose every
+    /// item shows its related articles): cached ones from the read cache,
+    /// the rest in a few statements however many there are (see
+    /// [`articles::related_of_many`]).
+    // RelatedKey hashes and compares by article id and size only, which
+    // never change.
+    #[allow(clippy::mutable_key_type)]
+    pub async fn related_of_many(
+        &self,
+        keys: &[RelatedKey],
+    ) -> AppResult<HashMap<RelatedKey, Arc<Vec<Arc<LoadedArticle>>>>> {
+        self.cache
+            .get_or_load_many(
+                self.db,
+                self.now,
+                keys,
+                |key| Lookup::Related {
+                    article: key.article.id,
+                    size: key.size,
+                },
+                |missing| async move {
+                    // Tags read with an article are known; the rest are
+                    // read together.
+                    let unknown: Vec<Uuid> = missing
+                        .iter()
+                        .filter(|key| key.article.tags().is_none())
+                        .map(|key| key.article.id)
+                        .collect();
+                    let read = match unknown.is_empty() {
+                        true => HashMap::new(),
+                        false => self.tags_of(&unknown).await?,
+                    };
+                    let tag_ids = |article: &LoadedArticle| -> Vec<Uuid> {
+                        article
+                            .tags()
+                            .or_else(|| read.get(&article.id))
+                            .map(|tags| tags.iter().map(|tag| tag.id).collect())
+                            .unwrap_or_default()
+                    };
+                    let mut sizes: Vec<u64> = missing.iter().map(|key| key.size).collect();
+                    sizes.sort_unstable();
+                    sizes.dedup();
+                    let mut loaded = HashMap::with_capacity(missing.len());
+                    for size in sizes {
+                        let group: Vec<&RelatedKey> =
+                            missing.iter().filter(|key| key.size == size).collect();
+                        let items: Vec<(&entity::article::Model, Vec<Uuid>)> = group
+                            .iter()
+                            .map(|key| (&**key.article, tag_ids(&key.article)))
+                            .collect();
+                        let related = match items.as_slice() {
+                            // One article (its own page): the one ranking
+                            // whose plan the database keeps.
+                            [(article, tags)] => vec![
+                                articles::related(self.db, article, tags, size, self.now).await?,
+                            ],
+                            _ => articles::related_of_many(self.db, &items, size, self.now).await?,
+                        };
+                        for (key, teasers) in group.into_iter().zip(related) {
+                            let teasers = teasers
+                                .into_iter()
+                                .map(|teaser| Arc::new(LoadedArticle::from(teaser)))
+                                .collect();
+                            loaded.insert(key.clone(), Arc::new(teasers));
+                        }
+                    }
+                    Ok(loaded)
+                },
+            )
+            .await
+    }
+}
+
+/// One article's related teasers, `size` of them, as a list of many asks
+/// for them; the same whatever copy of the article it holds.
+#[derive(Clone)]
+pub struct RelatedKey {
+    /// The article.
+    pub article: Arc<LoadedArticle>,
+    /// How many teasers.
+    pub size: u64,
+}
+
+impl PartialEq for RelatedKey {
+    fn eq(&self, other: &Self) -> bool {
+        (self.article.id, self.size) == (other.article.id, other.size)
+    }
+}
+
+impl Eq for RelatedKey {}
+
+impl std::hash::Hash for RelatedKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.article.id, self.size).hash(state);
     }
 }

@@ -238,11 +238,12 @@ fn weight(key: &Key, stamped: &Stamped) -> u32 {
     let key_bytes = 64
         + match &key.lookup {
             Lookup::ArticleBySlug(slug) | Lookup::TagBySlug(slug) => slug.len(),
-            Lookup::Articles { filter, .. } | Lookup::Count(filter) => {
+            Lookup::Articles { filter, .. }
+            | Lookup::Count(filter)
+            | Lookup::FirstPage(FirstPageKey { filter, .. }) => {
                 filter.category_ids.as_ref().map_or(0, |ids| ids.len() * 16)
                     + filter.tag_slug.as_ref().map_or(0, String::len)
             }
-            Lookup::FirstPage(key) => key.category_ids.len() * 16,
             Lookup::MostViewed { category_ids, .. } => {
                 category_ids.as_ref().map_or(0, |ids| ids.len() * 16)
             }

@@ -4,6 +4,8 @@
 pub mod abuse;
 pub mod moderation;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{
     article,
@@ -535,6 +537,43 @@ pub async fn list_approved(
     Ok(Page::for_window(rows, window))
 }
 
+/// The first pages (`size` comments each) of the approved comments of
+/// many articles, newest first, in one statement per page size.
+pub async fn first_pages_approved(
+    db: &DatabaseConnection,
+    keys: &[(Uuid, u64)],
+) -> AppResult<HashMap<(Uuid, u64), Page<comment::Model>>> {
+    use sea_orm::{ConnectionTrait, FromQueryResult};
+    let mut pages = HashMap::with_capacity(keys.len());
+    let mut sizes: Vec<u64> = keys.iter().map(|(_, size)| *size).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for size in sizes {
+        let articles: Vec<Uuid> = keys
+            .iter()
+            .filter(|(_, wanted)| *wanted == size)
+            .map(|(article, _)| *article)
+            .collect();
+        let mut rows: HashMap<Uuid, Vec<comment::Model>> = HashMap::new();
+        if size > 0 {
+            let statement = crate::content::sql::comment_pages::first_approved(
+                db.get_database_backend(),
+                &articles,
+                size + 1,
+            );
+            for row in db.query_all_raw(statement).await? {
+                let comment = comment::Model::from_query_result(&row, "")?;
+                rows.entry(comment.article_id).or_default().push(comment);
+            }
+        }
+        for article in articles {
+            let found = rows.remove(&article).unwrap_or_default();
+            pages.insert((article, size), Page::from_overfetch(found, size));
+        }
+    }
+    Ok(pages)
+}
+
 impl crate::content::reads::Reads<'_> {
     /// The page of `article_id`'s approved comments that `window` asks for,
     /// through the read cache.
@@ -553,6 +592,33 @@ impl crate::content::reads::Reads<'_> {
                     .await
                     .map(std::sync::Arc::new)
             })
+            .await
+    }
+
+    /// The first pages (`size` comments each) of many articles' approved
+    /// comments: cached ones from the read cache, the rest at once (see
+    /// [`first_pages_approved`]).
+    pub async fn first_comment_pages(
+        &self,
+        keys: &[(Uuid, u64)],
+    ) -> AppResult<HashMap<(Uuid, u64), std::sync::Arc<Page<comment::Model>>>> {
+        self.cache
+            .get_or_load_many(
+                self.db,
+                self.now,
+                keys,
+                |(article, size)| crate::content::cache::Lookup::Comments {
+                    article: *article,
+                    window: Window::first(*size),
+                },
+                |missing| async move {
+                    Ok(first_pages_approved(self.db, &missing)
+                        .await?
+                        .into_iter()
+                        .map(|(key, page)| (key, std::sync::Arc::new(page)))
+                        .collect())
+                },
+            )
             .await
     }
 }

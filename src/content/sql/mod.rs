@@ -6,10 +6,12 @@
 //! sea-query cannot say them (JSON aggregates, `UPDATE … FROM (VALUES …)`).
 //!
 //! - [`article_page`]: an article's own page in one statement.
+//! - [`comment_pages`]: many articles' first comments at once.
 //! - [`related`]: the ranking of articles that share tags.
 //! - [`view_counts`]: adding a flush's views to the stored counts.
 
 pub mod article_page;
+pub mod comment_pages;
 pub mod related;
 pub mod view_counts;
 

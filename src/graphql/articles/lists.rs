@@ -170,27 +170,26 @@ impl ArticleConnection {
         let (state, request) = scope(ctx)?;
         let order = DomainOrder::from(order);
         let window = arguments.window(DEFAULT_ARTICLES_FIRST, order.cursor_list())?;
-        let page = match (&filter.category_ids, &filter.tag_slug) {
-            // A section's first page: batched with every other section's on
-            // the page, so a home page of forty sections costs what one does.
-            (Some(category_ids), None) if window.is_first_page() && window.size > 0 => {
-                let key = FirstPageKey {
-                    category_ids: category_ids.clone(),
-                    order,
-                    size: window.size,
-                };
-                ctx.data::<FirstPageLoader>()?
-                    .load_one(key)
-                    .await
-                    .map_err(AppError::from)?
-                    .unwrap_or_default()
-            }
-            _ => {
-                state
-                    .reads(request.now)
-                    .articles(&filter, order, window)
-                    .await?
-            }
+        // A section's or a tag's first page: batched with every other
+        // list's on the page, so a home page of forty sections, or forty
+        // tags with their articles, costs what one does.
+        let batched = window.is_first_page() && window.size > 0 && filter.is_by_section_or_tag();
+        let page = if batched {
+            let key = FirstPageKey {
+                filter: filter.clone(),
+                order,
+                size: window.size,
+            };
+            ctx.data::<FirstPageLoader>()?
+                .load_one(key)
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or_default()
+        } else {
+            state
+                .reads(request.now)
+                .articles(&filter, order, window)
+                .await?
         };
         let edges: Vec<ArticleEdge> = page
             .items

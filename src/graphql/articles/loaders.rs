@@ -8,7 +8,9 @@ use chrono::{DateTime as ChronoDateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    content::{self, articles::FirstPageKey, articles::loaded::LoadedArticle},
+    content::{
+        self, articles::FirstPageKey, articles::loaded::LoadedArticle, articles::reads::RelatedKey,
+    },
     error::AppError,
     state::AppState,
 };
@@ -105,6 +107,36 @@ impl Loader<Uuid> for ViewCounts {
         self.state
             .views
             .totals(keys, self.now)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
+/// Loads the related teasers of many articles at once (a list whose every
+/// item shows its related articles): cached ones from the read cache, the
+/// rest in a few statements however many articles there are.
+pub struct RelatedTeasers {
+    state: AppState,
+}
+
+impl RelatedTeasers {
+    /// A loader over `state`.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl Loader<RelatedKey> for RelatedTeasers {
+    type Value = Arc<Vec<Arc<LoadedArticle>>>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[RelatedKey],
+    ) -> Result<HashMap<RelatedKey, Self::Value>, Self::Error> {
+        self.state
+            .reads(content::now())
+            .related_of_many(keys)
             .await
             .map_err(Arc::new)
     }

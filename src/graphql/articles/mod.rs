@@ -18,7 +18,7 @@ use entity::tag as tag_entity;
 use uuid::Uuid;
 
 use crate::graphql::{
-    comments::CommentConnection,
+    comments::{CommentConnection, FirstCommentPages},
     context::scope,
     scalars::DateTime,
     sections::Category,
@@ -26,7 +26,8 @@ use crate::graphql::{
 };
 use crate::{
     content::{
-        self, Page, articles::loaded::LoadedArticle, articles::page::AlsoRead, cache::Lookup,
+        self, Page, articles::loaded::LoadedArticle, articles::page::AlsoRead,
+        articles::reads::RelatedKey, cache::Lookup,
     },
     error::{AppError, AppResult},
 };
@@ -273,7 +274,7 @@ impl Article {
         #[graphql(default_with = "DEFAULT_RELATED_FIRST")] first: i32,
     ) -> async_graphql::Result<Vec<Article>> {
         Box::pin(async move {
-            let (state, request) = scope(ctx)?;
+            let (_, request) = scope(ctx)?;
             let size = content::page_size(first)?;
             let lookup = Lookup::Related {
                 article: self.0.id,
@@ -282,15 +283,18 @@ impl Article {
             if let Some(related) = request.read_along_for::<Arc<Vec<Arc<LoadedArticle>>>>(&lookup) {
                 return Ok(related.iter().cloned().map(Article).collect());
             }
-            // The same tags as the `tags` field's, read once.
-            let tag_ids = async {
-                let tags = self.tag_rows(ctx).await?;
-                Ok(tags.iter().map(|tag| tag.id).collect())
+            // Batched with every other article's on the page (a list whose
+            // items show their related articles).
+            let key = RelatedKey {
+                article: Arc::clone(&self.0),
+                size,
             };
-            let related = state
-                .reads(request.now)
-                .related(&self.0, size, tag_ids)
-                .await?;
+            let related = ctx
+                .data::<DataLoader<RelatedTeasers>>()?
+                .load_one(key)
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or_default();
             Ok(related.iter().cloned().map(Article).collect())
         })
         .await
@@ -324,10 +328,20 @@ impl Article {
             {
                 return Ok(CommentConnection::new(&page, self.0.comment_count));
             }
-            let page = state
-                .reads(request.now)
-                .approved_comments(self.0.id, window)
-                .await?;
+            let page = if window.is_first_page() {
+                // Batched with every other article's on the page (a list
+                // whose items show their comments).
+                ctx.data::<DataLoader<FirstCommentPages>>()?
+                    .load_one((self.0.id, window.size))
+                    .await
+                    .map_err(AppError::from)?
+                    .unwrap_or_default()
+            } else {
+                state
+                    .reads(request.now)
+                    .approved_comments(self.0.id, window)
+                    .await?
+            };
             Ok(CommentConnection::new(&page, self.0.comment_count))
         })
         .await

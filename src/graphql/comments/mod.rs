@@ -234,3 +234,33 @@ impl From<CommentStatus> for DbStatus {
         }
     }
 }
+
+/// Loads the first comments pages of many articles at once (a list whose
+/// every item shows its comments): cached ones from the read cache, the
+/// rest in one statement. Keyed by article and page size.
+pub struct FirstCommentPages {
+    state: crate::state::AppState,
+}
+
+impl FirstCommentPages {
+    /// A loader over `state`.
+    pub fn new(state: crate::state::AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl async_graphql::dataloader::Loader<(uuid::Uuid, u64)> for FirstCommentPages {
+    type Value = std::sync::Arc<Page<comment_entity::Model>>;
+    type Error = std::sync::Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[(uuid::Uuid, u64)],
+    ) -> Result<std::collections::HashMap<(uuid::Uuid, u64), Self::Value>, Self::Error> {
+        self.state
+            .reads(content::now())
+            .first_comment_pages(keys)
+            .await
+            .map_err(std::sync::Arc::new)
+    }
+}

@@ -216,7 +216,10 @@ async fn prime_first_pages(
         }
         for section in sections {
             keys.push(FirstPageKey {
-                category_ids: tree.with_descendants(section.0.id),
+                filter: ArticleFilter {
+                    category_ids: Some(tree.with_descendants(section.0.id)),
+                    ..ArticleFilter::default()
+                },
                 order: order.into(),
                 size,
             });
