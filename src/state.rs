@@ -110,7 +110,12 @@ impl AppState {
                 comments_per_article_per_minute,
                 view_window,
             )),
-            feed: Arc::new(Feed::new(db.clone(), feed_start, forget(&cache, &views))),
+            feed: Arc::new(Feed::new(
+                db.clone(),
+                feed_start,
+                forget(&cache, &views),
+                Arc::clone(&views),
+            )),
             views,
             cache,
             sections: Arc::default(),

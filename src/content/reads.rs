@@ -9,7 +9,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::content::{cache::ReadCache, sections::SectionsMemo, views::counter::ViewCounter};
+use crate::content::{
+    cache::{Cacheable, Lookup, ReadCache},
+    sections::SectionsMemo,
+    views::counter::ViewCounter,
+};
+use crate::error::AppResult;
 
 /// The stores a reader's request reads from, at one moment.
 #[derive(Clone, Copy)]
@@ -24,4 +29,13 @@ pub struct Reads<'a> {
     pub sections: &'a SectionsMemo,
     /// The request's moment: what is public is public at this time.
     pub now: DateTime<Utc>,
+}
+
+impl Reads<'_> {
+    /// What `lookup` holds when it is cached and fresh, loading nothing: a
+    /// field that batches its misses looks here first, so a warm page never
+    /// waits for a batch.
+    pub async fn cached<T: Cacheable>(&self, lookup: Lookup) -> AppResult<Option<T>> {
+        self.cache.cached(self.db, self.now, lookup).await
+    }
 }

@@ -8,11 +8,12 @@
 //! With a zero interval every view is written at once instead.
 //!
 //! Totals are the stored count plus what is buffered here. Stored counts of
-//! public articles read lately are remembered, and every flush interval
-//! they are read back from the database in one statement per thousand
-//! ([`ViewCounter::refresh_stored`]): counting a view or showing a count is
-//! done in memory, and views written by other processes show here within
-//! one interval. Pages that read articles anyway teach the counter their
+//! public articles read lately are remembered, so counting a view or
+//! showing a count is done in memory. Views written by other processes show
+//! here as each flush commits: on PostgreSQL every flush announces the
+//! totals it wrote ([`TOTALS_CHANNEL`]) and every process takes them in
+//! ([`ViewCounter::hear_totals`]); on SQLite each process reads back what it
+//! remembers every second ([`ViewCounter::refresh_stored`]). Pages that read articles anyway teach the counter their
 //! stored counts ([`ViewCounter::learn`]), so showing a count costs no
 //! statement of its own.
 //!
@@ -149,6 +150,50 @@ const STORED_COUNTS_HELD: u64 = 100_000;
 /// How long an article's stored count is remembered (and refreshed every
 /// interval) after it was last asked for.
 const STORED_COUNT_IDLE: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL channel on which each flush announces the stored totals
+/// of the articles it wrote, at its commit, so that every process's
+/// answers count from them (see [`ViewCounter::hear_totals`]).
+pub const TOTALS_CHANNEL: &str = "newsroom_view_totals";
+
+/// How many totals one announcement carries: PostgreSQL's payloads hold
+/// under 8,000 bytes, and one total takes at most 57.
+const TOTALS_PER_ANNOUNCEMENT: usize = 120;
+
+/// How often a process on SQLite reads back the stored counts it
+/// remembers: several processes on one SQLite file have no notifications.
+const SQLITE_REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+/// Announces `totals` on [`TOTALS_CHANNEL`] in `txn`: delivered at commit,
+/// never for a flush rolled back.
+async fn announce_totals(
+    txn: &crate::database::WriteTransaction,
+    totals: &[(Uuid, i64)],
+) -> AppResult<()> {
+    for chunk in totals.chunks(TOTALS_PER_ANNOUNCEMENT) {
+        let payload = chunk
+            .iter()
+            .map(|(id, total)| format!("{id}:{total}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [TOTALS_CHANNEL.into(), payload.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `(article, total)` pairs of an announcement; what does not parse is
+/// passed over.
+fn parse_totals(announced: &str) -> impl Iterator<Item = (Uuid, i64)> + '_ {
+    announced.split(',').filter_map(|pair| {
+        let (id, total) = pair.split_once(':')?;
+        Some((Uuid::try_parse(id).ok()?, total.parse().ok()?))
+    })
+}
 
 /// The comment that starts the refreshing statement, naming it in the
 /// database's logs (and for tests that count a request's statements).
@@ -487,6 +532,9 @@ impl ViewCounter {
             .into_tuple()
             .all(&txn)
             .await?;
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            announce_totals(&txn, &written).await?;
+        }
         txn.commit().await?;
         self.marks().clear();
         self.read_cache.views_written();
@@ -574,13 +622,19 @@ impl ViewCounter {
         // The first write is one interval away, not at once.
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut refreshed = Instant::now();
         loop {
             ticks.tick().await;
             if let Err(error) = self.flush().await {
                 tracing::warn!(error = %error.log_message(), "could not write view counts; will retry");
             }
-            if let Err(error) = self.refresh_stored().await {
-                tracing::warn!(error = %error.log_message(), "could not read the stored view counts; will retry");
+            if self.db.get_database_backend() != DbBackend::Postgres
+                && refreshed.elapsed() >= SQLITE_REFRESH_EVERY
+            {
+                refreshed = Instant::now();
+                if let Err(error) = self.refresh_stored().await {
+                    tracing::warn!(error = %error.log_message(), "could not read the stored view counts; will retry");
+                }
             }
         }
     }
@@ -624,6 +678,24 @@ impl ViewCounter {
         Ok(())
     }
 
+    /// Takes in the stored totals another process (or this one) wrote, as
+    /// its flush announced them on PostgreSQL ([`TOTALS_CHANNEL`]), for the
+    /// articles whose counts are remembered here. Stored counts only grow,
+    /// so the larger of the remembered and the announced one is the later;
+    /// it waits for a running flush of this process to finish, so its own
+    /// views are never counted both as pending and as stored.
+    pub async fn hear_totals(&self, announced: &str) {
+        let _no_flush = self.flushing.read().await;
+        for (id, total) in parse_totals(announced) {
+            self.stored
+                .entry(id)
+                .and_compute_with(|remembered| match remembered {
+                    Some(entry) if *entry.value() < total => moka::ops::compute::Op::Put(total),
+                    _ => moka::ops::compute::Op::Nop,
+                });
+        }
+    }
+
     /// [`Self::learn`] for counts already remembered only.
     fn relearn(&self, steady: Option<Steady>, counts: HashMap<Uuid, i64>) {
         self.while_steady(steady, || {
@@ -636,5 +708,26 @@ impl ViewCounter {
                     });
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announced_totals_read_back_and_what_does_not_parse_is_passed_over() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let announced = format!("{a}:12,{b}:7,not-an-id:3,{a}:x");
+        let totals: Vec<(Uuid, i64)> = parse_totals(&announced).collect();
+        assert_eq!(totals, vec![(a, 12), (b, 7)]);
+        assert_eq!(parse_totals("").count(), 0);
+    }
+
+    #[test]
+    fn an_announcement_of_a_full_chunk_fits_postgresqls_payload_limit() {
+        let total = format!("{}:{}", Uuid::now_v7(), i64::MAX);
+        let chunk = vec![total; TOTALS_PER_ANNOUNCEMENT].join(",");
+        assert!(chunk.len() < 8_000, "{} bytes", chunk.len());
     }
 }

@@ -21,6 +21,7 @@ use sea_orm::{
 };
 use tokio::sync::Mutex;
 
+use crate::content::views::counter::{TOTALS_CHANNEL, ViewCounter};
 use crate::content::writes::change::{self, CHANNEL, Change};
 use crate::error::AppResult;
 
@@ -54,17 +55,27 @@ pub struct Feed {
     /// One catch-up at a time, so changes are applied in order, once.
     turn: Mutex<()>,
     apply: Apply,
+    /// Takes in the view totals other processes' flushes announce.
+    views: Arc<ViewCounter>,
 }
 
 impl Feed {
     /// A process's place in the feed as it starts.
-    pub fn new(db: DatabaseConnection, start: Start, apply: Apply) -> Self {
+    /// `apply` applies changes here; `views` hears the view totals that
+    /// flushes announce on PostgreSQL.
+    pub fn new(
+        db: DatabaseConnection,
+        start: Start,
+        apply: Apply,
+        views: Arc<ViewCounter>,
+    ) -> Self {
         Self {
             db,
             applied: AtomicI64::new(start.applied),
             announced: start.announced,
             turn: Mutex::new(()),
             apply,
+            views,
         }
     }
 
@@ -145,6 +156,7 @@ impl Feed {
     /// Listens on the feed's channel, catching up on each notification,
     /// when the connection comes back and every `poll`.
     async fn follow_notifications(&self, poll: Duration) {
+        let mut listened_before = false;
         loop {
             let mut listener = match self.listen().await {
                 Ok(listener) => listener,
@@ -155,15 +167,27 @@ impl Feed {
                     continue;
                 }
             };
-            // Whatever was committed while nobody listened.
+            // Whatever was committed while nobody listened; view totals
+            // announced meanwhile are lost, so remembered counts are read
+            // afresh.
+            if listened_before {
+                self.views.forget_stored();
+            }
+            listened_before = true;
             self.catch_up_logged().await;
             loop {
                 match tokio::time::timeout(poll, listener.try_recv()).await {
-                    // A notification, or the poll interval passed.
+                    Ok(Ok(Some(notification))) if notification.channel() == TOTALS_CHANNEL => {
+                        self.views.hear_totals(notification.payload()).await;
+                    }
+                    // A change, or the poll interval passed.
                     Ok(Ok(Some(_))) | Err(_) => self.catch_up_logged().await,
                     // The connection dropped and sqlx reconnected: what was
                     // announced meanwhile is lost, the table is not.
-                    Ok(Ok(None)) => self.catch_up_logged().await,
+                    Ok(Ok(None)) => {
+                        self.views.forget_stored();
+                        self.catch_up_logged().await;
+                    }
                     Ok(Err(error)) => {
                         tracing::warn!(%error, "the change listener failed; listening again");
                         break;
@@ -182,7 +206,7 @@ impl Feed {
             .max_connections(1)
             .connect_lazy_with((*options).clone());
         let mut listener = PgListener::connect_with(&own).await?;
-        listener.listen(CHANNEL).await?;
+        listener.listen_all([CHANNEL, TOTALS_CHANNEL]).await?;
         Ok(listener)
     }
 

@@ -274,7 +274,7 @@ impl Article {
         #[graphql(default_with = "DEFAULT_RELATED_FIRST")] first: i32,
     ) -> async_graphql::Result<Vec<Article>> {
         Box::pin(async move {
-            let (_, request) = scope(ctx)?;
+            let (state, request) = scope(ctx)?;
             let size = content::page_size(first)?;
             let lookup = Lookup::Related {
                 article: self.0.id,
@@ -283,8 +283,15 @@ impl Article {
             if let Some(related) = request.read_along_for::<Arc<Vec<Arc<LoadedArticle>>>>(&lookup) {
                 return Ok(related.iter().cloned().map(Article).collect());
             }
-            // Batched with every other article's on the page (a list whose
-            // items show their related articles).
+            let cached = state
+                .reads(request.now)
+                .cached::<Arc<Vec<Arc<LoadedArticle>>>>(lookup)
+                .await?;
+            if let Some(related) = cached {
+                return Ok(related.iter().cloned().map(Article).collect());
+            }
+            // Missed: batched with every other article's on the page (a
+            // list whose items show their related articles).
             let key = RelatedKey {
                 article: Arc::clone(&self.0),
                 size,
@@ -328,9 +335,15 @@ impl Article {
             {
                 return Ok(CommentConnection::new(&page, self.0.comment_count));
             }
-            let page = if window.is_first_page() {
-                // Batched with every other article's on the page (a list
-                // whose items show their comments).
+            let cached = state
+                .reads(request.now)
+                .cached::<Arc<Page<comment_entity::Model>>>(lookup)
+                .await?;
+            let page = if let Some(page) = cached {
+                page
+            } else if window.is_first_page() {
+                // Missed: batched with every other article's on the page (a
+                // list whose items show their comments).
                 ctx.data::<DataLoader<FirstCommentPages>>()?
                     .load_one((self.0.id, window.size))
                     .await
