@@ -316,3 +316,64 @@ async fn a_client_that_hangs_up_is_counted_once_or_not_marked() {
     }
     assert_eq!(stored().await, before + clients.len() as i64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn views_are_counted_and_answered_while_a_flush_waits_on_the_database() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::spawn_with(Options {
+        view_window: std::time::Duration::ZERO,
+        // Flushed by hand below, while the database holds it up.
+        tweak: |config| config.view_flush_interval = std::time::Duration::from_secs(3600),
+        ..Options::default()
+    })
+    .await;
+    let id = app.article_id("city-night-bus").await;
+    let client = reqwest::Client::new();
+    let url = app.graphql_url();
+    let before = common::stored_views(&app.db, id).await;
+    assert_eq!(
+        common::record_view(&client, &url, id, None).await,
+        before + 1
+    );
+
+    // Another writer holds the article's row (PostgreSQL) or the whole
+    // database (SQLite): the flush's write waits for it.
+    let blocker = app.db.begin().await.unwrap();
+    blocker
+        .execute_unprepared(&format!(
+            "UPDATE articles SET view_count = view_count WHERE id = {}",
+            match app.db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => format!("'{id}'"),
+                _ => format!("X'{}'", id.simple()),
+            }
+        ))
+        .await
+        .unwrap();
+    let views = std::sync::Arc::clone(&app.state.views);
+    let flush = tokio::spawn(async move { views.flush().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!flush.is_finished(), "the flush waits on the database");
+
+    // Readers and writers of counts go on, exactly, without waiting for it.
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        let counted = common::record_view(&client, &url, id, None).await;
+        let shown = app
+            .data(
+                "query($slug: String!) { article(slug: $slug) { viewCount } }",
+                json!({ "slug": "city-night-bus" }),
+            )
+            .await;
+        (counted, shown["article"]["viewCount"].clone())
+    })
+    .await
+    .expect("a view and a count are answered while the flush waits");
+    assert_eq!(answered, (before + 2, json!(before + 2)));
+
+    blocker.rollback().await.unwrap();
+    // On SQLite the flush may have given up on its busy timeout; its views
+    // went back to pending. Either way one more flush stores them all.
+    let _ = flush.await.unwrap();
+    app.state.views.flush().await.unwrap();
+    assert_eq!(common::stored_views(&app.db, id).await, before + 2);
+    assert_eq!(app.state.views.pending(id), 0);
+}

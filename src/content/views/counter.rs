@@ -1,21 +1,27 @@
 //! Page views. A storm of views must not become a storm of writes: each view
 //! is added to an in-memory counter per article, and a background task
-//! flushes all pending counts in one transaction (one `view_count =
-//! view_count + n` per touched article) every interval and at shutdown.
+//! flushes all pending counts in one transaction (one `UPDATE … FROM
+//! (VALUES …)` per thousand articles) every interval and at shutdown.
 //! Additions commute, so several processes on one database stay exact
 //! together. A hard crash loses at most one interval of views.
 //!
 //! With a zero interval every view is written at once instead.
 //!
-//! Totals are the stored count plus what is buffered here. Stored counts of
-//! public articles read lately are remembered, so counting a view or
-//! showing a count is done in memory. Views written by other processes show
-//! here as each flush commits: on PostgreSQL every flush announces the
-//! totals it wrote ([`TOTALS_CHANNEL`]) and every process takes them in
-//! ([`ViewCounter::hear_totals`]); on SQLite each process reads back what it
-//! remembers every second ([`ViewCounter::refresh_stored`]). Pages that read articles anyway teach the counter their
-//! stored counts ([`ViewCounter::learn`]), so showing a count costs no
-//! statement of its own.
+//! Totals are the stored count plus what is counted here and not yet
+//! stored. A flush takes the pending views in one step, counts them as in
+//! flight while it writes, and trades them for the stored totals it read
+//! back in one step after its commit: it never holds a lock while the
+//! database works, so views and counts go on while a flush waits.
+//!
+//! Stored counts of public articles read lately are remembered, so counting
+//! a view or showing a count is done in memory. Views written by other
+//! processes show here as each flush commits: on PostgreSQL every flush
+//! announces the totals it wrote ([`TOTALS_CHANNEL`]) and every process
+//! takes them in ([`ViewCounter::hear_totals`]); on SQLite each process
+//! reads back what it remembers every second
+//! ([`ViewCounter::refresh_stored`]). Pages that read articles anyway teach
+//! the counter their stored counts ([`ViewCounter::learn`]), so showing a
+//! count costs no statement of its own.
 //!
 //! On PostgreSQL a client's repeated view within the window counts once
 //! across processes: each flush settles who viewed what against the
@@ -39,7 +45,6 @@ use sea_orm::{
     QuerySelect, QueryTrait, Set,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
-use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::content::{
@@ -110,19 +115,24 @@ pub struct ViewCounter {
     db: DatabaseConnection,
     /// Whether views are buffered (a non-zero flush interval).
     buffered: bool,
-    pending: Mutex<HashMap<Uuid, i64>>,
+    /// Views counted here and not yet stored. Remembered stored counts
+    /// change only under this lock too, so a total read under it never
+    /// counts a view twice or misses one.
+    unstored: Mutex<Unstored>,
     /// Stored counts of public articles, as last read or flushed here; only
     /// used when buffered.
     stored: Cache<Uuid, i64>,
     /// Told when counts are written, since lists by views may reorder.
     read_cache: std::sync::Arc<ReadCache>,
-    /// Held for writing while a flush moves counts from memory to the
-    /// database, so that a total read under it never counts a view twice or
-    /// misses one.
-    flushing: RwLock<()>,
-    /// How many flushes have started: a count read between two equal
-    /// readings, with no flush running at either, was read between flushes.
+    /// One flush at a time (and announced totals wait for it).
+    flush_turn: tokio::sync::Mutex<()>,
+    /// How many flushes have started and finished: a stored count read
+    /// while both are equal and unchanged was read between flushes, so it
+    /// holds none of the views in flight.
     flushes_started: AtomicU64,
+    flushes_finished: AtomicU64,
+    /// Wakes the readers that waited for a flush to finish.
+    flush_done: tokio::sync::Notify,
     /// Whether the last flush failed (for `/readyz`).
     flush_failed: AtomicBool,
     /// The view window, when the database settles repeats across processes
@@ -132,6 +142,23 @@ pub struct ViewCounter {
     marks: Mutex<Vec<Mark>>,
     /// When old marks were last pruned.
     marks_pruned: Mutex<Instant>,
+}
+
+/// The views counted here and not yet stored.
+#[derive(Default)]
+struct Unstored {
+    /// Counted since the last flush took them.
+    pending: HashMap<Uuid, i64>,
+    /// Taken by the flush writing them now; back to pending if it fails.
+    in_flight: HashMap<Uuid, i64>,
+}
+
+impl Unstored {
+    /// Views of `article_id` counted here and not yet stored.
+    fn of(&self, article_id: &Uuid) -> i64 {
+        self.pending.get(article_id).copied().unwrap_or(0)
+            + self.in_flight.get(article_id).copied().unwrap_or(0)
+    }
 }
 
 /// How often a flush also prunes old view marks.
@@ -247,29 +274,38 @@ impl ViewCounter {
             marks_pruned: Mutex::new(Instant::now()),
             db,
             buffered: !interval.is_zero(),
-            pending: Mutex::new(HashMap::new()),
+            unstored: Mutex::new(Unstored::default()),
             stored: Cache::builder()
                 .max_capacity(STORED_COUNTS_HELD)
                 .expire_after(AskedForLately)
                 .build(),
             read_cache,
-            flushing: RwLock::new(()),
+            flush_turn: tokio::sync::Mutex::new(()),
             flushes_started: AtomicU64::new(0),
+            flushes_finished: AtomicU64::new(0),
+            flush_done: tokio::sync::Notify::new(),
             flush_failed: AtomicBool::new(false),
         }
     }
 
-    fn pending_map(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, i64>> {
+    fn unstored(&self) -> std::sync::MutexGuard<'_, Unstored> {
         // A panic elsewhere while holding the lock leaves plain counts behind,
         // which are still right to use.
-        self.pending
+        self.unstored
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Views of `article_id` counted here and not yet written.
+    /// Views of `article_id` counted here and not yet stored.
     pub fn pending(&self, article_id: Uuid) -> i64 {
-        self.pending_map().get(&article_id).copied().unwrap_or(0)
+        self.unstored().of(&article_id)
+    }
+
+    /// Whether no flush runs and none started since `started` (as read
+    /// when no flush ran).
+    fn quiet_since(&self, started: u64) -> bool {
+        self.flushes_started.load(Ordering::SeqCst) == started
+            && self.flushes_finished.load(Ordering::SeqCst) == started
     }
 
     fn marks(&self) -> std::sync::MutexGuard<'_, Vec<Mark>> {
@@ -322,20 +358,10 @@ impl ViewCounter {
                 .map(|article| article.view_count)
                 .ok_or_else(not_found);
         }
-        let _steady = self.flushing.read().await;
-        let stored = self
-            .stored_counts(&[article_id], now)
-            .await?
-            .get(&article_id)
-            .copied()
-            .ok_or_else(not_found)?;
-        if let Some(mark) = mark {
-            self.marks().push(mark);
-        }
-        let mut pending = self.pending_map();
-        let count = pending.entry(article_id).or_insert(0);
-        *count += 1;
-        Ok(stored + *count)
+        let counted = self
+            .settled_totals(&[article_id], now, Some((article_id, mark)))
+            .await?;
+        counted.get(&article_id).copied().ok_or_else(not_found)
     }
 
     /// A public article's total views without counting one.
@@ -354,54 +380,90 @@ impl ViewCounter {
         article_ids: &[Uuid],
         now: DateTime<Utc>,
     ) -> AppResult<HashMap<Uuid, i64>> {
-        let _steady = self.flushing.read().await;
-        let mut totals = self.stored_counts(article_ids, now).await?;
-        let pending = self.pending_map();
-        for (id, total) in &mut totals {
-            *total += pending.get(id).copied().unwrap_or(0);
-        }
-        Ok(totals)
+        self.settled_totals(article_ids, now, None).await
     }
 
-    /// Stored counts of those of `article_ids` that are public at `now`:
-    /// remembered ones, the rest read in one statement. Call it under the
-    /// `flushing` read lock, so a flush cannot slip between the read and
-    /// remembering it.
-    async fn stored_counts(
+    /// The totals of those of `article_ids` that are public at `now`: the
+    /// stored count (remembered, or the rest read in one statement) plus
+    /// the views not yet stored, and, when `count` names an article, one
+    /// more view of it counted (with its client's mark). The totals and the
+    /// count are taken under one lock, so no flush falls between them; a
+    /// flush never holds it while it writes. A stored count read while a
+    /// flush ran may or may not hold the flush's views: it is read again
+    /// once the flush is done.
+    async fn settled_totals(
         &self,
         article_ids: &[Uuid],
         now: DateTime<Utc>,
+        count: Option<(Uuid, Option<Mark>)>,
     ) -> AppResult<HashMap<Uuid, i64>> {
-        let mut counts = HashMap::with_capacity(article_ids.len());
-        let mut missing = Vec::new();
-        for id in article_ids {
-            // Unbuffered, nothing is ever remembered: every total is read.
-            match self.stored.get(id) {
-                Some(count) => {
-                    counts.insert(*id, count);
+        let mut count = count;
+        loop {
+            let done = self.flush_done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            let started = self.flushes_started.load(Ordering::SeqCst);
+            let quiet_before = self.flushes_finished.load(Ordering::SeqCst) == started;
+            let missing: Vec<Uuid> = article_ids
+                .iter()
+                .filter(|id| !self.stored.contains_key(*id))
+                .copied()
+                .collect();
+            let read: Vec<(Uuid, i64)> = if missing.is_empty() {
+                Vec::new()
+            } else {
+                article::Entity::find()
+                    .filter(article::Column::Id.is_in(missing.iter().copied()))
+                    .filter(visible(now))
+                    .select_only()
+                    .column(article::Column::Id)
+                    .column(article::Column::ViewCount)
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?
+            };
+            {
+                let mut unstored = self.unstored();
+                let settled = read.is_empty() || (quiet_before && self.quiet_since(started));
+                if settled {
+                    let mut totals = HashMap::with_capacity(article_ids.len());
+                    for (id, stored) in &read {
+                        if self.buffered {
+                            self.stored.insert(*id, *stored);
+                        }
+                        totals.insert(*id, *stored);
+                    }
+                    // Remembered a moment ago; one forgotten since (its
+                    // article changed) makes the whole read start over.
+                    let mut complete = true;
+                    for id in article_ids.iter().filter(|id| !missing.contains(id)) {
+                        match self.stored.get(id) {
+                            Some(stored) => {
+                                totals.insert(*id, stored);
+                            }
+                            None => complete = false,
+                        }
+                    }
+                    if complete {
+                        if let Some((article_id, mark)) = count.take()
+                            && totals.contains_key(&article_id)
+                        {
+                            *unstored.pending.entry(article_id).or_insert(0) += 1;
+                            if let Some(mark) = mark {
+                                self.marks().push(mark);
+                            }
+                        }
+                        for (id, total) in &mut totals {
+                            *total += unstored.of(id);
+                        }
+                        return Ok(totals);
+                    }
                 }
-                None => missing.push(*id),
+            }
+            if !self.quiet_since(self.flushes_started.load(Ordering::SeqCst)) {
+                done.await;
             }
         }
-        if missing.is_empty() {
-            return Ok(counts);
-        }
-        let read: Vec<(Uuid, i64)> = article::Entity::find()
-            .filter(article::Column::Id.is_in(missing))
-            .filter(visible(now))
-            .select_only()
-            .column(article::Column::Id)
-            .column(article::Column::ViewCount)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        for (id, count) in read {
-            if self.buffered {
-                self.stored.insert(id, count);
-            }
-            counts.insert(id, count);
-        }
-        Ok(counts)
     }
 
     /// Marks a moment between flushes, before a statement reads articles'
@@ -412,9 +474,9 @@ impl ViewCounter {
         if !self.buffered {
             return None;
         }
-        let _no_flush = self.flushing.try_read().ok()?;
-        Some(Steady {
-            flushes_started: self.flushes_started.load(Ordering::SeqCst),
+        let started = self.flushes_started.load(Ordering::SeqCst);
+        self.quiet_since(started).then_some(Steady {
+            flushes_started: started,
         })
     }
 
@@ -437,10 +499,8 @@ impl ViewCounter {
         let Some(steady) = steady else {
             return;
         };
-        let Ok(_no_flush) = self.flushing.try_read() else {
-            return;
-        };
-        if self.flushes_started.load(Ordering::SeqCst) == steady.flushes_started {
+        let _unstored = self.unstored();
+        if self.quiet_since(steady.flushes_started) {
             remember();
         }
     }
@@ -460,7 +520,8 @@ impl ViewCounter {
     /// Views counted and not yet written, over all articles (for metrics,
     /// read when they are scraped).
     pub fn pending_total(&self) -> i64 {
-        self.pending_map().values().sum()
+        let unstored = self.unstored();
+        unstored.pending.values().sum::<i64>() + unstored.in_flight.values().sum::<i64>()
     }
 
     /// Whether the last flush failed.
@@ -490,7 +551,7 @@ impl ViewCounter {
                 Ok(written) => return Ok(written),
                 Err(error) => {
                     if tokio::time::Instant::now() + pause >= deadline {
-                        let left = std::mem::take(&mut *self.pending_map());
+                        let left = std::mem::take(&mut self.unstored().pending);
                         return Err((error, left));
                     }
                     tracing::warn!(error = %error.log_message(), "could not write the buffered view counts; trying again");
@@ -502,26 +563,68 @@ impl ViewCounter {
     }
 
     async fn flush_once(&self) -> AppResult<i64> {
-        let _exclusive = self.flushing.write().await;
-        let snapshot: Vec<(Uuid, i64)> = self
-            .pending_map()
-            .iter()
-            .filter(|(_, count)| **count > 0)
-            .map(|(id, count)| (*id, *count))
-            .collect();
-        if snapshot.is_empty() {
-            return Ok(0);
+        let _turn = self.flush_turn.lock().await;
+        // The pending views (and their clients' marks) become the flush's,
+        // in one step under the lock: totals go on counting them, as in
+        // flight, while the flush writes without holding it.
+        let (snapshot, marks) = {
+            let mut unstored = self.unstored();
+            unstored.pending.retain(|_, count| *count > 0);
+            if unstored.pending.is_empty() {
+                return Ok(0);
+            }
+            unstored.in_flight = std::mem::take(&mut unstored.pending);
+            self.flushes_started.fetch_add(1, Ordering::SeqCst);
+            let snapshot: Vec<(Uuid, i64)> = unstored
+                .in_flight
+                .iter()
+                .map(|(id, count)| (*id, *count))
+                .collect();
+            (snapshot, std::mem::take(&mut *self.marks()))
+        };
+        let written = self.write_flush(&snapshot, &marks).await;
+        {
+            let mut unstored = self.unstored();
+            match &written {
+                // Remember only counts already remembered: whether an
+                // article is public is checked when a count is first read.
+                Ok(written) => {
+                    for (id, count) in written {
+                        if self.stored.contains_key(id) {
+                            self.stored.insert(*id, *count);
+                        }
+                    }
+                    unstored.in_flight.clear();
+                }
+                Err(_) => {
+                    for (id, count) in std::mem::take(&mut unstored.in_flight) {
+                        *unstored.pending.entry(id).or_insert(0) += count;
+                    }
+                    self.marks().extend(marks);
+                }
+            }
+            self.flushes_finished.fetch_add(1, Ordering::SeqCst);
         }
-        // Stored counts read from here on, until the pending ones are taken
-        // down below, are not to be learnt.
-        self.flushes_started.fetch_add(1, Ordering::SeqCst);
-        let marks = self.marks().clone();
+        self.flush_done.notify_waiters();
+        written?;
+        self.read_cache.views_written();
+        self.prune_marks().await;
+        Ok(snapshot.iter().map(|(_, count)| count).sum())
+    }
+
+    /// Writes one flush's views in one transaction; the stored totals of
+    /// the articles it wrote.
+    async fn write_flush(
+        &self,
+        snapshot: &[(Uuid, i64)],
+        marks: &[Mark],
+    ) -> AppResult<Vec<(Uuid, i64)>> {
         let txn = crate::database::begin_write(&self.db).await?;
         let firsts = match self.shared_window {
             Some(window) if !marks.is_empty() => {
-                Self::without_repeats(&txn, &snapshot, &marks, window).await?
+                Self::without_repeats(&txn, snapshot, marks, window).await?
             }
-            _ => snapshot.clone(),
+            _ => snapshot.to_vec(),
         };
         add_views(&txn, &firsts).await?;
         let written: Vec<(Uuid, i64)> = article::Entity::find()
@@ -536,26 +639,7 @@ impl ViewCounter {
             announce_totals(&txn, &written).await?;
         }
         txn.commit().await?;
-        self.marks().clear();
-        self.read_cache.views_written();
-        self.prune_marks().await;
-        // Remember only counts already remembered: whether an article is
-        // public is checked when a count is first read.
-        for (id, count) in written {
-            if self.stored.contains_key(&id) {
-                self.stored.insert(id, count);
-            }
-        }
-        let mut pending = self.pending_map();
-        for (article_id, count) in &snapshot {
-            if let Some(left) = pending.get_mut(article_id) {
-                *left -= count;
-                if *left <= 0 {
-                    pending.remove(article_id);
-                }
-            }
-        }
-        Ok(snapshot.iter().map(|(_, count)| count).sum())
+        Ok(written)
     }
 
     /// The `snapshot` counts less the views that another process (or this
@@ -685,7 +769,8 @@ impl ViewCounter {
     /// it waits for a running flush of this process to finish, so its own
     /// views are never counted both as pending and as stored.
     pub async fn hear_totals(&self, announced: &str) {
-        let _no_flush = self.flushing.read().await;
+        let _no_flush = self.flush_turn.lock().await;
+        let _unstored = self.unstored();
         for (id, total) in parse_totals(announced) {
             self.stored
                 .entry(id)
