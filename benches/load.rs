@@ -269,7 +269,13 @@ fn start_server(database_url: &str, cache_max_age: u64) -> Server {
         .env("NEWSROOM_LISTEN", "127.0.0.1:0")
         .env("NEWSROOM_NO_DEMO", "true")
         .env("NEWSROOM_LOG", "warn,newsroom=info")
-        .env("NEWSROOM_VIEW_WINDOW", "0s")
+        // BENCH_VIEW_WINDOW: how long a reader's repeated view counts once
+        // (off unless set, so `recordView` measures counting alone).
+        .env(
+            "NEWSROOM_VIEW_WINDOW",
+            std::env::var("BENCH_VIEW_WINDOW").unwrap_or_else(|_| "0s".to_owned()),
+        )
+        .env("NEWSROOM_TRUSTED_PROXY_HEADER", "x-forwarded-for")
         .env("NEWSROOM_MAX_CONCURRENT_REQUESTS", "4096")
         .env("NEWSROOM_CACHE_MAX_AGE", format!("{cache_max_age}s"))
         .env(
@@ -300,6 +306,8 @@ fn peak_memory_mb(pid: u32) -> Option<f64> {
 }
 
 struct Measured {
+    /// Requests answered without an error.
+    succeeded: u64,
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -361,6 +369,9 @@ enum Body {
     Get,
     /// The same JSON request every time.
     Fixed(bytes::Bytes),
+    /// The same JSON request every time, each from another reader: a
+    /// distinct `x-forwarded-for` address per request.
+    FromEveryone(bytes::Bytes),
     /// A JSON request whose `article-N` slug is drawn per request:
     /// `before`, the number, `after`.
     Drawn {
@@ -376,6 +387,14 @@ impl Body {
     /// work.
     fn fixed(request: &Value) -> Self {
         Self::Fixed(bytes::Bytes::from(serde_json::to_vec(request).unwrap()))
+    }
+
+    /// The bytes of a fixed request.
+    fn bytes(self) -> bytes::Bytes {
+        match self {
+            Self::Fixed(bytes) | Self::FromEveryone(bytes) => bytes,
+            _ => bytes::Bytes::new(),
+        }
     }
 
     /// `request` (whose variables hold the slug `article-SLUG`) with the
@@ -400,7 +419,7 @@ async fn drive(url: &str, body: Body, connections: u64, seconds: u64) -> Measure
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..connections {
+    for worker in 0..connections {
         let client = client.clone();
         let url = url.to_owned();
         let body = body.clone();
@@ -409,7 +428,9 @@ async fn drive(url: &str, body: Body, connections: u64, seconds: u64) -> Measure
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
+            let mut sent_here = 0u32;
             while !stop.load(Ordering::Relaxed) {
+                sent_here += 1;
                 let sent = Instant::now();
                 let json = |bytes| {
                     client
@@ -419,6 +440,14 @@ async fn drive(url: &str, body: Body, connections: u64, seconds: u64) -> Measure
                 };
                 let request = match &body {
                     Body::Fixed(bytes) => json(bytes.clone()),
+                    Body::FromEveryone(bytes) => {
+                        // 10.w.x.y: the worker and its request number, so
+                        // no address comes twice in a run.
+                        let reader = std::net::Ipv4Addr::from(
+                            (10u32 << 24) | ((worker as u32) << 18) | (sent_here & 0x3ffff),
+                        );
+                        json(bytes.clone()).header("x-forwarded-for", reader.to_string())
+                    }
                     Body::Drawn {
                         before,
                         after,
@@ -461,6 +490,7 @@ async fn drive(url: &str, body: Body, connections: u64, seconds: u64) -> Measure
             / 1000.0
     };
     Measured {
+        succeeded: all.len() as u64 - errors,
         rps: all.len() as f64 / elapsed,
         p50_ms: at(0.50),
         p99_ms: at(0.99),
@@ -572,6 +602,15 @@ async fn main() {
                 &json!({ "query": contract("reader-mutations.graphql"), "operationName": "RecordView", "variables": { "articleId": article_id } }),
             ),
         ),
+        (
+            "recordView from distinct readers",
+            Body::FromEveryone(
+                Body::fixed(
+                    &json!({ "query": contract("reader-mutations.graphql"), "operationName": "RecordView", "variables": { "articleId": article_id } }),
+                )
+                .bytes(),
+            ),
+        ),
     ];
 
     // The machine's limit: a precomputed body of the ArticlePage's size.
@@ -625,8 +664,31 @@ async fn main() {
         only.as_deref()
             .is_none_or(|list| list.split(',').any(|w| name.starts_with(w.trim())))
     };
+    let stored_views = || async {
+        let db = newsroom::database::connect(&database_url, 1).await.unwrap();
+        let views = article::Entity::find_by_id(article_id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .view_count;
+        db.close().await.unwrap();
+        views
+    };
     for (name, body) in operations.into_iter().filter(|(name, _)| wanted(name)) {
+        let counting = name.starts_with("recordView");
+        let before = if counting { stored_views().await } else { 0 };
         let measured = drive(&server.url, body, connections, seconds).await;
+        if counting {
+            // Every acknowledged view is stored within a flush or two.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let stored = stored_views().await - before;
+            let window = std::env::var("BENCH_VIEW_WINDOW").unwrap_or_default();
+            eprintln!(
+                "{name}: {} views acknowledged, {stored} stored (view window {window:?})",
+                measured.succeeded
+            );
+        }
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.2}% |",
             measured.rps,
