@@ -3,4 +3,5 @@
 
 pub mod body;
 pub mod reading;
+pub mod search_terms;
 pub mod slug;

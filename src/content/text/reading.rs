@@ -12,8 +12,9 @@ use std::sync::LazyLock;
 use jieba_rs::Jieba;
 use pinyin::ToPinyin;
 
-/// The segmenter, built once per process when first needed.
-static SEGMENTER: LazyLock<Jieba> = LazyLock::new(Jieba::new);
+/// The segmenter, built once per process when first needed (search
+/// indexes with it too, see [`super::search_terms`]).
+pub(crate) static SEGMENTER: LazyLock<Jieba> = LazyLock::new(Jieba::new);
 
 /// Words whose reading differs from their characters' defaults.
 static WORD_READINGS: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
