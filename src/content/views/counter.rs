@@ -124,7 +124,7 @@ pub struct ViewCounter {
     stored: Cache<Uuid, i64>,
     /// Told when counts are written, since lists by views may reorder.
     read_cache: std::sync::Arc<ReadCache>,
-    /// One flush at a time (and announced totals wait for it).
+    /// One flush at a time.
     flush_turn: tokio::sync::Mutex<()>,
     /// How many flushes have started and finished: a stored count read
     /// while both are equal and unchanged was read between flushes, so it
@@ -151,6 +151,9 @@ struct Unstored {
     pending: HashMap<Uuid, i64>,
     /// Taken by the flush writing them now; back to pending if it fails.
     in_flight: HashMap<Uuid, i64>,
+    /// Totals other processes announced while a flush ran here, taken in
+    /// when it ends (see [`ViewCounter::hear_totals`]).
+    heard: Vec<(Uuid, i64)>,
 }
 
 impl Unstored {
@@ -603,6 +606,7 @@ impl ViewCounter {
                     self.marks().extend(marks);
                 }
             }
+            self.take_in_larger(std::mem::take(&mut unstored.heard));
             self.flushes_finished.fetch_add(1, Ordering::SeqCst);
         }
         self.flush_done.notify_waiters();
@@ -765,13 +769,24 @@ impl ViewCounter {
     /// Takes in the stored totals another process (or this one) wrote, as
     /// its flush announced them on PostgreSQL ([`TOTALS_CHANNEL`]), for the
     /// articles whose counts are remembered here. Stored counts only grow,
-    /// so the larger of the remembered and the announced one is the later;
-    /// it waits for a running flush of this process to finish, so its own
-    /// views are never counted both as pending and as stored.
-    pub async fn hear_totals(&self, announced: &str) {
-        let _no_flush = self.flush_turn.lock().await;
-        let _unstored = self.unstored();
-        for (id, total) in parse_totals(announced) {
+    /// so the larger of the remembered and the announced one is the later.
+    /// While a flush of this process runs, an announced total may already
+    /// hold the views it has in flight: it is kept, and taken in when the
+    /// flush ends. Never waits, so the listener goes on hearing changes.
+    pub fn hear_totals(&self, announced: &str) {
+        let totals = parse_totals(announced);
+        let mut unstored = self.unstored();
+        if self.quiet_since(self.flushes_started.load(Ordering::SeqCst)) {
+            self.take_in_larger(totals);
+        } else {
+            unstored.heard.extend(totals);
+        }
+    }
+
+    /// Raises each remembered count to the total given for it, if larger.
+    /// Call it under the `unstored` lock.
+    fn take_in_larger(&self, totals: impl IntoIterator<Item = (Uuid, i64)>) {
+        for (id, total) in totals {
             self.stored
                 .entry(id)
                 .and_compute_with(|remembered| match remembered {

@@ -178,7 +178,7 @@ impl Feed {
             loop {
                 match tokio::time::timeout(poll, listener.try_recv()).await {
                     Ok(Ok(Some(notification))) if notification.channel() == TOTALS_CHANNEL => {
-                        self.views.hear_totals(notification.payload()).await;
+                        self.views.hear_totals(notification.payload());
                     }
                     // A change, or the poll interval passed.
                     Ok(Ok(Some(_))) | Err(_) => self.catch_up_logged().await,
