@@ -117,6 +117,22 @@ impl<T> Page<T> {
     }
 }
 
+/// The sizes `keys` ask for, smallest first, each with the keys that ask
+/// for it: batch reads whose statement takes one page size run once per
+/// size (in practice once: a page asks every item for the same size).
+pub fn by_size<K>(keys: &[K], size: impl Fn(&K) -> u64) -> Vec<(u64, Vec<&K>)> {
+    let mut sizes: Vec<u64> = keys.iter().map(&size).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
+        .into_iter()
+        .map(|wanted| {
+            let group = keys.iter().filter(|key| size(key) == wanted).collect();
+            (wanted, group)
+        })
+        .collect()
+}
+
 /// Checks a client's `first` argument: 0 to [`MAX_PAGE_SIZE`]; more is an
 /// error rather than a silent cut.
 pub fn page_size(first: i32) -> AppResult<u64> {

@@ -124,18 +124,10 @@ impl RequestContext {
         }
     }
 
-    /// Keeps `value`, read along with another statement of this request,
-    /// for the field that will look it up by `lookup`. It serves this
-    /// request only: it never enters the read cache, where it could outlive
-    /// a write made after it was read.
-    pub fn read_along<T: Cacheable>(&self, lookup: Lookup, value: T) {
-        if let Ok(mut kept) = self.read_along.lock() {
-            kept.push((lookup, value.wrap()));
-        }
-    }
-
-    /// Keeps what an article page's statement read along (see
-    /// [`Self::read_along`]), and the section tree's version it saw.
+    /// Keeps what an article page's statement read along, for the fields
+    /// that will look it up, and the section tree's version it saw. It
+    /// serves this request only: it never enters the read cache through
+    /// here, where it could outlive a write made after it was read.
     pub fn read_along_page(&self, along: ReadAlong) {
         self.saw_sections_version(along.sections_version);
         if let Ok(mut kept) = self.read_along.lock() {
@@ -143,8 +135,23 @@ impl RequestContext {
         }
     }
 
-    /// What was read along for `lookup` (see [`Self::read_along`]).
-    pub fn read_along_for<T: Cacheable>(&self, lookup: &Lookup) -> Option<T> {
+    /// What `lookup` holds for this request without loading anything: read
+    /// along with another statement of this request, or fresh in the read
+    /// cache. Fields that batch their misses through a loader look here
+    /// first, so a warm page never waits for a batch.
+    pub async fn already_read<T: Cacheable>(
+        &self,
+        state: &AppState,
+        lookup: Lookup,
+    ) -> AppResult<Option<T>> {
+        if let Some(value) = self.read_along_for(&lookup) {
+            return Ok(Some(value));
+        }
+        state.reads(self.now).cached(lookup).await
+    }
+
+    /// What was read along for `lookup` (see [`Self::read_along_page`]).
+    fn read_along_for<T: Cacheable>(&self, lookup: &Lookup) -> Option<T> {
         let kept = self.read_along.lock().ok()?;
         let (_, value) = kept.iter().find(|(key, _)| key == lookup)?;
         T::unwrap(value.clone())

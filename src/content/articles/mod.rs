@@ -607,21 +607,23 @@ pub async fn related_of_many(
             }
         }
     }
-    top_up_many(db, items, picked, limit, now).await
+    let articles: Vec<&article::Model> = items.iter().map(|(article, _)| *article).collect();
+    top_up_many(db, &articles, picked, limit, now).await
 }
 
-/// [`top_up_related`] for many articles: the newest of each short one's
-/// section, read for all sections at once, then the newest of all, each
-/// read once and shared.
+/// Fills each of `picked`, the best related teasers of each of `articles`
+/// by shared tags, up to `limit`: with the newest of its section (read for
+/// all short articles' sections at once), then the newest of all (read
+/// once and shared); no statement for articles already full.
 async fn top_up_many(
     db: &DatabaseConnection,
-    items: &[(&article::Model, Vec<Uuid>)],
+    articles: &[&article::Model],
     mut picked: Vec<Vec<Teaser>>,
     limit: u64,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Vec<Teaser>>> {
     let short = |picked: &[Vec<Teaser>]| -> Vec<usize> {
-        (0..items.len())
+        (0..articles.len())
             .filter(|&index| (picked[index].len() as u64) < limit)
             .collect()
     };
@@ -651,13 +653,13 @@ async fn top_up_many(
     if waiting.is_empty() {
         return Ok(picked);
     }
-    let mut sections: Vec<Uuid> = waiting.iter().map(|&i| items[i].0.category_id).collect();
+    let mut sections: Vec<Uuid> = waiting.iter().map(|&i| articles[i].category_id).collect();
     sections.sort_unstable();
     sections.dedup();
     let keys: Vec<FirstPageKey> = sections.into_iter().map(by_section).collect();
     let newest_by_section = first_pages(db, &keys, now).await?;
     for index in waiting {
-        let article = items[index].0;
+        let article = articles[index];
         if let Some(page) = newest_by_section.get(&by_section(article.category_id)) {
             fill(&mut picked[index], article, &page.items);
         }
@@ -675,14 +677,15 @@ async fn top_up_many(
     )
     .await?;
     for index in waiting {
-        fill(&mut picked[index], items[index].0, &newest.items);
+        fill(&mut picked[index], articles[index], &newest.items);
     }
     Ok(picked)
 }
 
 /// Fills `picked`, the best related teasers of `article` by shared tags, up
 /// to `limit` with the newest of the same section, then the newest of all
-/// (see [`related`]); without a statement when it is full already.
+/// (see [`related`]); without a statement when it is full already. The
+/// same rule as for many articles at once ([`top_up_many`]).
 pub async fn top_up_related(
     db: &DatabaseConnection,
     article: &article::Model,
@@ -690,27 +693,7 @@ pub async fn top_up_related(
     limit: u64,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Teaser>> {
-    if picked.len() as u64 >= limit {
-        picked.truncate(limit as usize);
-        return Ok(picked);
-    }
-    let mut exclude: Vec<Uuid> = picked.iter().map(|a| a.0.id).collect();
-    exclude.push(article.id);
-
-    for same_section in [true, false] {
-        let missing = limit.saturating_sub(picked.len() as u64);
-        if missing == 0 {
-            break;
-        }
-        let mut select = article::Entity::find()
-            .filter(visible(now))
-            .filter(article::Column::Id.is_not_in(exclude.iter().copied()));
-        if same_section {
-            select = select.filter(article::Column::CategoryId.eq(article.category_id));
-        }
-        let more = teasers(db, ArticleOrder::Newest.sort(select).limit(missing)).await?;
-        exclude.extend(more.iter().map(|a| a.0.id));
-        picked.extend(more);
-    }
-    Ok(picked)
+    picked.truncate(limit as usize);
+    let mut topped = top_up_many(db, &[article], vec![picked], limit, now).await?;
+    Ok(topped.pop().unwrap_or_default())
 }

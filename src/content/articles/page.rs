@@ -139,7 +139,7 @@ impl Reads<'_> {
         also: AlsoRead,
         hand_off: &(dyn Fn(ReadAlong) + Sync),
     ) -> AppResult<Option<Arc<LoadedArticle>>> {
-        let (sources, now) = (self, self.now);
+        let now = self.now;
         let load = |lookup: Lookup| async move {
             let key = match &lookup {
                 Lookup::ArticleById(id) => ArticleKey::Id(*id),
@@ -148,14 +148,13 @@ impl Reads<'_> {
             };
             // Only public articles' counts may be learnt (see ViewCounter).
             let steady = match audience {
-                Audience::Public(_) => sources.views.steady(),
+                Audience::Public(_) => self.views.steady(),
                 Audience::Editors => None,
             };
-            let Some(found) = find(sources.db, key, audience, also, now).await? else {
+            let Some(found) = find(self.db, key, audience, also, now).await? else {
                 return Ok::<_, AppError>((None, Vec::new()));
             };
-            sources
-                .views
+            self.views
                 .learn(steady, [(found.row.id, found.row.view_count)]);
             let ArticleRead {
                 row,
@@ -164,7 +163,7 @@ impl Reads<'_> {
                 comments,
                 related,
             } = found;
-            let along = along_values(sources.db, &row, comments, related, also, now).await?;
+            let along = along_values(self.db, &row, comments, related, also, now).await?;
             hand_off(ReadAlong {
                 sections_version,
                 values: along.clone(),
@@ -175,9 +174,8 @@ impl Reads<'_> {
         match audience {
             Audience::Editors => Ok(load(lookup).await?.0),
             Audience::Public(now) => {
-                sources
-                    .cache
-                    .get_or_load_along(sources.db, now, lookup.clone(), load(lookup))
+                self.cache
+                    .get_or_load_along(self.db, now, lookup.clone(), load(lookup))
                     .await
             }
         }

@@ -166,13 +166,8 @@ impl Reads<'_> {
                             .map(|tags| tags.iter().map(|tag| tag.id).collect())
                             .unwrap_or_default()
                     };
-                    let mut sizes: Vec<u64> = missing.iter().map(|key| key.size).collect();
-                    sizes.sort_unstable();
-                    sizes.dedup();
                     let mut loaded = HashMap::with_capacity(missing.len());
-                    for size in sizes {
-                        let group: Vec<&RelatedKey> =
-                            missing.iter().filter(|key| key.size == size).collect();
+                    for (size, group) in crate::content::by_size(&missing, |key| key.size) {
                         let items: Vec<(&entity::article::Model, Vec<Uuid>)> = group
                             .iter()
                             .map(|key| (&**key.article, tag_ids(&key.article)))

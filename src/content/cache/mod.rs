@@ -366,15 +366,22 @@ impl ReadCache {
         let Some(generation) = self.generation_at(db, now).await? else {
             return Ok(None);
         };
-        let key = Key { generation, lookup };
-        let Some(hit) = entries.get(&key).await else {
+        let Some(value) = self.fresh(entries, &Key { generation, lookup }).await else {
             return Ok(None);
         };
-        if !self.stamps.is_fresh(&key.lookup, &hit.value, hit.loaded_at) {
-            return Ok(None);
-        }
         crate::metrics::read_cache(true, 1);
-        Ok(T::unwrap(hit.value))
+        Ok(T::unwrap(value))
+    }
+
+    /// The value cached under `key` when it is fresh; a stale one is
+    /// dropped, so the next load replaces it.
+    async fn fresh(&self, entries: &Cache<Key, Stamped>, key: &Key) -> Option<Cached> {
+        let hit = entries.get(key).await?;
+        if self.stamps.is_fresh(&key.lookup, &hit.value, hit.loaded_at) {
+            return Some(hit.value);
+        }
+        entries.invalidate(key).await;
+        None
     }
 
     /// The value read by `lookup` at `now`: from the cache, or else from
@@ -421,12 +428,9 @@ impl ReadCache {
         };
         let key = Key { generation, lookup };
         let wrong_kind = || AppError::Internal("a cache entry of the wrong kind".to_owned());
-        if let Some(hit) = entries.get(&key).await {
-            if self.stamps.is_fresh(&key.lookup, &hit.value, hit.loaded_at) {
-                crate::metrics::read_cache(true, 1);
-                return T::unwrap(hit.value).ok_or_else(wrong_kind);
-            }
-            entries.invalidate(&key).await;
+        if let Some(value) = self.fresh(entries, &key).await {
+            crate::metrics::read_cache(true, 1);
+            return T::unwrap(value).ok_or_else(wrong_kind);
         }
         let loaded_at = self.stamps.now();
         let mut load = Some(load);
@@ -496,18 +500,7 @@ impl ReadCache {
                         generation,
                         lookup: lookup(key),
                     };
-                    match entries.get(&key).await {
-                        Some(hit)
-                            if self.stamps.is_fresh(&key.lookup, &hit.value, hit.loaded_at) =>
-                        {
-                            T::unwrap(hit.value)
-                        }
-                        Some(_) => {
-                            entries.invalidate(&key).await;
-                            None
-                        }
-                        None => None,
-                    }
+                    self.fresh(entries, &key).await.and_then(T::unwrap)
                 }
                 None => None,
             };

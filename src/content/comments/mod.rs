@@ -545,15 +545,8 @@ pub async fn first_pages_approved(
 ) -> AppResult<HashMap<(Uuid, u64), Page<comment::Model>>> {
     use sea_orm::{ConnectionTrait, FromQueryResult};
     let mut pages = HashMap::with_capacity(keys.len());
-    let mut sizes: Vec<u64> = keys.iter().map(|(_, size)| *size).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    for size in sizes {
-        let articles: Vec<Uuid> = keys
-            .iter()
-            .filter(|(_, wanted)| *wanted == size)
-            .map(|(article, _)| *article)
-            .collect();
+    for (size, group) in crate::content::by_size(keys, |(_, size)| *size) {
+        let articles: Vec<Uuid> = group.into_iter().map(|(article, _)| *article).collect();
         let mut rows: HashMap<Uuid, Vec<comment::Model>> = HashMap::new();
         if size > 0 {
             let statement = crate::content::sql::comment_pages::first_approved(

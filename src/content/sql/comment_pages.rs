@@ -2,7 +2,7 @@
 //! each article's comments numbered newest first by a window function,
 //! which both databases have, and the first of each kept.
 
-use entity::comment::{self, CommentStatus};
+use entity::comment::CommentStatus;
 use sea_orm::{ActiveEnum, DbBackend, Statement};
 use uuid::Uuid;
 
@@ -11,7 +11,7 @@ use super::{Values, plan_constant};
 /// The statement that reads up to `limit` approved comments of each of
 /// `article_ids`, newest first within each, as `comments` rows with their
 /// place in the article's list (`place`, from 1). Decode the rows as
-/// [`comment::Model`]s.
+/// [`entity::comment::Model`]s.
 pub fn first_approved(backend: DbBackend, article_ids: &[Uuid], limit: u64) -> Statement {
     let mut values = Values::default();
     let approved = values.bind(CommentStatus::Approved.to_value());
@@ -23,9 +23,6 @@ pub fn first_approved(backend: DbBackend, article_ids: &[Uuid], limit: u64) -> S
     );
     Statement::from_sql_and_values(backend, sql, values.0)
 }
-
-/// The type of the rows [`first_approved`] reads.
-pub type Row = comment::Model;
 
 #[cfg(test)]
 mod tests {

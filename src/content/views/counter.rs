@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use entity::article;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Set,
+    QuerySelect, Set,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use uuid::Uuid;
@@ -177,57 +177,15 @@ pub struct Steady {
 /// How many articles' stored counts are remembered.
 const STORED_COUNTS_HELD: u64 = 100_000;
 
-/// How long an article's stored count is remembered (and refreshed every
-/// interval) after it was last asked for.
+/// How long an article's stored count is remembered after it was last
+/// asked for (announced totals and SQLite's read-backs update it meanwhile).
 const STORED_COUNT_IDLE: Duration = Duration::from_secs(10);
 
-/// The PostgreSQL channel on which each flush announces the stored totals
-/// of the articles it wrote, at its commit, so that every process's
-/// answers count from them (see [`ViewCounter::hear_totals`]).
-pub const TOTALS_CHANNEL: &str = "newsroom_view_totals";
-
-/// How many totals one announcement carries: PostgreSQL's payloads hold
-/// under 8,000 bytes, and one total takes at most 57.
-const TOTALS_PER_ANNOUNCEMENT: usize = 120;
+pub use crate::content::sql::view_counts::TOTALS_CHANNEL;
 
 /// How often a process on SQLite reads back the stored counts it
 /// remembers: several processes on one SQLite file have no notifications.
 const SQLITE_REFRESH_EVERY: Duration = Duration::from_secs(1);
-
-/// Announces `totals` on [`TOTALS_CHANNEL`] in `txn`: delivered at commit,
-/// never for a flush rolled back.
-async fn announce_totals(
-    txn: &crate::database::WriteTransaction,
-    totals: &[(Uuid, i64)],
-) -> AppResult<()> {
-    for chunk in totals.chunks(TOTALS_PER_ANNOUNCEMENT) {
-        let payload = chunk
-            .iter()
-            .map(|(id, total)| format!("{id}:{total}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [TOTALS_CHANNEL.into(), payload.into()],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
-/// The `(article, total)` pairs of an announcement; what does not parse is
-/// passed over.
-fn parse_totals(announced: &str) -> impl Iterator<Item = (Uuid, i64)> + '_ {
-    announced.split(',').filter_map(|pair| {
-        let (id, total) = pair.split_once(':')?;
-        Some((Uuid::try_parse(id).ok()?, total.parse().ok()?))
-    })
-}
-
-/// The comment that starts the refreshing statement, naming it in the
-/// database's logs (and for tests that count a request's statements).
-pub const REFRESH_LABEL: &str = "/* newsroom: refresh view totals */";
 
 /// How many stored counts one refreshing statement reads.
 const REFRESH_CHUNK: usize = 1_000;
@@ -302,6 +260,13 @@ impl ViewCounter {
     /// Views of `article_id` counted here and not yet stored.
     pub fn pending(&self, article_id: Uuid) -> i64 {
         self.unstored().of(&article_id)
+    }
+
+    /// How many flushes have started, when none runs now: a moment between
+    /// flushes, to check later with [`Self::quiet_since`].
+    fn between_flushes(&self) -> Option<u64> {
+        let started = self.flushes_started.load(Ordering::SeqCst);
+        (self.flushes_finished.load(Ordering::SeqCst) == started).then_some(started)
     }
 
     /// Whether no flush runs and none started since `started` (as read
@@ -405,8 +370,7 @@ impl ViewCounter {
             let done = self.flush_done.notified();
             tokio::pin!(done);
             done.as_mut().enable();
-            let started = self.flushes_started.load(Ordering::SeqCst);
-            let quiet_before = self.flushes_finished.load(Ordering::SeqCst) == started;
+            let before = self.between_flushes();
             let missing: Vec<Uuid> = article_ids
                 .iter()
                 .filter(|id| !self.stored.contains_key(*id))
@@ -427,7 +391,8 @@ impl ViewCounter {
             };
             {
                 let mut unstored = self.unstored();
-                let settled = read.is_empty() || (quiet_before && self.quiet_since(started));
+                let settled =
+                    read.is_empty() || before.is_some_and(|started| self.quiet_since(started));
                 if settled {
                     let mut totals = HashMap::with_capacity(article_ids.len());
                     for (id, stored) in &read {
@@ -463,7 +428,7 @@ impl ViewCounter {
                     }
                 }
             }
-            if !self.quiet_since(self.flushes_started.load(Ordering::SeqCst)) {
+            if self.between_flushes().is_none() {
                 done.await;
             }
         }
@@ -477,10 +442,8 @@ impl ViewCounter {
         if !self.buffered {
             return None;
         }
-        let started = self.flushes_started.load(Ordering::SeqCst);
-        self.quiet_since(started).then_some(Steady {
-            flushes_started: started,
-        })
+        self.between_flushes()
+            .map(|flushes_started| Steady { flushes_started })
     }
 
     /// Remembers the stored counts of public articles that a statement
@@ -640,7 +603,9 @@ impl ViewCounter {
             .all(&txn)
             .await?;
         if self.db.get_database_backend() == DbBackend::Postgres {
-            announce_totals(&txn, &written).await?;
+            for announcement in view_counts::announcements(&written) {
+                txn.execute_raw(announcement).await?;
+            }
         }
         txn.commit().await?;
         Ok(written)
@@ -739,22 +704,17 @@ impl ViewCounter {
         let remembered: Vec<Uuid> = self.stored.iter().map(|(id, _)| *id).collect();
         for chunk in remembered.chunks(REFRESH_CHUNK) {
             let steady = self.steady();
-            let mut statement = article::Entity::find()
-                .filter(article::Column::Id.is_in(chunk.iter().copied()))
-                .filter(visible(crate::content::now()))
-                .select_only()
-                .column(article::Column::Id)
-                .column(article::Column::ViewCount)
-                .build(self.db.get_database_backend());
-            // Named, so that a database's statement log tells this
-            // background read from the requests' own.
-            statement.sql = format!("{REFRESH_LABEL} {}", statement.sql);
+            let statement = view_counts::stored_again(
+                self.db.get_database_backend(),
+                chunk,
+                crate::content::now(),
+            );
             let read: HashMap<Uuid, i64> = self
                 .db
                 .query_all_raw(statement)
                 .await?
                 .iter()
-                .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "view_count")?)))
+                .map(view_counts::stored_of_row)
                 .collect::<Result<_, sea_orm::DbErr>>()?;
             for id in chunk {
                 if !read.contains_key(id) {
@@ -774,9 +734,9 @@ impl ViewCounter {
     /// hold the views it has in flight: it is kept, and taken in when the
     /// flush ends. Never waits, so the listener goes on hearing changes.
     pub fn hear_totals(&self, announced: &str) {
-        let totals = parse_totals(announced);
+        let totals = view_counts::parse_announcement(announced);
         let mut unstored = self.unstored();
-        if self.quiet_since(self.flushes_started.load(Ordering::SeqCst)) {
+        if self.between_flushes().is_some() {
             self.take_in_larger(totals);
         } else {
             unstored.heard.extend(totals);
@@ -798,36 +758,6 @@ impl ViewCounter {
 
     /// [`Self::learn`] for counts already remembered only.
     fn relearn(&self, steady: Option<Steady>, counts: HashMap<Uuid, i64>) {
-        self.while_steady(steady, || {
-            for (id, count) in counts {
-                self.stored
-                    .entry(id)
-                    .and_compute_with(|remembered| match remembered {
-                        Some(_) => moka::ops::compute::Op::Put(count),
-                        None => moka::ops::compute::Op::Nop,
-                    });
-            }
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn announced_totals_read_back_and_what_does_not_parse_is_passed_over() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let announced = format!("{a}:12,{b}:7,not-an-id:3,{a}:x");
-        let totals: Vec<(Uuid, i64)> = parse_totals(&announced).collect();
-        assert_eq!(totals, vec![(a, 12), (b, 7)]);
-        assert_eq!(parse_totals("").count(), 0);
-    }
-
-    #[test]
-    fn an_announcement_of_a_full_chunk_fits_postgresqls_payload_limit() {
-        let total = format!("{}:{}", Uuid::now_v7(), i64::MAX);
-        let chunk = vec![total; TOTALS_PER_ANNOUNCEMENT].join(",");
-        assert!(chunk.len() < 8_000, "{} bytes", chunk.len());
+        self.while_steady(steady, || self.take_in_larger(counts));
     }
 }

@@ -280,14 +280,10 @@ impl Article {
                 article: self.0.id,
                 size,
             };
-            if let Some(related) = request.read_along_for::<Arc<Vec<Arc<LoadedArticle>>>>(&lookup) {
-                return Ok(related.iter().cloned().map(Article).collect());
-            }
-            let cached = state
-                .reads(request.now)
-                .cached::<Arc<Vec<Arc<LoadedArticle>>>>(lookup)
+            let known = request
+                .already_read::<Arc<Vec<Arc<LoadedArticle>>>>(state, lookup)
                 .await?;
-            if let Some(related) = cached {
+            if let Some(related) = known {
                 return Ok(related.iter().cloned().map(Article).collect());
             }
             // Missed: batched with every other article's on the page (a
@@ -331,15 +327,10 @@ impl Article {
                 article: self.0.id,
                 window,
             };
-            if let Some(page) = request.read_along_for::<Arc<Page<comment_entity::Model>>>(&lookup)
-            {
-                return Ok(CommentConnection::new(&page, self.0.comment_count));
-            }
-            let cached = state
-                .reads(request.now)
-                .cached::<Arc<Page<comment_entity::Model>>>(lookup)
+            let known = request
+                .already_read::<Arc<Page<comment_entity::Model>>>(state, lookup)
                 .await?;
-            let page = if let Some(page) = cached {
+            let page = if let Some(page) = known {
                 page
             } else if window.is_first_page() {
                 // Missed: batched with every other article's on the page (a

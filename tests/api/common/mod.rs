@@ -156,7 +156,7 @@ impl TestApp {
                 || info
                     .statement
                     .sql
-                    .starts_with(newsroom::content::views::counter::REFRESH_LABEL);
+                    .starts_with(newsroom::content::sql::view_counts::REFRESH_LABEL);
             if !background {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
