@@ -50,6 +50,10 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: u64,
     },
+    /// Index every article for search again: after changing the segmenter
+    /// or its dictionary, or to check how long a rebuild takes. Servers go
+    /// on serving meanwhile; each batch of articles commits on its own.
+    Reindex,
     /// Read a site exported by `newsroom export` into this database. Checks
     /// everything first, writes all or nothing, and skips what is already
     /// there, so running it twice changes nothing.

@@ -54,6 +54,7 @@ pub async fn prepare_connected(
     if !config.no_demo && content::transfer::demo::load_if_empty(&db).await? {
         tracing::info!("loaded the demo content into the empty database");
     }
+    bring_search_index_up_to_date(&db).await?;
     let spills = config.view_spill_folder();
     let added = spills.apply(&db).await?;
     if added > 0 {
@@ -76,6 +77,40 @@ pub async fn prepare_connected(
         db,
         config.state_settings(feed_start, fingerprint_secret),
     ))
+}
+
+/// Sites up to this many articles have a search index an older build made
+/// rebuilt before the server serves; larger ones while it serves.
+const REINDEX_BEFORE_SERVING: u64 = 2_000;
+
+/// Rebuilds the search index when an older build (or none) made it: at
+/// once on a small site, in the background on a large one (searches find
+/// the articles not yet reached by their old documents, or not at all).
+async fn bring_search_index_up_to_date(db: &sea_orm::DatabaseConnection) -> AppResult<()> {
+    use content::search::index;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    if index::is_current(db).await? {
+        return Ok(());
+    }
+    let articles = entity::article::Entity::find().count(db).await?;
+    if articles <= REINDEX_BEFORE_SERVING {
+        index::rebuild(db, |_| {}).await?;
+        return Ok(());
+    }
+    tracing::warn!(
+        articles,
+        "the search index was made by another build; rebuilding it while serving"
+    );
+    let db = db.clone();
+    tokio::spawn(async move {
+        match index::rebuild(&db, |_| {}).await {
+            Ok(indexed) => tracing::info!(indexed, "the search index is rebuilt"),
+            Err(error) => {
+                tracing::error!(error = %error.log_message(), "rebuilding the search index failed")
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Starts the background work a serving process does: writing buffered

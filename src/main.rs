@@ -80,6 +80,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|error| error.log_message())?;
             tracing::info!("{summary}");
         }
+        Command::Reindex => {
+            let db = migrated(&config).await?;
+            let started = std::time::Instant::now();
+            let indexed = newsroom::content::search::index::rebuild(&db, |done| {
+                if done % 10_000 == 0 {
+                    tracing::info!(done, "indexed for search");
+                }
+            })
+            .await
+            .map_err(|error| error.log_message())?;
+            tracing::info!(
+                indexed,
+                seconds = started.elapsed().as_secs_f64(),
+                "the search index is rebuilt"
+            );
+        }
         Command::Import { file } => {
             let db = migrated(&config).await?;
             let summary = newsroom::cli::import(&db, &file)

@@ -15,6 +15,7 @@
 //! - [`writes`]: the one shape of every write: its audit entries and the
 //!   change feed of what it changed, which every server process follows.
 //! - [`reads`]: what readers' pages read, as use cases over the cache.
+//! - [`search`]: full-text search in Chinese and English, and its index.
 //! - [`cache`]: the read cache, and what each entry depends on.
 //! - [`text`], [`cursor`]: pure logic for HTML, excerpts, slugs and cursors.
 //! - [`shared_settings`]: values every process of a fleet shares.
@@ -26,6 +27,7 @@ pub mod cache;
 pub mod comments;
 pub mod cursor;
 pub mod reads;
+pub mod search;
 pub mod sections;
 pub mod shared_settings;
 pub mod sql;

@@ -25,6 +25,7 @@ mod errors;
 pub mod execution;
 mod node;
 mod scalars;
+mod search;
 mod sections;
 mod tags;
 mod tokens;
@@ -50,6 +51,7 @@ pub struct Query(
     node::NodeQuery,
     sections::CategoryQuery,
     tags::TagQuery,
+    search::SearchQueryRoot,
     articles::editing::ArticleEditingQuery,
     comments::moderation::ModerationQuery,
     tokens::TokenQuery,

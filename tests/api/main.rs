@@ -32,6 +32,7 @@ mod properties;
 mod read_cache;
 mod related;
 mod schema;
+mod search;
 mod seed_page;
 mod shutdown;
 mod slow_clients;

@@ -180,6 +180,7 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
         tag_ids.insert(demo.slug.as_str(), id);
     }
 
+    let mut article_ids = Vec::new();
     for demo in &site.articles {
         let category_id = *category_ids.get(demo.category.as_str()).ok_or_else(|| {
             AppError::Internal(format!("demo article {} names no section", demo.slug))
@@ -203,6 +204,7 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
         );
         let approved = demo.comments.len() as i32;
         let id = Uuid::now_v7();
+        article_ids.push(id);
         article::ActiveModel {
             id: Set(id),
             slug: Set(demo.slug.clone()),
@@ -258,6 +260,8 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> AppResult<bool> {
             .await?;
         }
     }
+    crate::content::search::index::refresh(&txn, &article_ids).await?;
+    crate::content::search::index::mark_current(&txn).await?;
     txn.commit().await?;
     Ok(true)
 }

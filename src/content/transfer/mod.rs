@@ -309,6 +309,7 @@ pub async fn import(db: &DatabaseConnection, site: &SiteExport) -> AppResult<Imp
     }
 
     let mut written = new_categories.len() + new_tags.len() + new_articles.len();
+    let imported: Vec<Uuid> = new_articles.iter().map(|entry| entry.article.id).collect();
     for category in new_categories {
         category.clone().into_active_model().insert(&txn).await?;
     }
@@ -348,6 +349,8 @@ pub async fn import(db: &DatabaseConnection, site: &SiteExport) -> AppResult<Imp
             written += 1;
         }
     }
+    // Imported articles are found by search as soon as the import commits.
+    crate::content::search::index::refresh(&txn, &imported).await?;
     if written > 0 {
         // Servers already running on this database drop what they cached.
         crate::content::writes::change::record(

@@ -1,7 +1,9 @@
 //! One shape for every audited write: an [`Edit`] is a write transaction
 //! that also carries who acts and what was done. Its commit stores the
 //! audit entries and the change feed's entries with the change, in the same
-//! transaction, so the log, the feed and the data never disagree.
+//! transaction, so the log, the feed and the data never disagree; and it
+//! refreshes the search index of every article the write touched, in the
+//! same transaction, so search never finds words an article lost.
 
 pub mod audit;
 pub mod change;
@@ -76,6 +78,9 @@ pub struct Edit<'a> {
     actor: &'a Actor,
     now: DateTime<Utc>,
     done: Vec<Done>,
+    /// Articles whose search documents must be made again beyond the
+    /// subjects of what was done (those losing a deleted tag).
+    search_again: Vec<Uuid>,
 }
 
 impl<'a> Edit<'a> {
@@ -90,6 +95,7 @@ impl<'a> Edit<'a> {
             actor,
             now,
             done: Vec::new(),
+            search_again: Vec::new(),
         })
     }
 
@@ -131,9 +137,28 @@ impl<'a> Edit<'a> {
         self
     }
 
-    /// Stores the audit entries and the feed's changes and commits with
-    /// them; returns what the write touched, in the order it was done.
+    /// Has the search index read these articles again at commit, though
+    /// no action names them (a deleted tag's articles lose its name).
+    pub fn search_again(&mut self, articles: impl IntoIterator<Item = Uuid>) {
+        self.search_again.extend(articles);
+    }
+
+    /// Stores the audit entries and the feed's changes, refreshes the
+    /// search documents of the articles (and tags' articles) touched, and
+    /// commits with them; returns what the write touched, in the order it
+    /// was done.
     pub async fn commit(self) -> AppResult<Vec<Subject>> {
+        let mut articles = self.search_again.clone();
+        let mut tags = Vec::new();
+        for done in &self.done {
+            match done.subject {
+                Subject::Article(id) => articles.push(id),
+                Subject::Tag(id) => tags.push(id),
+                _ => {}
+            }
+        }
+        crate::content::search::index::refresh(&self.txn, &articles).await?;
+        crate::content::search::index::refresh_tagged(&self.txn, &tags).await?;
         for done in &self.done {
             audit::record(
                 &self.txn,

@@ -79,6 +79,11 @@ impl Default for Options {
 }
 
 impl TestApp {
+    /// Whether this server runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == sea_orm::DbBackend::Postgres
+    }
+
     /// A server over a fresh database with the demo site.
     pub async fn spawn() -> Self {
         Self::spawn_with(Options::default()).await

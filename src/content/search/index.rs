@@ -1,0 +1,224 @@
+//! Keeping the search index true: every write that changes what an
+//! article says (its text, its tags, a tag's name) refreshes the article's
+//! document in the write's own transaction ([`refresh`], called by
+//! [`crate::content::writes::Edit::commit`]), so a search run after the
+//! commit finds the new words and never the old ones. Every article is
+//! indexed, drafts too; who may see a hit is decided when searching, so
+//! publishing, scheduling and taking down need no index work at all.
+//!
+//! [`rebuild`] indexes everything again (`newsroom reindex`, and a server
+//! starting on a database whose index an older build made).
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{article, article_tag, tag};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::LockType,
+};
+use uuid::Uuid;
+
+use crate::{
+    content::{
+        shared_settings,
+        sql::search::{self as statements, IndexedWords},
+        text::search_terms::{normalize_for_phrases, terms},
+    },
+    error::{AppError, AppResult},
+};
+
+/// What the index's words are made by: change it when normalising,
+/// segmenting or the fields indexed change, and servers starting on an
+/// older index rebuild it.
+pub const INDEX_VERSION: &str =
+    "1: nfkc lowercase, jieba 0.11 search mode, title summary tags body";
+
+/// The setting that names the version the stored index was made by.
+const VERSION_SETTING: &str = "search_index_version";
+
+/// Articles indexed per transaction by [`rebuild`].
+const REBUILD_BATCH: usize = 200;
+
+/// An article's text as the index reads it.
+struct Source {
+    id: Uuid,
+    title: String,
+    summary: Option<String>,
+    body_text: String,
+}
+
+/// Indexes these articles again from what the connection sees (inside a
+/// write, the write's own changes); articles that no longer exist leave
+/// the index.
+pub async fn refresh<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
+    let ids: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in ids.chunks(REBUILD_BATCH) {
+        index(conn, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Indexes again every article carrying one of these tags (a renamed
+/// tag's name is in their documents).
+pub async fn refresh_tagged<C: ConnectionTrait>(conn: &C, tag_ids: &[Uuid]) -> AppResult<()> {
+    if tag_ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = article_tag::Entity::find()
+        .select_only()
+        .column(article_tag::Column::ArticleId)
+        .filter(article_tag::Column::TagId.is_in(tag_ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    refresh(conn, &ids).await
+}
+
+/// The ids of the articles carrying `tag_id`, for a write that is about
+/// to take the tag from them.
+pub async fn articles_tagged<C: ConnectionTrait>(conn: &C, tag_id: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(article_tag::Entity::find()
+        .select_only()
+        .column(article_tag::Column::ArticleId)
+        .filter(article_tag::Column::TagId.eq(tag_id))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Writes the documents of `ids` (at most [`REBUILD_BATCH`]).
+async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
+    let backend = conn.get_database_backend();
+    let mut rows = article::Entity::find()
+        .select_only()
+        .columns([
+            article::Column::Id,
+            article::Column::Title,
+            article::Column::Summary,
+            article::Column::BodyText,
+        ])
+        .filter(article::Column::Id.is_in(ids.iter().copied()));
+    if backend == DbBackend::Postgres {
+        // A rebuild and an edit of the same article take turns on its row,
+        // so the later of the two writes the document last.
+        rows = rows.lock(LockType::Update);
+    }
+    let sources: Vec<Source> = rows
+        .into_tuple::<(Uuid, String, Option<String>, String)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, title, summary, body_text)| Source {
+            id,
+            title,
+            summary,
+            body_text,
+        })
+        .collect();
+    let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (article_id, name) in article_tag::Entity::find()
+        .select_only()
+        .column(article_tag::Column::ArticleId)
+        .column(tag::Column::Name)
+        .inner_join(tag::Entity)
+        .filter(article_tag::Column::ArticleId.is_in(ids.iter().copied()))
+        .order_by_asc(tag::Column::Name)
+        .into_tuple::<(Uuid, String)>()
+        .all(conn)
+        .await?
+    {
+        tags.entry(article_id).or_default().push(name);
+    }
+    for statement in statements::forget(backend, ids) {
+        conn.execute_raw(statement).await?;
+    }
+    for source in sources {
+        let tag_names = tags.remove(&source.id).unwrap_or_default();
+        let words = IndexedWords {
+            title: terms(&source.title),
+            summary: source.summary.as_deref().map(terms).unwrap_or_default(),
+            tags: tag_names.iter().flat_map(|name| terms(name)).collect(),
+            body: terms(&source.body_text),
+        };
+        let normalized = normalize_for_phrases(&format!(
+            "{}\n{}\n{}\n{}",
+            source.title,
+            source.summary.as_deref().unwrap_or(""),
+            tag_names.join("\n"),
+            source.body_text
+        ));
+        let stored = statements::store(backend, source.id, &normalized, &words);
+        if backend == DbBackend::Postgres {
+            conn.execute_raw(stored).await?;
+        } else {
+            let rowid: i64 = conn
+                .query_one_raw(stored)
+                .await?
+                .ok_or_else(|| AppError::Internal("a search document got no id".to_owned()))?
+                .try_get("", "id")?;
+            conn.execute_raw(statements::fts5_row(rowid, &words))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the stored index was made by this build's [`INDEX_VERSION`].
+pub async fn is_current(db: &DatabaseConnection) -> AppResult<bool> {
+    Ok(shared_settings::get(db, VERSION_SETTING).await?.as_deref() == Some(INDEX_VERSION))
+}
+
+/// Marks the index as made by this build, inside the caller's
+/// transaction (after a load that indexed everything it wrote).
+pub async fn mark_current<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
+    shared_settings::set(conn, VERSION_SETTING, INDEX_VERSION).await
+}
+
+/// Indexes every article again, [`REBUILD_BATCH`] per transaction, oldest
+/// first, telling `progress` how many are done; returns how many there
+/// were. Searches go on meanwhile (an article not yet reached keeps its
+/// old document), and so do writes.
+pub async fn rebuild(db: &DatabaseConnection, mut progress: impl FnMut(usize)) -> AppResult<usize> {
+    let mut done = 0;
+    let mut last: Option<Uuid> = None;
+    loop {
+        let mut next = article::Entity::find()
+            .select_only()
+            .column(article::Column::Id)
+            .order_by_asc(article::Column::Id)
+            .limit(REBUILD_BATCH as u64);
+        if let Some(last) = last {
+            next = next.filter(article::Column::Id.gt(last));
+        }
+        let ids: Vec<Uuid> = next.into_tuple().all(db).await?;
+        let Some(&newest) = ids.last() else { break };
+        let txn = crate::database::begin_write(db).await?;
+        index(&txn, &ids).await?;
+        txn.commit().await?;
+        done += ids.len();
+        progress(done);
+        last = Some(newest);
+    }
+    // Documents of articles deleted meanwhile by a build without this
+    // index leave with their articles (PostgreSQL's foreign key); on SQLite
+    // a document whose article is gone is dropped here.
+    if db.get_database_backend() != DbBackend::Postgres {
+        db.execute_unprepared(
+            r#"DELETE FROM "search_terms" WHERE rowid IN (SELECT "id" FROM "search_documents" WHERE "article_id" NOT IN (SELECT "id" FROM "articles"))"#,
+        )
+        .await?;
+        db.execute_unprepared(
+            r#"DELETE FROM "search_documents" WHERE "article_id" NOT IN (SELECT "id" FROM "articles")"#,
+        )
+        .await?;
+    }
+    let txn = crate::database::begin_write(db).await?;
+    mark_current(&txn).await?;
+    txn.commit().await?;
+    Ok(done)
+}

@@ -1,0 +1,274 @@
+//! Full-text search over published articles, in Chinese and English:
+//! what a reader's query means ([`query`]), keeping the index true
+//! ([`index`]), and marking what matched ([`highlight`]). The statements
+//! live in [`crate::content::sql::search`].
+//!
+//! Results come best first, ties by recency then id, and pages resume
+//! from an opaque [`SearchCursor`] that also fixes the moment the recency
+//! boost was measured from, so every page of one search ranks alike.
+
+pub mod highlight;
+pub mod index;
+pub mod query;
+
+use std::{collections::HashMap, sync::Arc};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use entity::article;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{
+    content::{
+        articles::{ArticleFilter, loaded::LoadedArticle, visible},
+        sql::search as statements,
+    },
+    error::{AppError, AppResult},
+};
+use query::SearchQuery;
+
+/// Characters of body text a hit's excerpt shows.
+pub const EXCERPT_CHARS: usize = 120;
+
+/// Where a page of results ends: the moment the search ranked from, and
+/// the last hit's score, publication time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchCursor {
+    /// The ranking's moment (microseconds since the epoch).
+    pub as_of: i64,
+    /// The hit's score, in millionths.
+    pub score: i64,
+    /// When the hit was published.
+    pub published_at: DateTime<Utc>,
+    /// The hit's id.
+    pub id: Uuid,
+}
+
+impl SearchCursor {
+    /// The opaque string a client sees.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "s:{}:{}:{}:{}",
+            self.as_of,
+            self.score,
+            self.published_at.timestamp_micros(),
+            self.id.simple()
+        ))
+    }
+
+    /// Reads a client's `after`: `BAD_USER_INPUT` naming `after` when it
+    /// is not a search cursor this server made.
+    pub fn parse(text: &str) -> AppResult<Self> {
+        Self::decode(text).ok_or_else(|| {
+            AppError::bad_input("after", "`after` is not a cursor of a search's results")
+        })
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        if text.len() > 160 {
+            return None;
+        }
+        let plain = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+        let mut parts = plain.split(':');
+        if parts.next()? != "s" {
+            return None;
+        }
+        let as_of = parts.next()?.parse().ok()?;
+        let score = parts.next()?.parse().ok()?;
+        let published_at = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
+        let id = Uuid::try_parse(parts.next()?).ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Self {
+            as_of,
+            score,
+            published_at,
+            id,
+        })
+    }
+}
+
+/// One search, as a reader asked for it.
+#[derive(Debug, Clone)]
+pub struct Search {
+    /// The query, read.
+    pub query: SearchQuery,
+    /// Which articles may match (section, tag, dates).
+    pub filter: ArticleFilter,
+    /// The ranking's moment: the first page's, carried by its cursors.
+    pub as_of: DateTime<Utc>,
+}
+
+/// One result.
+pub struct Hit {
+    /// The article, whole.
+    pub article: Arc<LoadedArticle>,
+    /// Where the hit stands, for the next page.
+    pub cursor: SearchCursor,
+    /// The headline, escaped, with matches marked.
+    pub title: String,
+    /// Body text around the best match, escaped and marked (or the
+    /// summary's, or the start of the body when only the title matched).
+    pub excerpt: String,
+}
+
+impl Hit {
+    /// The hit's relevance with its recency boost.
+    pub fn score(&self) -> f64 {
+        self.cursor.score as f64 / 1_000_000.0
+    }
+}
+
+/// A page of results.
+pub struct SearchPage {
+    /// The hits, best first.
+    pub hits: Vec<Hit>,
+    /// Whether more follow.
+    pub has_next_page: bool,
+}
+
+impl Search {
+    /// Reads the reader's query and filter: a new search ranks as of `now`,
+    /// a continued one as of its cursor's moment.
+    pub fn new(
+        text: &str,
+        filter: ArticleFilter,
+        after: Option<&SearchCursor>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Self> {
+        let as_of = match after {
+            Some(cursor) => DateTime::from_timestamp_micros(cursor.as_of)
+                .ok_or_else(|| AppError::bad_input("after", "`after` is out of range"))?,
+            None => now,
+        };
+        Ok(Self {
+            query: SearchQuery::parse(text)?,
+            filter,
+            as_of,
+        })
+    }
+
+    /// Up to `first` results after `after`, public at `now`.
+    pub async fn page(
+        &self,
+        db: &DatabaseConnection,
+        first: u64,
+        after: Option<&SearchCursor>,
+        now: DateTime<Utc>,
+    ) -> AppResult<SearchPage> {
+        if self.query.is_empty() || first == 0 {
+            return Ok(SearchPage {
+                hits: Vec::new(),
+                has_next_page: false,
+            });
+        }
+        let backend = db.get_database_backend();
+        let as_of_seconds = self.as_of.timestamp_micros() as f64 / 1_000_000.0;
+        let statement = statements::page(
+            backend,
+            &self.query,
+            self.filter.condition(now),
+            as_of_seconds,
+            after,
+            first + 1,
+        );
+        let mut ranked = Vec::new();
+        for row in db.query_all_raw(statement).await? {
+            let id: Uuid = row.try_get("", "id")?;
+            let published_at: Option<DateTime<Utc>> = row.try_get("", "published_at")?;
+            let score: i64 = row.try_get("", statements::SCORE)?;
+            ranked.push(SearchCursor {
+                as_of: self.as_of.timestamp_micros(),
+                score,
+                published_at: published_at.unwrap_or(self.as_of),
+                id,
+            });
+        }
+        let has_next_page = ranked.len() as u64 > first;
+        ranked.truncate(first as usize);
+        let mut rows: HashMap<Uuid, article::Model> = article::Entity::find()
+            .filter(article::Column::Id.is_in(ranked.iter().map(|cursor| cursor.id)))
+            .filter(visible(now))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        let marked = self.query.marked();
+        let hits = ranked
+            .into_iter()
+            .filter_map(|cursor| {
+                let row = rows.remove(&cursor.id)?;
+                let title = highlight::highlight(&row.title, &marked);
+                let excerpt = highlight::excerpt(&row.body_text, &marked, EXCERPT_CHARS)
+                    .or_else(|| {
+                        row.summary
+                            .as_deref()
+                            .and_then(|summary| highlight::excerpt(summary, &marked, EXCERPT_CHARS))
+                    })
+                    .unwrap_or_else(|| {
+                        highlight::start_of(
+                            row.summary.as_deref().unwrap_or(&row.body_text),
+                            EXCERPT_CHARS,
+                        )
+                    });
+                Some(Hit {
+                    article: Arc::new(LoadedArticle::new(row)),
+                    cursor,
+                    title,
+                    excerpt,
+                })
+            })
+            .collect();
+        Ok(SearchPage {
+            hits,
+            has_next_page,
+        })
+    }
+
+    /// How many articles public at `now` match, across all pages.
+    pub async fn count(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<u64> {
+        if self.query.is_empty() {
+            return Ok(0);
+        }
+        let statement = statements::count(
+            db.get_database_backend(),
+            &self.query,
+            self.filter.condition(now),
+        );
+        let row = db
+            .query_one_raw(statement)
+            .await?
+            .ok_or_else(|| AppError::Internal("a count returned no row".to_owned()))?;
+        let count: i64 = row.try_get_by_index(0)?;
+        Ok(count.max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_read_back_what_they_wrote_and_refuse_the_rest() {
+        let cursor = SearchCursor {
+            as_of: 1_764_000_000_123_456,
+            score: 12_345_678,
+            published_at: DateTime::from_timestamp_micros(1_763_000_000_000_001).unwrap(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(SearchCursor::parse(&cursor.encode()).unwrap(), cursor);
+        for bad in ["", "bm90IGEgY3Vyc29y", &"A".repeat(400)] {
+            assert!(SearchCursor::parse(bad).is_err());
+        }
+        // A list's cursor is no search cursor.
+        let list = crate::content::cursor::Cursor {
+            list: 'n',
+            key: 1,
+            id: Uuid::nil(),
+        };
+        assert!(SearchCursor::parse(&list.encode()).is_err());
+    }
+}

@@ -1,0 +1,401 @@
+//! Full-text search's statements. Both databases see only the server's
+//! words: SQLite as space-separated tokens in an FTS5 table (matched by
+//! an expression of quoted terms, ranked by `bm25`), PostgreSQL as a
+//! `tsvector` written out lexeme by lexeme (matched by a `tsquery` of
+//! quoted lexemes, ranked by `ts_rank_cd`). Neither ever parses a reader's
+//! text as its query language, so no input is syntax to it.
+//!
+//! Both rankings weigh the title above the summary and the tag names, and
+//! those above the body, then boost recent articles a little: the
+//! relevance times `1 + 6 / (30 + age in days)`, so an article of today
+//! gains a fifth, one a month old a tenth, one a year old 1.5%. The score
+//! is kept as an integer (millionths), so that pages of results sort, and
+//! cursors resume, on exact values.
+
+use std::collections::BTreeMap;
+
+use sea_orm::{
+    Condition, DbBackend, Statement, Value,
+    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement},
+};
+use uuid::Uuid;
+
+use crate::content::search::{SearchCursor, query::SearchQuery};
+use crate::content::text::search_terms::QueryWord;
+
+/// A document as the index keeps it: its words by field.
+#[derive(Debug, Default)]
+pub struct IndexedWords {
+    /// The headline's words (weighted most).
+    pub title: Vec<String>,
+    /// The editor's summary's words.
+    pub summary: Vec<String>,
+    /// The words of the article's tag names.
+    pub tags: Vec<String>,
+    /// The body's words.
+    pub body: Vec<String>,
+}
+
+/// PostgreSQL keeps at most this position in a `tsvector`.
+const MAX_POSITION: usize = 16_383;
+
+/// PostgreSQL keeps at most this many positions of one lexeme.
+const MAX_POSITIONS_PER_LEXEME: usize = 255;
+
+impl IndexedWords {
+    /// The fields in index order with their PostgreSQL weight letters.
+    fn fields(&self) -> [(&[String], char); 4] {
+        [
+            (&self.title, 'A'),
+            (&self.summary, 'B'),
+            (&self.tags, 'C'),
+            (&self.body, 'D'),
+        ]
+    }
+
+    /// The `tsvector` literal: each lexeme quoted, with its positions
+    /// (counted across the fields in order) and its field's weight.
+    pub fn tsvector(&self) -> String {
+        let mut lexemes: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut position: usize = 0;
+        for (words, weight) in self.fields() {
+            for word in words {
+                position = Ord::min(position + 1, MAX_POSITION);
+                let positions = lexemes.entry(word.as_str()).or_default();
+                if positions.len() < MAX_POSITIONS_PER_LEXEME {
+                    positions.push(format!("{position}{weight}"));
+                }
+            }
+        }
+        let mut out = String::new();
+        for (lexeme, positions) in lexemes {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&quoted_lexeme(lexeme));
+            out.push(':');
+            out.push_str(&positions.join(","));
+        }
+        out
+    }
+}
+
+/// A lexeme quoted for a `tsvector` or `tsquery` literal.
+fn quoted_lexeme(lexeme: &str) -> String {
+    format!("'{}'", lexeme.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// A term quoted for an FTS5 expression: a string, never an operator.
+fn quoted_term(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+/// One word of a query in an engine's syntax: the word, or all the words
+/// inside it.
+fn word_expression(word: &QueryWord, quote: fn(&str) -> String, and: &str, or: &str) -> String {
+    let whole = quote(&word.whole);
+    if word.inside.is_empty() {
+        return whole;
+    }
+    let inside: Vec<String> = word.inside.iter().map(|part| quote(part)).collect();
+    format!("({whole}{or}({}))", inside.join(and))
+}
+
+/// The query as an FTS5 `MATCH` expression.
+pub fn fts5_expression(query: &SearchQuery) -> String {
+    let required: Vec<String> = query
+        .required()
+        .map(|word| word_expression(word, quoted_term, " AND ", " OR "))
+        .collect();
+    let mut out = required.join(" AND ");
+    for excluded in &query.excluded {
+        let words: Vec<String> = excluded
+            .iter()
+            .map(|word| word_expression(word, quoted_term, " AND ", " OR "))
+            .collect();
+        out.push_str(&format!(" NOT ({})", words.join(" AND ")));
+    }
+    out
+}
+
+/// The query as a PostgreSQL `tsquery` literal.
+pub fn tsquery(query: &SearchQuery) -> String {
+    let mut parts: Vec<String> = query
+        .required()
+        .map(|word| word_expression(word, quoted_lexeme, " & ", " | "))
+        .collect();
+    for excluded in &query.excluded {
+        let words: Vec<String> = excluded
+            .iter()
+            .map(|word| word_expression(word, quoted_lexeme, " & ", " | "))
+            .collect();
+        parts.push(format!("!({})", words.join(" & ")));
+    }
+    parts.join(" & ")
+}
+
+/// The column every hit's score is read as.
+pub const SCORE: &str = "score";
+
+/// The articles matching `query` and `filter` (a condition on `articles`),
+/// scored as of `as_of` (seconds since the epoch): a select of `id`,
+/// `published_at` and, when `scored`, [`SCORE`].
+fn matching(
+    backend: DbBackend,
+    query: &SearchQuery,
+    filter: Condition,
+    as_of: f64,
+    scored: bool,
+) -> SelectStatement {
+    let articles = Alias::new("articles");
+    let documents = Alias::new("search_documents");
+    let mut select = Query::select();
+    select
+        .column((articles.clone(), Alias::new("id")))
+        .column((articles.clone(), Alias::new("published_at")));
+    match backend {
+        DbBackend::Postgres => {
+            let tsquery = tsquery(query);
+            select
+                .from(documents.clone())
+                .inner_join(
+                    articles.clone(),
+                    Expr::col((articles.clone(), Alias::new("id")))
+                        .equals((documents.clone(), Alias::new("article_id"))),
+                )
+                .and_where(Expr::cust_with_values(
+                    r#""search_documents"."terms" @@ $1::tsquery"#,
+                    [tsquery.clone()],
+                ));
+            if scored {
+                select.expr_as(
+                    Expr::cust_with_values(
+                        r#"CAST(ts_rank_cd('{0.1,0.3,0.4,1.0}'::float4[], "search_documents"."terms", $1::tsquery, 1)::float8 * 1000000.0 * (1.0 + 6.0 / (30.0 + GREATEST(0.0, ($2 - extract(epoch FROM "articles"."published_at")::float8) / 86400.0))) AS BIGINT)"#,
+                        [Value::from(tsquery), Value::from(as_of)],
+                    ),
+                    Alias::new(SCORE),
+                );
+            }
+        }
+        _ => {
+            // SQLite's planner starts from the full-text match (FTS5 tells
+            // it a MATCH is cheap), then the documents and articles by key.
+            select
+                .from(Alias::new("search_terms"))
+                .join(
+                    sea_orm::sea_query::JoinType::InnerJoin,
+                    documents.clone(),
+                    Expr::col((documents.clone(), Alias::new("id")))
+                        .equals((Alias::new("search_terms"), Alias::new("rowid"))),
+                )
+                .join(
+                    sea_orm::sea_query::JoinType::InnerJoin,
+                    articles.clone(),
+                    Expr::col((articles.clone(), Alias::new("id")))
+                        .equals((documents.clone(), Alias::new("article_id"))),
+                )
+                .and_where(Expr::cust_with_values(
+                    r#""search_terms" MATCH ?"#,
+                    [fts5_expression(query)],
+                ));
+            if scored {
+                select.expr_as(
+                    Expr::cust_with_values(
+                        r#"CAST(-bm25("search_terms", 10.0, 4.0, 3.0, 1.0) * 1000000.0 * (1.0 + 6.0 / (30.0 + max(0.0, (? - unixepoch("articles"."published_at")) / 86400.0))) AS INTEGER)"#,
+                        [as_of],
+                    ),
+                    Alias::new(SCORE),
+                );
+            }
+        }
+    }
+    let find = match backend {
+        DbBackend::Postgres => r#"strpos("search_documents"."normalized", $1) > 0"#,
+        _ => r#"instr("search_documents"."normalized", ?) > 0"#,
+    };
+    for phrase in &query.phrases {
+        select.and_where(Expr::cust_with_values(find, [phrase.text.clone()]));
+    }
+    select.cond_where(filter);
+    select
+}
+
+/// One page of hits, best first: after `after` when given, at most
+/// `limit` rows of `id`, `published_at` and [`SCORE`].
+pub fn page(
+    backend: DbBackend,
+    query: &SearchQuery,
+    filter: Condition,
+    as_of: f64,
+    after: Option<&SearchCursor>,
+    limit: u64,
+) -> Statement {
+    let hits = Alias::new("hits");
+    let score = || Expr::col((hits.clone(), Alias::new(SCORE)));
+    let published = || Expr::col((hits.clone(), Alias::new("published_at")));
+    let id = || Expr::col((hits.clone(), Alias::new("id")));
+    let mut select = Query::select();
+    select
+        .columns([
+            (hits.clone(), Alias::new("id")),
+            (hits.clone(), Alias::new("published_at")),
+            (hits.clone(), Alias::new(SCORE)),
+        ])
+        .from_subquery(matching(backend, query, filter, as_of, true), hits.clone())
+        .order_by((hits.clone(), Alias::new(SCORE)), Order::Desc)
+        .order_by((hits.clone(), Alias::new("published_at")), Order::Desc)
+        .order_by((hits.clone(), Alias::new("id")), Order::Desc)
+        .limit(limit);
+    if let Some(after) = after {
+        select.cond_where(
+            Condition::any().add(score().lt(after.score)).add(
+                Condition::all().add(score().eq(after.score)).add(
+                    Condition::any()
+                        .add(published().lt(after.published_at))
+                        .add(
+                            Condition::all()
+                                .add(published().eq(after.published_at))
+                                .add(id().lt(after.id)),
+                        ),
+                ),
+            ),
+        );
+    }
+    backend.build(&select)
+}
+
+/// How many articles match in all.
+pub fn count(backend: DbBackend, query: &SearchQuery, filter: Condition) -> Statement {
+    let mut select = Query::select();
+    select.expr(Expr::cust("COUNT(*)")).from_subquery(
+        matching(backend, query, filter, 0.0, false),
+        Alias::new("hits"),
+    );
+    backend.build(&select)
+}
+
+/// Drops the index's rows of these articles.
+pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
+    let list = |first: usize| {
+        (first..first + ids.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let values: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
+    let mut statements = Vec::new();
+    if backend != DbBackend::Postgres {
+        statements.push(Statement::from_sql_and_values(
+            backend,
+            format!(
+                r#"DELETE FROM "search_terms" WHERE rowid IN (SELECT "id" FROM "search_documents" WHERE "article_id" IN ({}))"#,
+                list(1)
+            ),
+            values.clone(),
+        ));
+    }
+    statements.push(Statement::from_sql_and_values(
+        backend,
+        format!(
+            r#"DELETE FROM "search_documents" WHERE "article_id" IN ({})"#,
+            list(1)
+        ),
+        values,
+    ));
+    statements
+}
+
+/// Stores one article's document: on PostgreSQL one statement; on SQLite
+/// the document row, whose id ([`fts5_row`]'s `rowid`) it returns.
+pub fn store(backend: DbBackend, id: Uuid, normalized: &str, words: &IndexedWords) -> Statement {
+    match backend {
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            r#"INSERT INTO "search_documents" ("article_id", "normalized", "terms") VALUES ($1, $2, $3::tsvector)"#,
+            [
+                Value::from(id),
+                Value::from(normalized.to_owned()),
+                Value::from(words.tsvector()),
+            ],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            r#"INSERT INTO "search_documents" ("article_id", "normalized") VALUES ($1, $2) RETURNING "id""#,
+            [Value::from(id), Value::from(normalized.to_owned())],
+        ),
+    }
+}
+
+/// SQLite: the full-text row of the document stored as `rowid`.
+pub fn fts5_row(rowid: i64, words: &IndexedWords) -> Statement {
+    let joined = |words: &[String]| Value::from(words.join(" "));
+    Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        r#"INSERT INTO "search_terms" ("rowid", "title", "summary", "tags", "body") VALUES ($1, $2, $3, $4, $5)"#,
+        [
+            Value::from(rowid),
+            joined(&words.title),
+            joined(&words.summary),
+            joined(&words.tags),
+            joined(&words.body),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_tsvector_weighs_each_field_and_quotes_each_lexeme() {
+        let indexed = IndexedWords {
+            title: words(&["ai", "天气"]),
+            summary: words(&["it's"]),
+            tags: words(&["ai"]),
+            body: words(&["back\\slash"]),
+        };
+        assert_eq!(
+            indexed.tsvector(),
+            r"'ai':1A,4C 'back\\slash':5D 'it''s':3B '天气':2A"
+        );
+    }
+
+    #[test]
+    fn queries_are_quoted_terms_in_both_syntaxes() {
+        let query = SearchQuery::parse(r#"中华人民共和国 NEAR( "a""b" -x"#).unwrap();
+        let fts = fts5_expression(&query);
+        assert!(fts.starts_with(r#"("中华人民共和国" OR ("#), "{fts}");
+        assert!(
+            fts.contains(r#""near""#) && fts.ends_with(r#" NOT ("x")"#),
+            "{fts}"
+        );
+        let ts = tsquery(&query);
+        assert!(ts.starts_with("('中华人民共和国' | ("), "{ts}");
+        assert!(ts.ends_with("& !('x')"), "{ts}");
+    }
+
+    #[test]
+    fn statements_name_their_engine_s_index() {
+        let query = SearchQuery::parse(r#"台风 "台风 路径""#).unwrap();
+        let sqlite = page(DbBackend::Sqlite, &query, Condition::all(), 0.0, None, 11);
+        assert!(
+            sqlite.sql.contains(r#""search_terms" MATCH ?"#),
+            "{}",
+            sqlite.sql
+        );
+        assert!(sqlite.sql.contains("bm25") && sqlite.sql.contains("instr("));
+        let postgres = page(DbBackend::Postgres, &query, Condition::all(), 0.0, None, 11);
+        assert!(
+            postgres.sql.contains(r#""terms" @@ $3::tsquery"#),
+            "{}",
+            postgres.sql
+        );
+        assert!(postgres.sql.contains("ts_rank_cd") && postgres.sql.contains("strpos("));
+        let counted = count(DbBackend::Postgres, &query, Condition::all());
+        assert!(counted.sql.starts_with("SELECT COUNT(*)"));
+    }
+}

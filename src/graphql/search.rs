@@ -1,0 +1,153 @@
+//! The `search` query: articles matching a reader's words, best first,
+//! with the matches marked in the title and in an excerpt.
+
+use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
+
+use crate::{
+    content::{
+        self,
+        articles::ArticleFilter as DomainFilter,
+        search::{Search, SearchCursor},
+    },
+    graphql::{articles::Article, connection::PageInfo, context::scope, scalars::DateTime},
+};
+
+/// How many results `search` returns unless `first` says otherwise.
+const DEFAULT_SEARCH_FIRST: i32 = 10;
+
+/// Which articles a search may return; every field given must match.
+#[derive(InputObject, Default)]
+pub struct SearchFilter {
+    /// Only articles in the section with this slug or any of its sub-sections.
+    pub category: Option<String>,
+    /// Only articles carrying the tag with this slug.
+    pub tag: Option<String>,
+    /// Only articles published at or after this moment.
+    pub published_after: Option<DateTime>,
+    /// Only articles published before this moment.
+    pub published_before: Option<DateTime>,
+}
+
+/// The search query.
+#[derive(Default)]
+pub struct SearchQueryRoot;
+
+#[Object]
+impl SearchQueryRoot {
+    /// Published articles matching `query`, best first (title matches
+    /// weigh most, then summary and tags, then body; recent articles get a
+    /// small boost; ties go to the newer article). Chinese is read by
+    /// words, not characters: 和服 does not match 和服务. English words,
+    /// numbers and mixed words like `CLUE-Next` or `5G` match whole,
+    /// ignoring case and full-width forms. Every word must match;
+    /// `"quoted phrases"` must appear as written; `-word` excludes. At most
+    /// 200 characters; a query of punctuation only finds nothing. `first`
+    /// (10 unless given, at most 100) results after the `after` cursor.
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<SearchFilter>,
+    ) -> async_graphql::Result<SearchConnection> {
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            let size = content::page_size_of(first.unwrap_or(DEFAULT_SEARCH_FIRST), "first")?;
+            let after = after.as_deref().map(SearchCursor::parse).transpose()?;
+            let filter = filter.unwrap_or_default();
+            let category_ids = match &filter.category {
+                Some(slug) => Some(request.section_and_below(state, slug).await?),
+                None => None,
+            };
+            let domain = DomainFilter {
+                category_ids,
+                tag_slug: filter.tag,
+                published_after: filter.published_after.map(|time| time.0),
+                published_before: filter.published_before.map(|time| time.0),
+                updated_since: None,
+            };
+            let search = Search::new(&query, domain, after.as_ref(), request.now)?;
+            let page = search
+                .page(&state.db, size, after.as_ref(), request.now)
+                .await?;
+            let edges: Vec<SearchEdge> = page
+                .hits
+                .into_iter()
+                .map(|hit| SearchEdge {
+                    cursor: hit.cursor.encode(),
+                    score: hit.score(),
+                    highlights: SearchHighlights {
+                        title: hit.title,
+                        excerpt: hit.excerpt,
+                    },
+                    node: Article(hit.article),
+                })
+                .collect();
+            let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
+            Ok(SearchConnection {
+                page_info: PageInfo {
+                    has_next_page: page.has_next_page,
+                    has_previous_page: after.is_some(),
+                    start_cursor: cursors.first().cloned(),
+                    end_cursor: cursors.last().cloned(),
+                },
+                edges,
+                search,
+            })
+        })
+        .await
+    }
+}
+
+/// A page of search results.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct SearchConnection {
+    /// The results on this page, best first, each with its cursor.
+    edges: Vec<SearchEdge>,
+    /// Where this page stands among the results; pass `endCursor` as
+    /// `after` for the next page.
+    page_info: PageInfo,
+    #[graphql(skip)]
+    search: Search,
+}
+
+#[ComplexObject]
+impl SearchConnection {
+    /// How many published articles match, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        Box::pin(async move {
+            let (state, request) = scope(ctx)?;
+            Ok(self.search.count(&state.db, request.now).await?)
+        })
+        .await
+    }
+}
+
+/// One search result.
+#[derive(SimpleObject)]
+pub struct SearchEdge {
+    /// Pass as `after` to continue after this result.
+    cursor: String,
+    /// The article.
+    node: Article,
+    /// How well the article matches, recency boost included; higher is
+    /// better. Comparable within one search only (and between databases
+    /// not at all: SQLite ranks by BM25, PostgreSQL by cover density).
+    score: f64,
+    /// The matches, marked.
+    highlights: SearchHighlights,
+}
+
+/// Where a result matched, ready to render as HTML: the text is escaped,
+/// and each match is wrapped in `<mark>`.
+#[derive(SimpleObject)]
+pub struct SearchHighlights {
+    /// The headline.
+    title: String,
+    /// About 120 characters of the body around its best match (or of the
+    /// summary, or the body's start when only the title matched), with `…`
+    /// where it was cut.
+    excerpt: String,
+}
