@@ -379,6 +379,11 @@ enum Body {
         after: Arc<String>,
         slugs: Arc<Slugs>,
     },
+    /// One of several fixed requests, drawn per request.
+    Among {
+        requests: Arc<Vec<bytes::Bytes>>,
+        draw: Arc<Slugs>,
+    },
 }
 
 impl Body {
@@ -397,12 +402,32 @@ impl Body {
     /// `request` (whose variables hold the slug `article-SLUG`) with the
     /// slug drawn from `slugs` per request.
     fn drawn(request: &Value, slugs: Slugs) -> Self {
+        Self::drawn_at(request, "article-SLUG", "article-", slugs)
+    }
+
+    /// `request` with `marker` in its text replaced per request by
+    /// `prefix` and a number drawn from `numbers`.
+    fn drawn_at(request: &Value, marker: &str, prefix: &str, numbers: Slugs) -> Self {
         let text = serde_json::to_string(request).unwrap();
-        let (before, after) = text.split_once("article-SLUG").unwrap();
+        let (before, after) = text.split_once(marker).unwrap();
         Self::Drawn {
-            before: Arc::new(format!("{before}article-")),
+            before: Arc::new(format!("{before}{prefix}")),
             after: Arc::new(after.to_owned()),
-            slugs: Arc::new(slugs),
+            slugs: Arc::new(numbers),
+        }
+    }
+
+    /// One of `requests` per request, drawn by a Zipf law (the first
+    /// most often).
+    fn among(requests: &[Value]) -> Self {
+        Self::Among {
+            requests: Arc::new(
+                requests
+                    .iter()
+                    .map(|r| bytes::Bytes::from(serde_json::to_vec(r).unwrap()))
+                    .collect(),
+            ),
+            draw: Arc::new(Slugs::zipf(requests.len() as u64)),
         }
     }
 }
@@ -453,6 +478,9 @@ async fn drive(url: &str, body: Body, connections: u64, seconds: u64) -> Measure
                         "{before}{}{after}",
                         slugs.draw(&mut rng)
                     ))),
+                    Body::Among { requests, draw } => {
+                        json(requests[draw.draw(&mut rng) as usize].clone())
+                    }
                     Body::Get => client.get(&url),
                 };
                 match request.send().await {
@@ -493,6 +521,72 @@ async fn drive(url: &str, body: Body, connections: u64, seconds: u64) -> Measure
         p99_ms: at(0.99),
         errors,
     }
+}
+
+/// A search page: ten results with highlights and how many there are.
+const SEARCH_QUERY: &str = "query Search($query: String!) { search(query: $query, first: 10) { totalCount edges { score node { id slug title } highlights { title excerpt } } } }";
+
+/// Indexes the built site for search, timing it, timing one article's
+/// refresh (what indexing adds to a publish), and reporting the index's
+/// size.
+async fn index_for_search(db: &DatabaseConnection, database_url: &str) {
+    use newsroom::content::search::index;
+    let size = || async {
+        if database_url.starts_with("postgres") {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT pg_total_relation_size('search_documents')::bigint AS bytes",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "bytes").unwrap() as f64
+        } else {
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await
+                .unwrap();
+            let file = database_url.trim_start_matches("sqlite://");
+            std::fs::metadata(file.split('?').next().unwrap())
+                .unwrap()
+                .len() as f64
+        }
+    };
+    let before = if database_url.starts_with("postgres") {
+        0.0
+    } else {
+        size().await
+    };
+    let started = Instant::now();
+    let indexed = index::rebuild(db, |_| {}).await.unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    if database_url.starts_with("postgres") {
+        db.execute_unprepared("VACUUM ANALYZE search_documents")
+            .await
+            .unwrap();
+    }
+    let bytes = size().await - before;
+    let ids: Vec<Uuid> = article::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(200)
+        .map(|a| a.id)
+        .collect();
+    let one = Instant::now();
+    for id in &ids {
+        let txn = newsroom::database::begin_write(db).await.unwrap();
+        index::refresh(&*txn, &[*id]).await.unwrap();
+        txn.commit().await.unwrap();
+    }
+    let per_article = one.elapsed().as_secs_f64() * 1000.0 / ids.len() as f64;
+    eprintln!(
+        "indexed {indexed} articles for search in {seconds:.1} s ({:.2} ms each); index {:.1} MB ({:.1} MB per 10,000 articles); one article's refresh in its own transaction {per_article:.2} ms",
+        seconds * 1000.0 / indexed as f64,
+        bytes / 1e6,
+        bytes / 1e6 * 10_000.0 / indexed as f64
+    );
 }
 
 fn contract(file: &str) -> String {
@@ -552,6 +646,9 @@ async fn main() {
         "built a site of {articles} articles in {:.1} s",
         built.elapsed().as_secs_f64()
     );
+    if std::env::var("BENCH_SERVER").is_err() {
+        index_for_search(&db, &database_url).await;
+    }
     let article_id = article::Entity::find().one(&db).await.unwrap().unwrap().id;
     drop(db);
 
@@ -564,6 +661,24 @@ async fn main() {
         "query": contract("article-page.graphql"), "operationName": "ArticlePage",
         "variables": { "slug": "article-SLUG" },
     });
+    let search = |query: &str| {
+        json!({
+            "query": SEARCH_QUERY, "operationName": "Search",
+            "variables": { "query": query },
+        })
+    };
+    let common_words: Vec<Value> = WORDS_ZH
+        .iter()
+        .chain(WORDS_EN)
+        .map(|word| search(word))
+        .chain(
+            WORDS_ZH
+                .iter()
+                .zip(WORDS_EN.iter().cycle())
+                .take(10)
+                .map(|(zh, en)| search(&format!("{zh} {en}"))),
+        )
+        .collect();
     let record_view = json!({ "query": contract("reader-mutations.graphql"), "operationName": "RecordView", "variables": { "articleId": article_id } });
     let operations: Vec<(&str, Body)> = vec![
         // Readers spread over the site: every article by a Zipf law, and
@@ -593,6 +708,14 @@ async fn main() {
             Body::fixed(
                 &json!({ "query": contract("category-page.graphql"), "operationName": "TagPage", "variables": { "tag": "tag-7" } }),
             ),
+        ),
+        // A search box: words every article holds (the most work a query
+        // can ask for: each scores every article) and one article's title
+        // number (Zipf over all articles: the index finds one).
+        ("search common words", Body::among(&common_words)),
+        (
+            "search one article",
+            Body::drawn_at(&search("NUMBER"), "NUMBER", "", Slugs::zipf(articles)),
         ),
         ("recordView", Body::fixed(&record_view)),
         (

@@ -8,7 +8,7 @@
 //! Both rankings weigh the title above the summary and the tag names, and
 //! those above the body, then boost recent articles a little: the
 //! relevance times `1 + 6 / (30 + age in days)`, so an article of today
-//! gains a fifth, one a month old a tenth, one a year old 1.5%. The score
+//! gains a fifth, one a month old a tenth, one a year old a sixtieth. The score
 //! is kept as an integer (millionths), so that pages of results sort, and
 //! cursors resume, on exact values.
 
