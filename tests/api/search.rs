@@ -503,7 +503,7 @@ async fn hostile_queries_get_bad_user_input_or_a_normal_result() {
 }
 
 #[tokio::test]
-async fn a_rebuilt_index_finds_what_the_old_one_did() {
+async fn newsroom_reindex_rebuilds_what_the_index_lost() {
     let app = TestApp::spawn().await;
     let before = found(&app, "人工智能", json!({ "first": 10 })).await;
     use sea_orm::ConnectionTrait;
@@ -518,10 +518,15 @@ async fn a_rebuilt_index_finds_what_the_old_one_did() {
             .unwrap();
     }
     assert!(found(&app, "人工智能", json!({})).await.is_empty());
-    let indexed = newsroom::content::search::index::rebuild(&app.db, |_| {})
-        .await
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_newsroom"))
+        .arg("reindex")
+        .env("DATABASE_URL", &app.database_url)
+        .env("NEWSROOM_LOG", "info")
+        .output()
         .unwrap();
-    assert_eq!(indexed, 25);
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("indexed=25"), "{log}");
     assert_eq!(
         found(&app, "人工智能", json!({ "first": 10 })).await,
         before

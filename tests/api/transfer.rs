@@ -147,4 +147,9 @@ async fn the_cli_exports_and_imports_through_a_file() {
     run(&source.database_url, &["export", file.to_str().unwrap()]);
     run(&target.database_url, &["import", file.to_str().unwrap()]);
     assert_eq!(snapshot(&source).await, snapshot(&target).await);
+    // Imported articles are found by search at once.
+    let search = "{ search(query: \"人工智能\", first: 10) { edges { node { slug } } } }";
+    let found = target.data(search, serde_json::json!({})).await;
+    assert_eq!(found, source.data(search, serde_json::json!({})).await);
+    assert_eq!(found["search"]["edges"].as_array().unwrap().len(), 5);
 }

@@ -105,8 +105,12 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
         .filter(article::Column::Id.is_in(ids.iter().copied()));
     if backend == DbBackend::Postgres {
         // A rebuild and an edit of the same article take turns on its row,
-        // so the later of the two writes the document last.
-        rows = rows.lock(LockType::Update);
+        // so the later of the two writes the document last; rows are
+        // locked in id order, so two refreshes never wait on each other
+        // in a circle.
+        rows = rows
+            .order_by_asc(article::Column::Id)
+            .lock(LockType::Update);
     }
     let sources: Vec<Source> = rows
         .into_tuple::<(Uuid, String, Option<String>, String)>()
