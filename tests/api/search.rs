@@ -532,3 +532,43 @@ async fn newsroom_reindex_rebuilds_what_the_index_lost() {
         before
     );
 }
+
+/// SQLite's planner, left to itself, starts from the visible articles and
+/// runs the full-text match once per article (45 ms a search at 10,000
+/// articles); the statement keeps the match as the outer loop.
+#[tokio::test]
+async fn sqlite_runs_the_full_text_match_once_per_search() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_with(Options {
+        force_sqlite: true,
+        ..Options::default()
+    })
+    .await;
+    let query = newsroom::content::search::query::SearchQuery::parse("机器人").unwrap();
+    let filter = newsroom::content::articles::ArticleFilter::default();
+    let mut statement = newsroom::content::sql::search::page(
+        sea_orm::DbBackend::Sqlite,
+        &query,
+        filter.condition(chrono::Utc::now()),
+        0.0,
+        None,
+        11,
+    );
+    statement.sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+    let plan: Vec<String> = app
+        .db
+        .query_all_raw(statement)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "detail").unwrap())
+        .collect();
+    assert!(
+        plan[0].starts_with("SCAN search_terms VIRTUAL TABLE"),
+        "{plan:#?}"
+    );
+    assert!(
+        plan[1..].iter().all(|step| !step.contains("search_terms")),
+        "{plan:#?}"
+    );
+}

@@ -170,7 +170,7 @@ impl ArticleFilter {
 
     /// The condition on `articles` that holds the list's articles public
     /// at `now` (search narrows by it too).
-    pub(crate) fn condition(&self, now: DateTime<Utc>) -> Condition {
+    pub fn condition(&self, now: DateTime<Utc>) -> Condition {
         let mut condition = Condition::all().add(visible(now));
         if let Some(after) = self.published_after {
             condition = condition.add(article::Column::PublishedAt.gte(after));

@@ -178,19 +178,28 @@ fn matching(
             }
         }
         _ => {
-            // SQLite's planner starts from the full-text match (FTS5 tells
-            // it a MATCH is cheap), then the documents and articles by key.
+            // CROSS JOIN keeps the full-text match the outer loop (SQLite
+            // never reorders it): left to itself the planner starts from
+            // the visible articles and runs the match once for each. The
+            // join conditions go in WHERE, as sea-query writes no ON for a
+            // cross join.
             select
                 .from(Alias::new("search_terms"))
                 .join(
-                    sea_orm::sea_query::JoinType::InnerJoin,
+                    sea_orm::sea_query::JoinType::CrossJoin,
                     documents.clone(),
+                    Condition::all(),
+                )
+                .join(
+                    sea_orm::sea_query::JoinType::CrossJoin,
+                    articles.clone(),
+                    Condition::all(),
+                )
+                .and_where(
                     Expr::col((documents.clone(), Alias::new("id")))
                         .equals((Alias::new("search_terms"), Alias::new("rowid"))),
                 )
-                .join(
-                    sea_orm::sea_query::JoinType::InnerJoin,
-                    articles.clone(),
+                .and_where(
                     Expr::col((articles.clone(), Alias::new("id")))
                         .equals((documents.clone(), Alias::new("article_id"))),
                 )
