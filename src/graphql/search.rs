@@ -1,6 +1,8 @@
 //! The `search` query: articles matching a reader's words, best first,
 //! with the matches marked in the title and in an excerpt.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 
 use crate::{
@@ -68,20 +70,21 @@ impl SearchQueryRoot {
                 updated_since: None,
             };
             let search = Search::new(&query, domain, after.as_ref(), request.now)?;
-            let page = search
-                .page(&state.db, size, after.as_ref(), request.now)
+            let page = state
+                .reads(request.now)
+                .search_page(&search, size, after)
                 .await?;
             let edges: Vec<SearchEdge> = page
                 .hits
-                .into_iter()
+                .iter()
                 .map(|hit| SearchEdge {
                     cursor: hit.cursor.encode(),
                     score: hit.score(),
                     highlights: SearchHighlights {
-                        title: hit.title,
-                        excerpt: hit.excerpt,
+                        title: hit.title.clone(),
+                        excerpt: hit.excerpt.clone(),
                     },
-                    node: Article(hit.article),
+                    node: Article(Arc::clone(&hit.article)),
                 })
                 .collect();
             let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
@@ -119,7 +122,7 @@ impl SearchConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
-            Ok(self.search.count(&state.db, request.now).await?)
+            Ok(state.reads(request.now).search_count(&self.search).await?)
         })
         .await
     }

@@ -517,6 +517,7 @@ async fn newsroom_reindex_rebuilds_what_the_index_lost() {
             .await
             .unwrap();
     }
+    app.state.content_changed();
     assert!(found(&app, "人工智能", json!({})).await.is_empty());
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_newsroom"))
         .arg("reindex")
@@ -527,6 +528,8 @@ async fn newsroom_reindex_rebuilds_what_the_index_lost() {
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{log}");
     assert!(log.contains("indexed=25"), "{log}");
+    // The rebuild told the change feed, which servers follow.
+    app.state.catch_up().await.unwrap();
     assert_eq!(
         found(&app, "人工智能", json!({ "first": 10 })).await,
         before
@@ -571,4 +574,34 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
         plan[1..].iter().all(|step| !step.contains("search_terms")),
         "{plan:#?}"
     );
+}
+
+#[tokio::test]
+async fn a_repeated_search_is_answered_from_the_read_cache_until_a_change() {
+    let app = TestApp::spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let ask = || search(&app, "机器人", json!({ "first": 2 }));
+    let first = ask().await;
+    let (statements, again) = app.statements_during(ask()).await;
+    assert_eq!(again, first);
+    assert_eq!(statements, 0, "a repeated search read the database");
+
+    // A tag renamed: the next search reads again and finds its new name.
+    let tags = app.graphql("{ tags { id slug } }", json!({})).await;
+    let robotics = tags["data"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tag| tag["slug"] == "robotics")
+        .unwrap()["id"]
+        .clone();
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { updateTag(id: $id, name: \"仿生机械\") { tag { name } } }",
+        json!({ "id": robotics }),
+    )
+    .await;
+    let (statements, _) = app.statements_during(ask()).await;
+    assert!(statements > 0);
+    assert_eq!(found(&app, "仿生机械", json!({})).await.len(), 3);
 }

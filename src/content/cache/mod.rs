@@ -46,6 +46,7 @@ use crate::content::{
     articles::{ArticleFilter, ArticleOrder, FirstPageKey, ViewPeriod},
     cache::staleness::{Dep, Stamps},
     cursor::Window,
+    search::{Search, SearchCursor, SearchPage, query::SearchQuery},
     sections::CategoryTree,
 };
 use crate::error::{AppError, AppResult};
@@ -110,6 +111,22 @@ pub enum Lookup {
     FirstPage(FirstPageKey),
     /// How many public articles match a filter.
     Count(ArticleFilter),
+    /// A page of a search's results.
+    Search {
+        /// The query, filter and ranking moment.
+        search: Search,
+        /// How many results.
+        size: u64,
+        /// Where the page starts.
+        after: Option<SearchCursor>,
+    },
+    /// How many public articles a search matches.
+    SearchCount {
+        /// The query.
+        query: SearchQuery,
+        /// Which articles may match.
+        filter: ArticleFilter,
+    },
 }
 
 /// A cached value. Articles are shared (`Arc`), so a teaser in many lists
@@ -134,6 +151,8 @@ pub enum Cached {
     Count(u64),
     /// Articles ranked, each with its figure.
     Ranked(Arc<Vec<(Arc<LoadedArticle>, i64)>>),
+    /// A page of search results.
+    Search(Arc<SearchPage>),
 }
 
 /// A value that can be stored in the cache and read back.
@@ -169,6 +188,7 @@ cacheable!(Option<Arc<tag::Model>>, Tag);
 cacheable!(Arc<Page<comment::Model>>, Comments);
 cacheable!(u64, Count);
 cacheable!(Arc<Vec<(Arc<LoadedArticle>, i64)>>, Ranked);
+cacheable!(Arc<SearchPage>, Search);
 
 /// An entry's key: what it was read by, in which generation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -247,6 +267,12 @@ fn weight(key: &Key, stamped: &Stamped) -> u32 {
             Lookup::MostViewed { category_ids, .. } => {
                 category_ids.as_ref().map_or(0, |ids| ids.len() * 16)
             }
+            Lookup::Search { search, .. } => {
+                256 + search.query.marked().iter().map(String::len).sum::<usize>()
+            }
+            Lookup::SearchCount { query, .. } => {
+                256 + query.marked().iter().map(String::len).sum::<usize>()
+            }
             _ => 0,
         };
     let value_bytes = match value {
@@ -267,6 +293,11 @@ fn weight(key: &Key, stamped: &Stamped) -> u32 {
             .sum(),
         Cached::Count(_) => 8,
         Cached::Ranked(ranked) => ranked.iter().map(|(a, _)| 8 + article_weight(a)).sum(),
+        Cached::Search(page) => page
+            .hits
+            .iter()
+            .map(|hit| 96 + article_weight(&hit.article) + hit.title.len() + hit.excerpt.len())
+            .sum(),
     };
     u32::try_from(key_bytes + value_bytes).unwrap_or(u32::MAX)
 }

@@ -114,6 +114,11 @@ fn depends_on(lookup: &Lookup, value: &Cached, changed: impl Fn(Dep) -> bool) ->
             changed(Dep::Lists) || (filter.updated_since.is_some() && changed(Dep::Updated))
         }
         Lookup::MostViewed { .. } => changed(Dep::Lists),
+        // Any article's words may have changed (an edit stamps Updated),
+        // or a tag's name, or what is public.
+        Lookup::Search { .. } | Lookup::SearchCount { .. } => {
+            changed(Dep::Lists) || changed(Dep::Updated) || changed(Dep::Tags)
+        }
     };
     by_lookup || contents_changed(value, &changed)
 }
@@ -128,6 +133,7 @@ fn contents_changed(value: &Cached, changed: &impl Fn(Dep) -> bool) -> bool {
         Cached::Articles(page) => page.items.iter().any(|a| article(a.id)),
         Cached::Related(articles) => articles.iter().any(|a| article(a.id)),
         Cached::Ranked(ranked) => ranked.iter().any(|(a, _)| article(a.id)),
+        Cached::Search(page) => page.hits.iter().any(|hit| article(hit.article.id)),
         Cached::Sections(_)
         | Cached::Tags(_)
         | Cached::Tag(Some(_))

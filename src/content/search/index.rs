@@ -7,7 +7,8 @@
 //! publishing, scheduling and taking down need no index work at all.
 //!
 //! [`rebuild`] indexes everything again (`newsroom reindex`, and a server
-//! starting on a database whose index an older build made).
+//! starting on a database whose index an older build made), and tells the
+//! change feed, so every server drops the searches it cached.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -23,6 +24,7 @@ use crate::{
         shared_settings,
         sql::search::{self as statements, IndexedWords},
         text::search_terms::{normalize_for_phrases, terms},
+        writes::change::Key,
     },
     error::{AppError, AppResult},
 };
@@ -221,8 +223,15 @@ pub async fn rebuild(db: &DatabaseConnection, mut progress: impl FnMut(usize)) -
         )
         .await?;
     }
+    // Every server drops the searches it cached from the old index.
     let txn = crate::database::begin_write(db).await?;
     mark_current(&txn).await?;
+    crate::content::writes::change::record(
+        &*txn,
+        crate::content::now(),
+        &[("search.reindexed", Uuid::nil(), vec![Key::Lists])],
+    )
+    .await?;
     txn.commit().await?;
     Ok(done)
 }

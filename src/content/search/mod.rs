@@ -5,7 +5,11 @@
 //!
 //! Results come best first, ties by recency then id, and pages resume
 //! from an opaque [`SearchCursor`] that also fixes the moment the recency
-//! boost was measured from, so every page of one search ranks alike.
+//! boost was measured from (the start of the minute the search began), so
+//! every page of one search ranks alike, and a popular query asked again
+//! within the minute is answered from the read cache
+//! ([`Reads::search_page`]) until a change to what is public, an article's
+//! text or a tag's name makes it stale.
 
 pub mod highlight;
 pub mod index;
@@ -14,7 +18,7 @@ pub mod query;
 use std::{collections::HashMap, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use entity::article;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -22,6 +26,8 @@ use uuid::Uuid;
 use crate::{
     content::{
         articles::{ArticleFilter, loaded::LoadedArticle, visible},
+        cache::Lookup,
+        reads::Reads,
         sql::search as statements,
     },
     error::{AppError, AppResult},
@@ -33,7 +39,7 @@ pub const EXCERPT_CHARS: usize = 120;
 
 /// Where a page of results ends: the moment the search ranked from, and
 /// the last hit's score, publication time and id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SearchCursor {
     /// The ranking's moment (microseconds since the epoch).
     pub as_of: i64,
@@ -91,7 +97,7 @@ impl SearchCursor {
 }
 
 /// One search, as a reader asked for it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Search {
     /// The query, read.
     pub query: SearchQuery,
@@ -102,6 +108,7 @@ pub struct Search {
 }
 
 /// One result.
+#[derive(Clone)]
 pub struct Hit {
     /// The article, whole.
     pub article: Arc<LoadedArticle>,
@@ -130,8 +137,8 @@ pub struct SearchPage {
 }
 
 impl Search {
-    /// Reads the reader's query and filter: a new search ranks as of `now`,
-    /// a continued one as of its cursor's moment.
+    /// Reads the reader's query and filter: a new search ranks as of the
+    /// start of `now`'s minute, a continued one as of its cursor's moment.
     pub fn new(
         text: &str,
         filter: ArticleFilter,
@@ -141,7 +148,9 @@ impl Search {
         let as_of = match after {
             Some(cursor) => DateTime::from_timestamp_micros(cursor.as_of)
                 .ok_or_else(|| AppError::bad_input("after", "`after` is out of range"))?,
-            None => now,
+            None => now
+                .duration_trunc(TimeDelta::minutes(1))
+                .map_err(|error| AppError::Internal(format!("the clock: {error}")))?,
         };
         Ok(Self {
             query: SearchQuery::parse(text)?,
@@ -244,6 +253,44 @@ impl Search {
             .ok_or_else(|| AppError::Internal("a count returned no row".to_owned()))?;
         let count: i64 = row.try_get_by_index(0)?;
         Ok(count.max(0) as u64)
+    }
+}
+
+impl Reads<'_> {
+    /// A page of `search`'s results, through the read cache.
+    pub async fn search_page(
+        &self,
+        search: &Search,
+        first: u64,
+        after: Option<SearchCursor>,
+    ) -> AppResult<Arc<SearchPage>> {
+        let lookup = Lookup::Search {
+            search: search.clone(),
+            size: first,
+            after,
+        };
+        self.cache
+            .get_or_load(self.db, self.now, lookup, async {
+                Ok(Arc::new(
+                    search
+                        .page(self.db, first, after.as_ref(), self.now)
+                        .await?,
+                ))
+            })
+            .await
+    }
+
+    /// How many public articles match `search`, through the read cache.
+    pub async fn search_count(&self, search: &Search) -> AppResult<u64> {
+        let lookup = Lookup::SearchCount {
+            query: search.query.clone(),
+            filter: search.filter.clone(),
+        };
+        self.cache
+            .get_or_load(self.db, self.now, lookup, async {
+                search.count(self.db, self.now).await
+            })
+            .await
     }
 }
 

@@ -17,7 +17,7 @@ pub const MAX_QUERY_CHARS: usize = 200;
 pub const MAX_QUERY_WORDS: usize = 24;
 
 /// A quoted phrase: its words must all be there, and its text in one run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Phrase {
     /// The phrase normalised, one space between words.
     pub text: String,
@@ -26,7 +26,7 @@ pub struct Phrase {
 }
 
 /// A reader's query, read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
     /// Words every match holds.
     pub words: Vec<QueryWord>,

@@ -53,7 +53,7 @@ pub fn normalize_for_phrases(text: &str) -> String {
 /// A word a reader searched for: an article matches when it holds the
 /// word itself, or every shorter word the index keeps inside it (the
 /// document may have read the long word differently in its context).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct QueryWord {
     /// The word as the segmenter read the query.
     pub whole: String,
