@@ -789,6 +789,32 @@ async fn main() {
     for (name, body) in operations.into_iter().filter(|(name, _)| wanted(name)) {
         let counting = name.starts_with("recordView");
         let before = if counting { stored_views().await } else { 0 };
+        if let Body::Among { requests, .. } = &body {
+            // Each distinct request once, alone, before the run: what an
+            // uncached search costs, and a cache warm as a site's is.
+            let client = reqwest::Client::new();
+            let mut each = Vec::new();
+            for request in requests.iter() {
+                let sent = Instant::now();
+                let response = client
+                    .post(&server.url)
+                    .header("content-type", "application/json")
+                    .body(request.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                response.bytes().await.unwrap();
+                each.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+            each.sort_by(f64::total_cmp);
+            eprintln!(
+                "{name}: {} distinct requests, uncached alone: median {:.1} ms, max {:.1} ms",
+                each.len(),
+                each[each.len() / 2],
+                each[each.len() - 1]
+            );
+        }
         let measured = drive(&server.url, body, connections, seconds).await;
         if counting {
             // Every acknowledged view is stored within a flush or two.
