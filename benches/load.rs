@@ -713,6 +713,12 @@ async fn main() {
         // can ask for: each scores every article) and one article's title
         // number (Zipf over all articles: the index finds one).
         ("search common words", Body::among(&common_words)),
+        // A tag's name (标签37 reads 标签 37): each of the 200 tags is on
+        // 1.5% of the articles, so a few hundred matches at 10,000.
+        (
+            "search tag name",
+            Body::drawn_at(&search("标签NUMBER"), "NUMBER", "", Slugs::zipf(200)),
+        ),
         (
             "search one article",
             Body::drawn_at(&search("NUMBER"), "NUMBER", "", Slugs::zipf(articles)),

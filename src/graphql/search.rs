@@ -8,10 +8,14 @@ use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 use crate::{
     content::{
         self,
-        articles::ArticleFilter as DomainFilter,
         search::{Search, SearchCursor},
     },
-    graphql::{articles::Article, connection::PageInfo, context::scope, scalars::DateTime},
+    graphql::{
+        articles::{Article, ArticleFilter},
+        connection::PageInfo,
+        context::scope,
+        scalars::DateTime,
+    },
 };
 
 /// How many results `search` returns unless `first` says otherwise.
@@ -58,17 +62,15 @@ impl SearchQueryRoot {
             let size = content::page_size_of(first.unwrap_or(DEFAULT_SEARCH_FIRST), "first")?;
             let after = after.as_deref().map(SearchCursor::parse).transpose()?;
             let filter = filter.unwrap_or_default();
-            let category_ids = match &filter.category {
-                Some(slug) => Some(request.section_and_below(state, slug).await?),
-                None => None,
-            };
-            let domain = DomainFilter {
-                category_ids,
-                tag_slug: filter.tag,
-                published_after: filter.published_after.map(|time| time.0),
-                published_before: filter.published_before.map(|time| time.0),
+            let domain = ArticleFilter {
+                category: filter.category,
+                tag: filter.tag,
+                published_after: filter.published_after,
+                published_before: filter.published_before,
                 updated_since: None,
-            };
+            }
+            .into_domain(state, request)
+            .await?;
             let search = Search::new(&query, domain, after.as_ref(), request.now)?;
             let page = state
                 .reads(request.now)

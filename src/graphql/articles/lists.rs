@@ -17,7 +17,9 @@ use crate::{
         self,
         articles::{ArticleFilter as DomainFilter, ArticleOrder as DomainOrder, FirstPageKey},
     },
-    error::AppError,
+    error::{AppError, AppResult},
+    graphql::RequestContext,
+    state::AppState,
 };
 
 use super::{Article, DEFAULT_ARTICLES_FIRST, FirstPageLoader, ViewCountLoader};
@@ -122,6 +124,28 @@ pub struct ArticleFilter {
     /// Only articles changed at or after this moment: with `orderBy:
     /// RECENTLY_UPDATED`, what a sitemap or a static copy must refresh.
     pub updated_since: Option<DateTime>,
+}
+
+impl ArticleFilter {
+    /// The domain's filter: a section's slug read as the ids of it and its
+    /// sub-sections.
+    pub(in crate::graphql) async fn into_domain(
+        self,
+        state: &AppState,
+        request: &RequestContext,
+    ) -> AppResult<DomainFilter> {
+        let category_ids = match &self.category {
+            Some(slug) => Some(request.section_and_below(state, slug).await?),
+            None => None,
+        };
+        Ok(DomainFilter {
+            category_ids,
+            tag_slug: self.tag,
+            published_after: self.published_after.map(|time| time.0),
+            published_before: self.published_before.map(|time| time.0),
+            updated_since: self.updated_since.map(|time| time.0),
+        })
+    }
 }
 
 /// A page of articles.

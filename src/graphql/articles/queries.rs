@@ -10,11 +10,7 @@ use crate::graphql::{
 };
 use crate::{
     content::{
-        self,
-        articles::page::ReadAlong,
-        articles::{ArticleFilter as DomainFilter, Audience},
-        cache::Lookup,
-        tokens::Permission,
+        self, articles::Audience, articles::page::ReadAlong, cache::Lookup, tokens::Permission,
     },
     error::AppError,
 };
@@ -106,18 +102,10 @@ impl ArticleQuery {
     ) -> async_graphql::Result<ArticleConnection> {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
-            let filter = filter.unwrap_or_default();
-            let category_ids = match &filter.category {
-                Some(slug) => Some(request.section_and_below(state, slug).await?),
-                None => None,
-            };
-            let domain = DomainFilter {
-                category_ids,
-                tag_slug: filter.tag,
-                published_after: filter.published_after.map(|time| time.0),
-                published_before: filter.published_before.map(|time| time.0),
-                updated_since: filter.updated_since.map(|time| time.0),
-            };
+            let domain = filter
+                .unwrap_or_default()
+                .into_domain(state, request)
+                .await?;
             let arguments = PageArguments {
                 first,
                 after,
