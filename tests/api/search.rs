@@ -605,3 +605,43 @@ async fn a_repeated_search_is_answered_from_the_read_cache_until_a_change() {
     assert!(statements > 0);
     assert_eq!(found(&app, "仿生机械", json!({})).await.len(), 3);
 }
+
+/// A database whose index an older build made (or none: a site upgraded
+/// from before search) is indexed again when a server starts on it.
+#[tokio::test]
+async fn a_server_starting_on_an_index_of_another_build_rebuilds_it() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let before = found(&app, "人工智能", json!({ "first": 10 })).await;
+    app.db
+        .execute_unprepared("DELETE FROM search_documents")
+        .await
+        .unwrap();
+    if !app.is_postgres() {
+        app.db
+            .execute_unprepared("DELETE FROM search_terms")
+            .await
+            .unwrap();
+    }
+    app.db
+        .execute_unprepared(
+            "UPDATE shared_settings SET value = '0: an older build' WHERE name = 'search_index_version'",
+        )
+        .await
+        .unwrap();
+    let config = newsroom::config::Config::for_database(app.database_url.clone());
+    let (_state, base) = common::serve_config(&config).await;
+    let response = common::post_graphql(
+        &reqwest::Client::new(),
+        &format!("{base}/graphql"),
+        &json!({ "query": SEARCH, "variables": { "query": "人工智能", "first": 10 } }),
+    )
+    .await;
+    let slugs: Vec<String> = response["data"]["search"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response:#}"))
+        .iter()
+        .map(|edge| edge["node"]["slug"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(slugs, before);
+}
