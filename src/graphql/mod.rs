@@ -3,8 +3,8 @@
 //!
 //! One folder per noun, as in the domain: `articles/` (the type, lists,
 //! loaders, queries, editing, views), `sections/`, `tags/`, `comments/`
-//! (with moderation), then `tokens`, `audit` and `node` (Relay's global
-//! ids). Beside them: [`execution`] (documents, limits, strict input, error
+//! (with moderation), then `search` (full-text search with highlights),
+//! `tokens`, `audit` and `node` (Relay's global ids). Beside them: [`execution`] (documents, limits, strict input, error
 //! codes), `context` (one request's scope and caller), `errors` (the
 //! domain's errors as GraphQL errors), `connection` and `scalars`.
 //!

@@ -489,6 +489,11 @@ async fn hostile_queries_get_bad_user_input_or_a_normal_result() {
         "\"\"",
         "col:台风 {title}: 台风",
         "\\' \\\\ ''",
+        // Letters the database's tokenizer reads as separators (a Thai
+        // vowel sign alone), and circled numbers NFKC turns into digits.
+        "\u{0e31}",
+        "\u{0e31}\u{0e34} 台风",
+        "①② ˇ",
     ];
     for query in answered {
         let response = search(&app, query, json!({})).await;
@@ -644,4 +649,44 @@ async fn a_server_starting_on_an_index_of_another_build_rebuilds_it() {
         .map(|edge| edge["node"]["slug"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(slugs, before);
+}
+
+/// A body as long as an editor may save (500,000 characters), of random
+/// Chinese characters, so that its words are as many and as varied as a
+/// body's can be, is saved and searchable: its `tsvector` stays under
+/// PostgreSQL's 1 MB limit and no index limit turns a save into an error.
+#[tokio::test]
+async fn a_huge_body_of_distinct_words_is_saved_and_found() {
+    let app = TestApp::spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let technology = section_id(&app, "technology").await;
+    let mut state = 0x2545_f491_u32;
+    let body: String = (0..450_000)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            char::from_u32(0x4e00 + (state >> 8) % 20_000).unwrap()
+        })
+        .collect();
+    let created = app
+        .graphql_as(
+            &editor,
+            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
+            json!({ "input": {
+                "title": "哈希值清单",
+                "body": format!("开篇词语 {body}"),
+                "bodyFormat": "MARKDOWN",
+                "categoryId": technology,
+            }}),
+        )
+        .await;
+    assert!(created["errors"].is_null(), "{:#}", created["errors"]);
+    let id = created["data"]["createArticle"]["article"]["id"].clone();
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(found(&app, "哈希值", json!({})).await.len(), 1);
+    assert_eq!(found(&app, "开篇", json!({})).await.len(), 1);
 }
