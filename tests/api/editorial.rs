@@ -5,7 +5,7 @@
 use crate::common;
 
 use chrono::{Duration, SecondsFormat, Utc};
-use common::{TestApp, edge_slugs, error_code, section_id};
+use common::{TestApp, edge_slugs, error_code, section_id, tag_id};
 use entity::api_token::Role;
 use serde_json::{Value, json};
 
@@ -381,23 +381,13 @@ async fn sections_refuse_cycles_and_deleting_what_they_hold_unless_told_where_it
 async fn tags_merge_into_one_without_duplicate_links() {
     let app = TestApp::spawn().await;
     let editor = app.token(Role::Editor).await;
-    let tags = app.graphql("{ tags { id slug } }", json!({})).await;
-    let id_of = |slug: &str| {
-        tags["data"]["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["slug"] == slug)
-            .unwrap()["id"]
-            .clone()
-    };
 
     // ai-weather-forecast carries both ai and climate.
     let merged = app
         .data_as(
             &editor,
             "mutation($from: [ID!]!, $to: ID!) { mergeTags(sourceIds: $from, targetId: $to) { tag { slug articles(first: 100) { totalCount } } } }",
-            json!({ "from": [id_of("climate")], "to": id_of("ai") }),
+            json!({ "from": [tag_id(&app, "climate").await], "to": tag_id(&app, "ai").await }),
         )
         .await;
     let ai = &merged["mergeTags"]["tag"];

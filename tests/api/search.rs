@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use crate::common;
 
-use common::{Options, TestApp, error_code, section_id};
+use common::{Options, TestApp, error_code, section_id, tag_id};
 use entity::api_token::Role;
 use serde_json::{Value, json};
 
@@ -118,6 +118,21 @@ const JUDGED: &[Judged] = &[
     judged("区块链", &[]),
     judged("草稿", &[]),
 ];
+
+/// Empties the search index behind the server's back.
+async fn wipe_index(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared("DELETE FROM search_documents")
+        .await
+        .unwrap();
+    if !app.is_postgres() {
+        app.db
+            .execute_unprepared("DELETE FROM search_terms")
+            .await
+            .unwrap();
+    }
+}
 
 async fn search(app: &TestApp, query: &str, variables: Value) -> Value {
     let mut variables = variables;
@@ -329,20 +344,10 @@ async fn a_change_is_found_at_once_and_a_takedown_is_gone_at_once() {
 async fn a_tag_s_new_name_is_found_and_a_deleted_tag_s_is_not() {
     let app = TestApp::spawn().await;
     let editor = app.token(Role::Editor).await;
-    let tags = app.graphql("{ tags { id slug } }", json!({})).await;
-    let id_of = |slug: &str| {
-        tags["data"]["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|tag| tag["slug"] == slug)
-            .unwrap()["id"]
-            .clone()
-    };
     app.data_as(
         &editor,
         "mutation($id: ID!) { updateTag(id: $id, name: \"星辰大海\") { tag { name } } }",
-        json!({ "id": id_of("space") }),
+        json!({ "id": tag_id(&app, "space").await }),
     )
     .await;
     let mut with_new_name = found(&app, "星辰大海", json!({})).await;
@@ -354,7 +359,7 @@ async fn a_tag_s_new_name_is_found_and_a_deleted_tag_s_is_not() {
     app.data_as(
         &editor,
         "mutation($id: ID!) { deleteTag(id: $id) { deletedId } }",
-        json!({ "id": id_of("space") }),
+        json!({ "id": tag_id(&app, "space").await }),
     )
     .await;
     assert!(found(&app, "星辰大海", json!({})).await.is_empty());
@@ -511,17 +516,7 @@ async fn hostile_queries_get_bad_user_input_or_a_normal_result() {
 async fn newsroom_reindex_rebuilds_what_the_index_lost() {
     let app = TestApp::spawn().await;
     let before = found(&app, "人工智能", json!({ "first": 10 })).await;
-    use sea_orm::ConnectionTrait;
-    app.db
-        .execute_unprepared("DELETE FROM search_documents")
-        .await
-        .unwrap();
-    if !app.is_postgres() {
-        app.db
-            .execute_unprepared("DELETE FROM search_terms")
-            .await
-            .unwrap();
-    }
+    wipe_index(&app).await;
     app.state.content_changed();
     assert!(found(&app, "人工智能", json!({})).await.is_empty());
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_newsroom"))
@@ -592,14 +587,7 @@ async fn a_repeated_search_is_answered_from_the_read_cache_until_a_change() {
     assert_eq!(statements, 0, "a repeated search read the database");
 
     // A tag renamed: the next search reads again and finds its new name.
-    let tags = app.graphql("{ tags { id slug } }", json!({})).await;
-    let robotics = tags["data"]["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|tag| tag["slug"] == "robotics")
-        .unwrap()["id"]
-        .clone();
+    let robotics = tag_id(&app, "robotics").await;
     app.data_as(
         &editor,
         "mutation($id: ID!) { updateTag(id: $id, name: \"仿生机械\") { tag { name } } }",
@@ -615,19 +603,10 @@ async fn a_repeated_search_is_answered_from_the_read_cache_until_a_change() {
 /// from before search) is indexed again when a server starts on it.
 #[tokio::test]
 async fn a_server_starting_on_an_index_of_another_build_rebuilds_it() {
-    use sea_orm::ConnectionTrait;
     let app = TestApp::spawn().await;
     let before = found(&app, "人工智能", json!({ "first": 10 })).await;
-    app.db
-        .execute_unprepared("DELETE FROM search_documents")
-        .await
-        .unwrap();
-    if !app.is_postgres() {
-        app.db
-            .execute_unprepared("DELETE FROM search_terms")
-            .await
-            .unwrap();
-    }
+    wipe_index(&app).await;
+    use sea_orm::ConnectionTrait;
     app.db
         .execute_unprepared(
             "UPDATE shared_settings SET value = '0: an older build' WHERE name = 'search_index_version'",

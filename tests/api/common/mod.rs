@@ -608,6 +608,20 @@ pub async fn section_id(app: &TestApp, slug: &str) -> serde_json::Value {
     response["data"]["category"]["id"].clone()
 }
 
+/// The id of the tag with `slug`, as the API gives it.
+pub async fn tag_id(app: &TestApp, slug: &str) -> serde_json::Value {
+    let response = app
+        .graphql("{ tags { id slug } }", serde_json::json!({}))
+        .await;
+    response["data"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tag| tag["slug"] == slug)
+        .unwrap_or_else(|| panic!("no tag {slug} in {response:#}"))["id"]
+        .clone()
+}
+
 /// Adds a reader's comment saying `body` on `article` and has `moderator`
 /// approve it, both through the API; the comment's id.
 pub async fn approved_comment_through_api(
