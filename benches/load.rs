@@ -34,7 +34,7 @@ use entity::{
     comment::{self, CommentStatus},
     tag,
 };
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QuerySelect, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -567,13 +567,13 @@ async fn index_for_search(db: &DatabaseConnection, database_url: &str) {
     }
     let bytes = size().await - before;
     let ids: Vec<Uuid> = article::Entity::find()
+        .select_only()
+        .column(article::Column::Id)
+        .limit(200)
+        .into_tuple()
         .all(db)
         .await
-        .unwrap()
-        .into_iter()
-        .take(200)
-        .map(|a| a.id)
-        .collect();
+        .unwrap();
     let one = Instant::now();
     for id in &ids {
         let txn = newsroom::database::begin_write(db).await.unwrap();

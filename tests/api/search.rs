@@ -119,6 +119,32 @@ const JUDGED: &[Judged] = &[
     judged("草稿", &[]),
 ];
 
+/// Publishes (`true`) or unpublishes an article through the API.
+async fn set_public(app: &TestApp, editor: &str, id: &Value, public: bool) {
+    let mutation = if public {
+        "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }"
+    } else {
+        "mutation($id: ID!) { unpublishArticle(id: $id) { article { status } } }"
+    };
+    app.data_as(editor, mutation, json!({ "id": id })).await;
+}
+
+/// Creates an article from `input` (its section and format given) and
+/// publishes it; its id.
+async fn create_published(app: &TestApp, editor: &str, input: Value) -> Value {
+    let created = app
+        .graphql_as(
+            editor,
+            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
+            json!({ "input": input }),
+        )
+        .await;
+    assert!(created["errors"].is_null(), "{:#}", created["errors"]);
+    let id = created["data"]["createArticle"]["article"]["id"].clone();
+    set_public(app, editor, &id, true).await;
+    id
+}
+
 /// Empties the search index behind the server's back.
 async fn wipe_index(app: &TestApp) {
     use sea_orm::ConnectionTrait;
@@ -313,21 +339,11 @@ async fn a_change_is_found_at_once_and_a_takedown_is_gone_at_once() {
     assert_eq!(found(&app, "夜间线路", json!({})).await, ["city-night-bus"]);
 
     // Taken down: gone from the very next search; back when published.
-    app.data_as(
-        &editor,
-        "mutation($id: ID!) { unpublishArticle(id: $id) { article { status } } }",
-        json!({ "id": id["id"] }),
-    )
-    .await;
+    set_public(&app, &editor, &id["id"], false).await;
     assert!(found(&app, "夜间线路", json!({})).await.is_empty());
     let response = search(&app, "夜间线路", json!({})).await;
     assert_eq!(response["data"]["search"]["totalCount"], 0);
-    app.data_as(
-        &editor,
-        "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }",
-        json!({ "id": id["id"] }),
-    )
-    .await;
+    set_public(&app, &editor, &id["id"], true).await;
     assert_eq!(found(&app, "夜间线路", json!({})).await, ["city-night-bus"]);
 
     // Deleted: no document is left behind.
@@ -370,23 +386,15 @@ async fn highlights_are_escaped_and_marks_fall_between_characters() {
     let app = TestApp::spawn().await;
     let editor = app.token(Role::Editor).await;
     let technology = section_id(&app, "technology").await;
-    let created = app
-        .data_as(
-            &editor,
-            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
-            json!({ "input": {
-                "title": "<b>台风</b> & \"AI\" 预警 👨‍👩‍👧",
-                "body": "<p>沿海城市发布台风预警：&lt;script&gt;alert(1)&lt;/script&gt; 请留意 👨‍👩‍👧 家人安全。</p>",
-                "bodyFormat": "HTML",
-                "categoryId": technology,
-            }}),
-        )
-        .await;
-    let id = created["createArticle"]["article"]["id"].clone();
-    app.data_as(
+    create_published(
+        &app,
         &editor,
-        "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }",
-        json!({ "id": id }),
+        json!({
+            "title": "<b>台风</b> & \"AI\" 预警 👨‍👩‍👧",
+            "body": "<p>沿海城市发布台风预警：&lt;script&gt;alert(1)&lt;/script&gt; 请留意 👨‍👩‍👧 家人安全。</p>",
+            "bodyFormat": "HTML",
+            "categoryId": technology,
+        }),
     )
     .await;
     let response = search(&app, "台风 预警", json!({})).await;
@@ -646,24 +654,15 @@ async fn a_huge_body_of_distinct_words_is_saved_and_found() {
             char::from_u32(0x4e00 + (state >> 8) % 20_000).unwrap()
         })
         .collect();
-    let created = app
-        .graphql_as(
-            &editor,
-            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
-            json!({ "input": {
-                "title": "哈希值清单",
-                "body": format!("开篇词语 {body}"),
-                "bodyFormat": "MARKDOWN",
-                "categoryId": technology,
-            }}),
-        )
-        .await;
-    assert!(created["errors"].is_null(), "{:#}", created["errors"]);
-    let id = created["data"]["createArticle"]["article"]["id"].clone();
-    app.data_as(
+    create_published(
+        &app,
         &editor,
-        "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }",
-        json!({ "id": id }),
+        json!({
+            "title": "哈希值清单",
+            "body": format!("开篇词语 {body}"),
+            "bodyFormat": "MARKDOWN",
+            "categoryId": technology,
+        }),
     )
     .await;
     assert_eq!(found(&app, "哈希值", json!({})).await.len(), 1);

@@ -166,9 +166,7 @@ async fn a_view_flush_costs_the_same_for_3_and_30_articles() {
     // Buffered for an hour: only the flushes below write.
     let app = TestApp::spawn_with(Options {
         demo: false,
-        view_window: std::time::Duration::ZERO,
-        tweak: |config| config.view_flush_interval = std::time::Duration::from_secs(3600),
-        ..Options::default()
+        ..Options::views_flushed_by_hand()
     })
     .await;
     let arrange = app.arrange();

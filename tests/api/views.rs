@@ -88,12 +88,7 @@ async fn views_stay_exact_while_pages_teach_the_counter_stored_counts() {
 #[tokio::test]
 async fn a_count_read_across_a_flush_is_not_learnt() {
     // No background flush: this test flushes by hand.
-    let app = TestApp::spawn_with(Options {
-        view_window: std::time::Duration::ZERO,
-        tweak: |config| config.view_flush_interval = std::time::Duration::from_secs(3600),
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(Options::views_flushed_by_hand()).await;
     let id = app.article_id("city-night-bus").await;
     let views = &app.state.views;
     let now = chrono::Utc::now();
@@ -320,13 +315,7 @@ async fn a_client_that_hangs_up_is_counted_once_or_not_marked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn views_are_counted_and_answered_while_a_flush_waits_on_the_database() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
-    let app = TestApp::spawn_with(Options {
-        view_window: std::time::Duration::ZERO,
-        // Flushed by hand below, while the database holds it up.
-        tweak: |config| config.view_flush_interval = std::time::Duration::from_secs(3600),
-        ..Options::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(Options::views_flushed_by_hand()).await;
     let id = app.article_id("city-night-bus").await;
     let client = reqwest::Client::new();
     let url = app.graphql_url();

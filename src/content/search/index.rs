@@ -71,23 +71,19 @@ pub async fn refresh_tagged<C: ConnectionTrait>(conn: &C, tag_ids: &[Uuid]) -> A
     if tag_ids.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = article_tag::Entity::find()
-        .select_only()
-        .column(article_tag::Column::ArticleId)
-        .filter(article_tag::Column::TagId.is_in(tag_ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    refresh(conn, &ids).await
+    refresh(conn, &articles_tagged(conn, tag_ids).await?).await
 }
 
-/// The ids of the articles carrying `tag_id`, for a write that is about
-/// to take the tag from them.
-pub async fn articles_tagged<C: ConnectionTrait>(conn: &C, tag_id: Uuid) -> AppResult<Vec<Uuid>> {
+/// The ids of the articles carrying any of `tag_ids` (for a write about
+/// to take a tag from them, before it does).
+pub async fn articles_tagged<C: ConnectionTrait>(
+    conn: &C,
+    tag_ids: &[Uuid],
+) -> AppResult<Vec<Uuid>> {
     Ok(article_tag::Entity::find()
         .select_only()
         .column(article_tag::Column::ArticleId)
-        .filter(article_tag::Column::TagId.eq(tag_id))
+        .filter(article_tag::Column::TagId.is_in(tag_ids.iter().copied()))
         .into_tuple()
         .all(conn)
         .await?)

@@ -21,6 +21,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::content::search::{SearchCursor, query::SearchQuery};
+use crate::content::sql::Values;
 use crate::content::text::search_terms::QueryWord;
 
 /// A document as the index keeps it: its words by field.
@@ -285,31 +286,26 @@ pub fn count(backend: DbBackend, query: &SearchQuery, filter: Condition) -> Stat
 
 /// Drops the index's rows of these articles.
 pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
-    let list = |first: usize| {
-        (first..first + ids.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let values: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
+    let mut values = Values::default();
+    let list = ids
+        .iter()
+        .map(|id| values.bind(*id))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut statements = Vec::new();
     if backend != DbBackend::Postgres {
         statements.push(Statement::from_sql_and_values(
             backend,
             format!(
-                r#"DELETE FROM "search_terms" WHERE rowid IN (SELECT "id" FROM "search_documents" WHERE "article_id" IN ({}))"#,
-                list(1)
+                r#"DELETE FROM "search_terms" WHERE rowid IN (SELECT "id" FROM "search_documents" WHERE "article_id" IN ({list}))"#
             ),
-            values.clone(),
+            values.0.clone(),
         ));
     }
     statements.push(Statement::from_sql_and_values(
         backend,
-        format!(
-            r#"DELETE FROM "search_documents" WHERE "article_id" IN ({})"#,
-            list(1)
-        ),
-        values,
+        format!(r#"DELETE FROM "search_documents" WHERE "article_id" IN ({list})"#),
+        values.0,
     ));
     statements
 }

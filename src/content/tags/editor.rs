@@ -192,7 +192,7 @@ pub async fn delete(
     let mut edit = Edit::begin(db, actor, now).await?;
     let txn = edit.txn();
     let current = find(txn, id).await?;
-    let losing = crate::content::search::index::articles_tagged(txn, id).await?;
+    let losing = crate::content::search::index::articles_tagged(txn, &[id]).await?;
     tag::Entity::delete_by_id(id).exec(txn).await?;
     edit.did("tag.delete", Subject::Tag(id), &current.name);
     edit.search_again(losing);

@@ -20,6 +20,25 @@ use crate::{
 use audit::Actor;
 use change::Key;
 
+/// Whether an action may change the words search indexes for its subject:
+/// an article's text or tags (an update that also moves it is
+/// `article.move`), a tag's name or its articles. Publishing, scheduling
+/// and taking down change only who may find an article, which search
+/// decides when it runs.
+fn changes_words(action: &str) -> bool {
+    matches!(
+        action,
+        "article.create"
+            | "article.update"
+            | "article.move"
+            | "article.tags"
+            | "article.restore"
+            | "article.delete"
+            | "tag.update"
+            | "tag.merge"
+    )
+}
+
 /// What a write touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Subject {
@@ -144,13 +163,14 @@ impl<'a> Edit<'a> {
     }
 
     /// Stores the audit entries and the feed's changes, refreshes the
-    /// search documents of the articles (and tags' articles) touched, and
+    /// search documents of the articles (and tags' articles) whose words
+    /// changed, and
     /// commits with them; returns what the write touched, in the order it
     /// was done.
     pub async fn commit(self) -> AppResult<Vec<Subject>> {
         let mut articles = self.search_again.clone();
         let mut tags = Vec::new();
-        for done in &self.done {
+        for done in self.done.iter().filter(|done| changes_words(done.action)) {
             match done.subject {
                 Subject::Article(id) => articles.push(id),
                 Subject::Tag(id) => tags.push(id),

@@ -78,6 +78,18 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Every view counted (no per-reader window) and flushed only when a
+    /// test flushes by hand (the background flush waits an hour).
+    pub fn views_flushed_by_hand() -> Self {
+        Self {
+            view_window: std::time::Duration::ZERO,
+            tweak: |config| config.view_flush_interval = std::time::Duration::from_secs(3600),
+            ..Self::default()
+        }
+    }
+}
+
 impl TestApp {
     /// Whether this server runs on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
