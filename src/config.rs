@@ -222,6 +222,49 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// The most WebSocket connections open for live subscriptions at once;
+    /// more are refused with 503.
+    #[arg(
+        long,
+        env = "NEWSROOM_LIVE_MAX_CONNECTIONS",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub live_max_connections: usize,
+
+    /// The most live WebSocket connections one client address may hold;
+    /// more are refused with 429.
+    #[arg(
+        long,
+        env = "NEWSROOM_LIVE_CONNECTIONS_PER_CLIENT",
+        default_value_t = 16,
+        global = true
+    )]
+    pub live_connections_per_client: usize,
+
+    /// The most subscriptions running on one WebSocket connection.
+    #[arg(
+        long,
+        env = "NEWSROOM_LIVE_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = 32,
+        global = true
+    )]
+    pub live_subscriptions_per_connection: usize,
+
+    /// How long a new WebSocket connection may take to send
+    /// `connection_init` before it is closed (4408).
+    #[arg(long, env = "NEWSROOM_LIVE_INIT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub live_init_timeout: std::time::Duration,
+
+    /// How often a WebSocket connection is pinged; one silent for two of
+    /// these is closed.
+    #[arg(long, env = "NEWSROOM_LIVE_KEEPALIVE", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub live_keepalive: std::time::Duration,
+
+    /// The largest WebSocket message a client may send, in bytes.
+    #[arg(long, env = "NEWSROOM_LIVE_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub live_max_message_bytes: usize,
+
     /// How many requests are served at once; more are answered at once with 503.
     #[arg(
         long,

@@ -137,6 +137,28 @@ pub fn connection_refused() {
     counter!("newsroom_http_connections_refused_total").increment(1);
 }
 
+/// The WebSocket connections open for live subscriptions, and the
+/// subscriptions running on them.
+pub fn live(connections: usize, subscriptions: usize) {
+    gauge!("newsroom_live_connections").set(connections as f64);
+    gauge!("newsroom_live_subscriptions").set(subscriptions as f64);
+}
+
+/// An answer a live subscription sent.
+pub fn live_answer_sent() {
+    counter!("newsroom_live_answers_total").increment(1);
+}
+
+/// A WebSocket connection or subscription refused, by the limit it hit.
+pub fn live_refused(limit: &'static str) {
+    counter!("newsroom_live_refused_total", "limit" => limit).increment(1);
+}
+
+/// Changes a subscription that fell behind the feed missed.
+pub fn live_changes_missed(missed: u64) {
+    counter!("newsroom_live_changes_missed_total").increment(missed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::operation_label;

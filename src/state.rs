@@ -17,6 +17,7 @@ use crate::content::{
     views::counter::ViewCounter,
     writes::change::Change,
     writes::feed::{self, Apply, Feed},
+    writes::listeners::ChangeListeners,
 };
 
 /// The server's shared state, cheap to clone.
@@ -38,6 +39,9 @@ pub struct AppState {
     pub sections: Arc<SectionsMemo>,
     /// This process's place in the change feed.
     pub feed: Arc<Feed>,
+    /// Who in this process hears the changes the feed brings (live
+    /// subscriptions).
+    pub listeners: ChangeListeners,
     /// Set when a request failed on the database; `/readyz` then proves a
     /// write before it says ready again.
     writes_suspect: Arc<AtomicBool>,
@@ -95,6 +99,7 @@ impl AppState {
             fingerprint_secret,
         } = settings;
         let cache = Arc::new(ReadCache::new(read_cache_bytes, read_cache_ttl));
+        let listeners = ChangeListeners::default();
         let views = Arc::new(ViewCounter::new(
             db.clone(),
             view_flush_interval,
@@ -113,9 +118,10 @@ impl AppState {
             feed: Arc::new(Feed::new(
                 db.clone(),
                 feed_start,
-                forget(&cache, &views),
+                forget_then_tell(&cache, &views, &listeners),
                 Arc::clone(&views),
             )),
+            listeners,
             views,
             cache,
             sections: Arc::default(),
@@ -153,10 +159,16 @@ impl AppState {
 /// What following the feed does here: a change readers can see makes stale
 /// what it touched in the read cache, and forgets the remembered view counts
 /// of the articles it names (which also stand for "this article is
-/// public"). An import may have touched anything: everything goes.
-fn forget(cache: &Arc<ReadCache>, views: &Arc<ViewCounter>) -> Apply {
+/// public"). An import may have touched anything: everything goes. Then
+/// the process's listeners hear every change, public or not.
+fn forget_then_tell(
+    cache: &Arc<ReadCache>,
+    views: &Arc<ViewCounter>,
+    listeners: &ChangeListeners,
+) -> Apply {
     let cache = Arc::clone(cache);
     let views = Arc::clone(views);
+    let listeners = listeners.clone();
     Arc::new(move |changes: &[Change]| {
         for change in changes.iter().filter(|change| change.is_public()) {
             if change.kind == "site.imported" {
@@ -172,6 +184,7 @@ fn forget(cache: &Arc<ReadCache>, views: &Arc<ViewCounter>) -> Apply {
             }
             cache.forget(deps);
         }
+        listeners.tell(changes);
     })
 }
 

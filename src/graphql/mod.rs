@@ -23,6 +23,7 @@ mod connection;
 mod context;
 mod errors;
 pub mod execution;
+pub mod live;
 mod node;
 mod scalars;
 mod search;
@@ -31,8 +32,7 @@ mod tags;
 mod tokens;
 
 use async_graphql::{
-    EmptySubscription, ErrorExtensions, MergedObject, Schema, ServerError, ValidationMode,
-    dataloader::DataLoader,
+    ErrorExtensions, MergedObject, Schema, ServerError, ValidationMode, dataloader::DataLoader,
 };
 
 pub use context::RequestContext;
@@ -73,7 +73,7 @@ pub struct Mutation(
 );
 
 /// One schema as async-graphql builds it.
-type GraphqlSchema = Schema<Query, Mutation, EmptySubscription>;
+type GraphqlSchema = Schema<Query, Mutation, live::LiveSubscription>;
 
 /// The schema, built three times over the same types and state, because
 /// what pays for one operation costs another. Remembering validations (an
@@ -145,13 +145,17 @@ pub fn build_schema(
             tokio::spawn,
         );
         let related = DataLoader::new(articles::RelatedTeasers::new(state.clone()), tokio::spawn);
-        let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-            .data(tags)
-            .data(whole)
-            .data(first_comments)
-            .data(related)
-            .data(state.clone())
-            .validation_mode(mode);
+        let mut builder = Schema::build(
+            Query::default(),
+            Mutation::default(),
+            live::LiveSubscription,
+        )
+        .data(tags)
+        .data(whole)
+        .data(first_comments)
+        .data(related)
+        .data(state.clone())
+        .validation_mode(mode);
         if remember_validations {
             builder = builder.extension(execution::validated::ValidatedRequests::default());
         }
@@ -175,9 +179,13 @@ pub fn build_schema(
 /// The schema without any state, for printing the SDL; scalars carry their
 /// `@specifiedBy`, so code generators type them from the file as well.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        live::LiveSubscription,
+    )
+    .finish()
+    .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// What running a request gave.
@@ -248,19 +256,9 @@ pub async fn execute(
         }
         Ok(None) => {}
     }
-    let first_pages: articles::FirstPageLoader = DataLoader::with_cache(
-        articles::FirstPages::new(state.clone(), context.now),
-        tokio::spawn,
-        async_graphql::dataloader::HashMapCache::default(),
-    );
-    let view_counts: articles::ViewCountLoader = DataLoader::with_cache(
-        articles::ViewCounts::new(state.clone(), context.now),
-        tokio::spawn,
-        async_graphql::dataloader::HashMapCache::default(),
-    );
     let mut response = schema
         .for_operation(operation, validation_key.as_ref())
-        .execute(request.data(context).data(first_pages).data(view_counts))
+        .execute(in_scope(request, state, context))
         .await;
     if operation == Some(OperationType::Query)
         && response.errors.is_empty()
@@ -287,6 +285,26 @@ pub async fn execute(
         read_only: operation == Some(OperationType::Query),
         operation_name,
     })
+}
+
+/// `request` with its scope and the loaders that cache per request (first
+/// pages of lists and view counts, read at the scope's moment).
+fn in_scope(
+    request: async_graphql::Request,
+    state: &AppState,
+    context: RequestContext,
+) -> async_graphql::Request {
+    let first_pages: articles::FirstPageLoader = DataLoader::with_cache(
+        articles::FirstPages::new(state.clone(), context.now),
+        tokio::spawn,
+        async_graphql::dataloader::HashMapCache::default(),
+    );
+    let view_counts: articles::ViewCountLoader = DataLoader::with_cache(
+        articles::ViewCounts::new(state.clone(), context.now),
+        tokio::spawn,
+        async_graphql::dataloader::HashMapCache::default(),
+    );
+    request.data(context).data(first_pages).data(view_counts)
 }
 
 /// What [`prepare`] found.

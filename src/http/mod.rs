@@ -8,6 +8,7 @@ mod caching;
 mod demo_media;
 mod explorer;
 mod listener;
+pub mod live;
 mod negotiation;
 
 pub use listener::ConnectionLimits;
@@ -23,7 +24,10 @@ use axum::{
     BoxError, Json, Router,
     error_handling::HandleErrorLayer,
     extract::FromRequest,
-    extract::{ConnectInfo, State},
+    extract::{
+        ConnectInfo, State,
+        ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+    },
     http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -65,6 +69,8 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long anonymous reads may be cached.
     pub cache: caching::CachePolicy,
+    /// The limits on live (WebSocket) connections.
+    pub live: live::LiveLimits,
 }
 
 impl From<&Config> for HttpSettings {
@@ -81,6 +87,7 @@ impl From<&Config> for HttpSettings {
                 max_age: config.cache_max_age,
                 stale_while_revalidate: config.cache_stale_while_revalidate,
             },
+            live: live::LiveLimits::from(config),
         }
     }
 }
@@ -103,6 +110,7 @@ struct Api {
     trusted_proxy_header: Option<HeaderName>,
     trusted_proxies: Vec<ipnet::IpNet>,
     cache: caching::CachePolicy,
+    live: live::LiveService,
 }
 
 /// The Content Security Policy on every response. GraphiQL runs under it:
@@ -112,6 +120,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// Builds the router.
 pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Router {
     let api = Api {
+        live: live::LiveService {
+            schema: schema.clone(),
+            state: state.clone(),
+            limits: settings.live,
+            connections: std::sync::Arc::default(),
+        },
         schema,
         state,
         trusted_proxy_header: settings
@@ -502,15 +516,21 @@ async fn run(
     caching::respond(encoded, cacheable, api.cache, headers)
 }
 
-/// GET /graphql: the explorer for a browser that asks for a page (a `query`
-/// parameter then opens in its editor); for any other client, a query (never
-/// a mutation) from the URL's parameters.
+/// GET /graphql: live subscriptions for a WebSocket upgrade ([`live`]);
+/// the explorer for a browser that asks for a page (a `query` parameter
+/// then opens in its editor); for any other client, a query (never a
+/// mutation) from the URL's parameters.
 async fn graphql_get(
     State(api): State<Api>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: axum::http::Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    if let Ok(upgrade) = upgrade {
+        let client = client_address(&api, &headers, peer);
+        return live::upgrade(api.live.clone(), upgrade, &headers, client);
+    }
     if negotiation::wants_page(&headers) {
         return explorer::page().into_response();
     }

@@ -412,13 +412,15 @@ async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
         .iter()
         .map(|c| c["kind"].as_str().unwrap())
         .collect();
-    // Two tokens, the move, the approval; the pending comment said nothing.
+    // Two tokens, the move, the comment waiting (for moderators watching
+    // the queue) and its approval.
     assert_eq!(
         kinds,
         [
             "token.created",
             "token.created",
             "article.moved",
+            "comment.pending",
             "comment.approved"
         ],
         "{changes:?}"
@@ -437,6 +439,7 @@ async fn the_feed_says_what_each_write_changed_and_the_cli_prints_it() {
         "{keys:?}"
     );
     assert_eq!(changes[3]["keys"], json!([format!("article:{id}")]));
+    assert_eq!(changes[4]["keys"], json!([format!("article:{id}")]));
     let seqs: Vec<i64> = changes.iter().map(|c| c["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{seqs:?}");
 

@@ -22,6 +22,7 @@ mod harness;
 mod hostile;
 mod http;
 mod introspection;
+mod live;
 mod logging;
 mod metrics;
 mod moderation;

@@ -402,19 +402,25 @@ pub async fn add(
             .filter(article::Column::Id.eq(new.article_id))
             .exec(&txn)
             .await?;
-        // Public at once: the feed tells every process, as an approval
-        // would. A pending comment changes nothing a reader sees.
-        crate::content::writes::change::record(
-            &txn,
-            now,
-            &[(
-                "comment.approved",
-                stored.id,
-                vec![crate::content::writes::change::Key::Article(new.article_id)],
-            )],
-        )
-        .await?;
     }
+    // Public at once: the feed tells every process, as an approval would.
+    // A pending comment changes nothing a reader sees, but moderators
+    // watching the queue hear of it (`comment.pending` is not public).
+    let kind = if status == CommentStatus::Approved {
+        "comment.approved"
+    } else {
+        "comment.pending"
+    };
+    crate::content::writes::change::record(
+        &txn,
+        now,
+        &[(
+            kind,
+            stored.id,
+            vec![crate::content::writes::change::Key::Article(new.article_id)],
+        )],
+    )
+    .await?;
     txn.commit().await?;
     Ok(stored)
 }

@@ -217,3 +217,12 @@ pub async fn set_comments_closed(
     edit.commit().await?;
     Ok(updated)
 }
+
+/// The comment with `id` while it waits for a moderator; `None` once it
+/// was decided (or deleted): what a moderator watching the queue is sent.
+pub async fn pending_by_id(db: &DatabaseConnection, id: Uuid) -> AppResult<Option<comment::Model>> {
+    Ok(comment::Entity::find_by_id(id)
+        .filter(comment::Column::Status.eq(CommentStatus::Pending))
+        .one(db)
+        .await?)
+}

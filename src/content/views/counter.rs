@@ -115,6 +115,8 @@ pub struct ViewCounter {
     db: DatabaseConnection,
     /// Whether views are buffered (a non-zero flush interval).
     buffered: bool,
+    /// How often buffered views are written.
+    interval: Duration,
     /// Views counted here and not yet stored. Remembered stored counts
     /// change only under this lock too, so a total read under it never
     /// counts a view twice or misses one.
@@ -235,6 +237,7 @@ impl ViewCounter {
             marks_pruned: Mutex::new(Instant::now()),
             db,
             buffered: !interval.is_zero(),
+            interval,
             unstored: Mutex::new(Unstored::default()),
             stored: Cache::builder()
                 .max_capacity(STORED_COUNTS_HELD)
@@ -255,6 +258,11 @@ impl ViewCounter {
         self.unstored
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How often buffered views are written (zero: at once).
+    pub fn flush_interval(&self) -> Duration {
+        self.interval
     }
 
     /// Views of `article_id` counted here and not yet stored.

@@ -74,10 +74,12 @@ pub struct Change {
 }
 
 impl Change {
-    /// Whether readers can see the difference: anything but tokens and
-    /// drafts created unseen.
+    /// Whether readers can see the difference: anything but tokens,
+    /// drafts created unseen and comments waiting for a moderator.
     pub fn is_public(&self) -> bool {
-        !self.kind.starts_with("token.") && self.kind != "article.drafted"
+        !self.kind.starts_with("token.")
+            && self.kind != "article.drafted"
+            && self.kind != "comment.pending"
     }
 }
 

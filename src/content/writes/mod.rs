@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod change;
 pub mod feed;
+pub mod listeners;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;

@@ -131,17 +131,37 @@ pub(in crate::graphql) async fn find_article(
             .viewer(state)
             .await?
             .is_some_and(|viewer| viewer.may(Permission::EditContent));
-        let audience = if editor {
-            Audience::Editors
-        } else {
-            Audience::Public(request.now)
-        };
-        let hand_off = |along: ReadAlong| request.read_along_page(along);
-        let found = state
-            .reads(request.now)
-            .article_page(lookup, audience, also_read(ctx), &hand_off)
-            .await?;
-        Ok(found.map(Article))
+        read_article(ctx, lookup, editor).await
     })
     .await
+}
+
+/// The article `lookup` names if readers can see it now, whoever asks:
+/// what a public live subscription may send.
+pub(in crate::graphql) async fn find_public_article(
+    ctx: &Context<'_>,
+    lookup: Lookup,
+) -> async_graphql::Result<Option<Article>> {
+    Box::pin(read_article(ctx, lookup, false)).await
+}
+
+/// The article `lookup` names, any article for an `editor`, else a public
+/// one.
+async fn read_article(
+    ctx: &Context<'_>,
+    lookup: Lookup,
+    editor: bool,
+) -> async_graphql::Result<Option<Article>> {
+    let (state, request) = scope(ctx)?;
+    let audience = if editor {
+        Audience::Editors
+    } else {
+        Audience::Public(request.now)
+    };
+    let hand_off = |along: ReadAlong| request.read_along_page(along);
+    let found = state
+        .reads(request.now)
+        .article_page(lookup, audience, also_read(ctx), &hand_off)
+        .await?;
+    Ok(found.map(Article))
 }

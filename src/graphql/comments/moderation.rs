@@ -20,7 +20,7 @@ use crate::graphql::{
 };
 
 /// A comment as a moderator sees it, private fields included.
-pub struct ModeratedComment(comment_entity::Model);
+pub struct ModeratedComment(pub(in crate::graphql) comment_entity::Model);
 
 /// A comment as a moderator sees it: with the commenter's email and the
 /// hashed fingerprint of their address. Only reachable with a moderator's token.
