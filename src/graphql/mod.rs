@@ -104,6 +104,8 @@ pub struct AppSchema {
     limits: execution::limits::QueryLimits,
     /// Parsed documents and persisted queries.
     documents: std::sync::Arc<execution::documents::DocumentCache>,
+    /// Answers of anonymous subscriptions to recent changes, shared.
+    live_answers: live::delivery::SharedAnswers,
 }
 
 /// How many validated queries are remembered.
@@ -173,6 +175,7 @@ pub fn build_schema(
         introspection,
         limits,
         documents: std::sync::Arc::default(),
+        live_answers: live::delivery::SharedAnswers::default(),
     }
 }
 

@@ -716,3 +716,45 @@ async fn graphiql_and_plain_get_still_work_beside_the_websocket() {
         .unwrap();
     assert_eq!(answer["data"]["__typename"], "Query");
 }
+
+#[tokio::test]
+async fn readers_watching_one_article_share_one_run_per_change() {
+    let app = TestApp::spawn_with(common::Options {
+        comment_policy: newsroom::config::CommentPolicy::Moderate,
+        tweak: |config| config.live_connections_per_client = 64,
+        ..common::Options::default()
+    })
+    .await;
+    let moderator = app.token(Role::Moderator).await;
+    let article = app.article_id("city-night-bus").await;
+    let url = app.graphql_url();
+    // Statements from an approval to its arrival at every reader.
+    let mut costs = Vec::new();
+    for readers in [1, 20] {
+        let mut clients = Vec::new();
+        for _ in 0..readers {
+            let mut client = LiveClient::reader(&url).await;
+            client
+                .subscribe("comments", COMMENT_ADDED, json!({ "id": article }))
+                .await;
+            clients.push(client);
+        }
+        let comment = add_comment(&app, article, &format!("给 {readers} 位读者")).await;
+        let (statements, ()) = app
+            .statements_during(async {
+                app.data_as(
+                    &moderator,
+                    "mutation($ids: [ID!]!) { moderateComments(ids: $ids, decision: APPROVE) { comments { id } } }",
+                    json!({ "ids": [comment] }),
+                )
+                .await;
+                for client in &mut clients {
+                    let sent = client.next_payload("comments").await;
+                    assert_eq!(sent["data"]["commentAdded"]["id"], comment);
+                }
+            })
+            .await;
+        costs.push(statements);
+    }
+    assert_eq!(costs[0], costs[1], "statements for 1 and for 20 readers");
+}

@@ -26,6 +26,40 @@ use crate::{
     state::AppState,
 };
 
+/// How many shared answers are kept.
+const SHARED_ANSWERS_HELD: u64 = 10_000;
+
+/// How long a shared answer is kept: long past the moment every
+/// subscriber of this process ran for its change.
+const SHARED_ANSWERS_LIVE: Duration = Duration::from_secs(30);
+
+/// What a shared answer is kept by: the change's number, and the
+/// operation, its name and variables ([`Runnable::shared_key`]).
+type SharedKey = (i64, Arc<str>);
+
+/// An answer as shared: its data and errors, `None` when the run sent
+/// nothing.
+type SharedAnswer = Arc<Option<(async_graphql::Value, Vec<ServerError>)>>;
+
+/// Answers of anonymous subscriptions to recent changes. An anonymous
+/// subscriber's answer depends only on the operation, its variables and the
+/// change (the moment differs by the time a run takes), so ten thousand
+/// readers watching one article's comments cost one run, not ten thousand;
+/// concurrent runs for one key wait for the first.
+#[derive(Clone)]
+pub struct SharedAnswers(moka::future::Cache<SharedKey, SharedAnswer>);
+
+impl Default for SharedAnswers {
+    fn default() -> Self {
+        Self(
+            moka::future::Cache::builder()
+                .max_capacity(SHARED_ANSWERS_HELD)
+                .time_to_live(SHARED_ANSWERS_LIVE)
+                .build(),
+        )
+    }
+}
+
 /// How often subscriptions on the clock (view counts) look again, at least.
 const SHORTEST_TICK: Duration = Duration::from_secs(1);
 
@@ -85,11 +119,17 @@ pub async fn start(
     };
     one_root_field(&subscription, request.operation_name.as_deref())
         .map_err(|error| vec![error])?;
+    let shared_key = session.credentials.is_none().then(|| {
+        let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+        let operation = request.operation_name.as_deref().unwrap_or_default();
+        Arc::from(format!("{operation}\u{0}{variables}\u{0}{}", request.query))
+    });
     let text = Arc::new(Runnable {
         query: request.query.clone(),
         operation_name: request.operation_name.clone(),
         variables: request.variables.clone(),
         document: (*subscription).clone(),
+        shared_key,
     });
     // The probe: every validation rule, the arguments and the caller's
     // rights; nothing is sent.
@@ -205,6 +245,8 @@ struct Runnable {
     operation_name: Option<String>,
     variables: Variables,
     document: async_graphql::parser::types::ExecutableDocument,
+    /// For an anonymous subscriber, what its answers are shared by.
+    shared_key: Option<Arc<str>>,
 }
 
 impl Runnable {
@@ -244,7 +286,7 @@ impl Run {
                 return None;
             }
             if let Some(change) = self.waiting.pop_front() {
-                if let Some(answer) = self.answer(LiveEvent::Change(change)).await {
+                if let Some(answer) = self.answer_to(change).await {
                     return Some(self.sent(answer));
                 }
                 continue;
@@ -287,6 +329,28 @@ impl Run {
             self.ended = true;
         }
         answer
+    }
+
+    /// The answer to `change`: shared with the process's other anonymous
+    /// subscribers of the same operation and variables, or this
+    /// subscription's own.
+    async fn answer_to(&self, change: Change) -> Option<Response> {
+        let Some(key) = &self.text.shared_key else {
+            return self.answer(LiveEvent::Change(change)).await;
+        };
+        let shared = self
+            .schema
+            .live_answers
+            .0
+            .get_with((change.seq, Arc::clone(key)), async {
+                let answer = self.answer(LiveEvent::Change(change)).await;
+                Arc::new(answer.map(|answer| (answer.data, answer.errors)))
+            })
+            .await;
+        let (data, errors) = shared.as_ref().as_ref()?;
+        let mut answer = Response::new(data.clone());
+        answer.errors = errors.clone();
+        Some(answer)
     }
 
     /// Runs the subscription for `event` as a new request at this moment;
