@@ -111,19 +111,24 @@ async fn wait_for_text(driver: &Driver, session: &str, script: &str, wanted: &st
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        assert!(
-            std::env::var_os("NEWSROOM_REQUIRE_BROWSER").is_none(),
-            "NEWSROOM_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
-        );
-        eprintln!("skipping the browser test: apt-get install chromium chromium-driver");
-        return;
+/// Whether the browser is here; without it the test passes, unless
+/// `NEWSROOM_REQUIRE_BROWSER` is set.
+fn browser_missing() -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return false;
     }
-    let app = TestApp::spawn().await;
-    let driver = Driver::start().await;
-    let profile = tempfile::tempdir().unwrap();
+    assert!(
+        std::env::var_os("NEWSROOM_REQUIRE_BROWSER").is_none(),
+        "NEWSROOM_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
+    );
+    eprintln!("skipping the browser test: apt-get install chromium chromium-driver");
+    true
+}
+
+/// A headless Chromium session with its profile in `profile`, where every
+/// host name fails to resolve: only the test server, reached by IP
+/// address, can answer. Its id.
+async fn open_session(driver: &Driver, profile: &Path) -> String {
     let session = driver
         .call(
             reqwest::Method::POST,
@@ -134,20 +139,20 @@ async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                    // Every host name fails to resolve: only the test server,
-                    // reached by IP address, can answer.
+                    format!("--user-data-dir={}", profile.display()),
                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                 ]
             }}}})),
         )
         .await;
-    let session = session["sessionId"]
+    session["sessionId"]
         .as_str()
         .unwrap_or_else(|| panic!("no WebDriver session: {session}"))
-        .to_owned();
+        .to_owned()
+}
 
-    let query = r#"{ article(slug: "open-source-llm-lab-shenzhen") { title viewCount } }"#;
+/// Opens GraphiQL with `query` in its editor and waits until it can run.
+async fn open_graphiql(driver: &Driver, session: &str, app: &TestApp, query: &str) {
     let page = reqwest::Url::parse_with_params(&app.graphql_url(), [("query", query)]).unwrap();
     driver
         .call(
@@ -156,28 +161,38 @@ async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
             Some(json!({ "url": page.as_str() })),
         )
         .await;
-
     // GraphiQL renders its run button once React and GraphiQL have loaded.
     wait_for_text(
-        &driver,
-        &session,
+        driver,
+        session,
         "const b = document.querySelector('.graphiql-execute-button'); return b ? 'ready' : '';",
         "ready",
     )
     .await;
+}
+
+/// What GraphiQL's result pane shows.
+const RESULT_PANE: &str = "const r = document.querySelector('.graphiql-response') || document.querySelector('.result-window'); return r ? r.innerText : '';";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
+    if browser_missing() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let session = open_session(&driver, profile.path()).await;
+
+    let query = r#"{ article(slug: "open-source-llm-lab-shenzhen") { title viewCount } }"#;
+    open_graphiql(&driver, &session, &app, query).await;
     run_script(
         &driver,
         &session,
         "document.querySelector('.graphiql-execute-button').click(); return null;",
     )
     .await;
-    let result = wait_for_text(
-        &driver,
-        &session,
-        "const r = document.querySelector('.graphiql-response') || document.querySelector('.result-window'); return r ? r.innerText : '';",
-        "深圳开源大模型实验室",
-    )
-    .await;
+    let result = wait_for_text(&driver, &session, RESULT_PANE, "深圳开源大模型实验室").await;
     assert!(result.contains("\"viewCount\": 56"), "{result}");
 
     // The Docs pane loads the schema through introspection with the
@@ -308,4 +323,64 @@ async fn graphiql_runs_a_query_in_headless_chromium_with_other_hosts_blocked() {
             None,
         )
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_watches_comments_arrive_live() {
+    if browser_missing() {
+        return;
+    }
+    let app = TestApp::spawn_with(common::Options {
+        comment_policy: newsroom::config::CommentPolicy::Publish,
+        ..common::Options::default()
+    })
+    .await;
+    let article = app.article_id("city-night-bus").await;
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let session = open_session(&driver, profile.path()).await;
+    let query =
+        format!(r#"subscription {{ commentAdded(articleId: "{article}") {{ authorName body }} }}"#);
+    open_graphiql(&driver, &session, &app, &query).await;
+    run_script(
+        &driver,
+        &session,
+        "document.querySelector('.graphiql-execute-button').click(); return null;",
+    )
+    .await;
+    wait_for_text(
+        &driver,
+        &session,
+        "return window.newsroomSubscribed ? 'subscribed' : '';",
+        "subscribed",
+    )
+    .await;
+    // The subscription starts a moment after it is sent: comment until one
+    // shows (each comment is new; a few at most).
+    let mut shown = String::new();
+    for attempt in 0..5 {
+        let body = format!("浏览器里看到的第 {attempt} 条评论");
+        app.data(
+            "mutation($id: ID!, $body: String!) { addComment(input: { articleId: $id, authorName: \"实时读者\", authorEmail: \"live@example.com\", body: $body }) { comment { id } } }",
+            json!({ "id": article, "body": body }),
+        )
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            shown = run_script(&driver, &session, RESULT_PANE)
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if shown.contains("浏览器里看到的") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if shown.contains("浏览器里看到的") {
+            break;
+        }
+    }
+    assert!(shown.contains("实时读者"), "the page showed {shown:?}");
+    assert!(!shown.contains("live@example.com"), "{shown}");
 }
