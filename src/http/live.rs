@@ -48,6 +48,14 @@ use crate::{
 /// The subprotocol spoken.
 pub const PROTOCOL: &str = "graphql-transport-ws";
 
+/// The read buffer of a connection's socket, and how much is written at
+/// once: a subscriber's messages are small.
+const SOCKET_BUFFER_BYTES: usize = 2 * 1024;
+
+/// The most a connection may have waiting to be written before it is
+/// closed: a client that does not read does not hold memory without end.
+const MOST_UNSENT_BYTES: usize = 1024 * 1024;
+
 /// How long one write to a client may wait for it to read.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -238,6 +246,11 @@ pub fn upgrade(
     let limits = service.limits;
     upgrade
         .protocols([PROTOCOL])
+        // Small buffers: a subscriber mostly waits, and ten thousand of
+        // them with the default 128 KiB each would hold gigabytes.
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .max_write_buffer_size(MOST_UNSENT_BYTES)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
         .on_upgrade(move |socket| async move {
@@ -337,7 +350,10 @@ impl Connection {
                 incoming = source.next() => {
                     self.last_heard = Instant::now();
                     match incoming {
-                        Some(Ok(Message::Text(text))) => match self.hear(text.as_str()).await {
+                        // Boxed: starting a subscription runs a whole
+                        // request, and that future's size would otherwise
+                        // be held by every idle connection.
+                        Some(Ok(Message::Text(text))) => match Box::pin(self.hear(text.as_str())).await {
                             Ok(reply) => reply,
                             Err(close) => break Some(close),
                         },

@@ -128,7 +128,7 @@ pub async fn start(
         query: request.query.clone(),
         operation_name: request.operation_name.clone(),
         variables: request.variables.clone(),
-        document: (*subscription).clone(),
+        document: subscription,
         shared_key,
     });
     // The probe: every validation rule, the arguments and the caller's
@@ -244,7 +244,9 @@ struct Runnable {
     query: String,
     operation_name: Option<String>,
     variables: Variables,
-    document: async_graphql::parser::types::ExecutableDocument,
+    /// Shared with the document cache and every subscription of the same
+    /// text.
+    document: Arc<async_graphql::parser::types::ExecutableDocument>,
     /// For an anonymous subscriber, what its answers are shared by.
     shared_key: Option<Arc<str>>,
 }
@@ -256,7 +258,7 @@ impl Runnable {
         if let Some(name) = &self.operation_name {
             request = request.operation_name(name.clone());
         }
-        request.set_parsed_query(self.document.clone());
+        request.set_parsed_query((*self.document).clone());
         request
     }
 }
@@ -285,8 +287,10 @@ impl Run {
             if self.ended {
                 return None;
             }
+            // Runs are boxed: a waiting subscription then holds a small
+            // future, not one sized for a whole request.
             if let Some(change) = self.waiting.pop_front() {
-                if let Some(answer) = self.answer_to(change).await {
+                if let Some(answer) = Box::pin(self.answer_to(change)).await {
                     return Some(self.sent(answer));
                 }
                 continue;
@@ -311,7 +315,7 @@ impl Run {
                 }
                 Some(Err(RecvError::Closed)) => return None,
                 None => {
-                    let answer = self.answer(LiveEvent::Tick).await?;
+                    let answer = Box::pin(self.answer(LiveEvent::Tick)).await?;
                     if self.last_on_tick.as_ref() != Some(&answer.data) || !answer.errors.is_empty()
                     {
                         self.last_on_tick = Some(answer.data.clone());
