@@ -265,6 +265,24 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_LIVE_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
     pub live_max_message_bytes: usize,
 
+    /// Let webhooks point at this machine and private networks (refused
+    /// otherwise, so a webhook cannot reach the server's own network).
+    #[arg(long, env = "NEWSROOM_WEBHOOKS_ALLOW_PRIVATE", global = true)]
+    pub webhooks_allow_private: bool,
+
+    /// The first delay before a failed webhook delivery is tried again;
+    /// later delays grow threefold, up to 6 h, for about a day.
+    #[arg(long, env = "NEWSROOM_WEBHOOK_RETRY_BASE", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub webhook_retry_base: std::time::Duration,
+
+    /// How long one webhook request may take.
+    #[arg(long, env = "NEWSROOM_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub webhook_timeout: std::time::Duration,
+
+    /// This process sends no webhooks (others on the database do).
+    #[arg(long, env = "NEWSROOM_NO_WEBHOOK_DELIVERY", global = true)]
+    pub no_webhook_delivery: bool,
+
     /// How many requests are served at once; more are answered at once with 503.
     #[arg(
         long,
@@ -448,6 +466,16 @@ impl Config {
             comments_per_article_per_minute: self.comments_per_article_per_minute,
             feed_start,
             fingerprint_secret,
+            webhooks: self.webhook_settings(),
+        }
+    }
+
+    /// How webhooks are sent.
+    pub fn webhook_settings(&self) -> crate::content::webhooks::delivery::WebhookSettings {
+        crate::content::webhooks::delivery::WebhookSettings {
+            allow_private: self.webhooks_allow_private,
+            retry_base: self.webhook_retry_base,
+            timeout: self.webhook_timeout,
         }
     }
 

@@ -114,7 +114,8 @@ async fn bring_search_index_up_to_date(db: &sea_orm::DatabaseConnection) -> AppR
 }
 
 /// Starts the background work a serving process does: writing buffered
-/// view counts every interval, and following the change feed. Abort the
+/// view counts every interval, following the change feed, and sending
+/// webhooks (unless told not to). Abort the
 /// handle at shutdown, then flush once more.
 pub fn spawn_background(state: &AppState, config: &Config) -> tokio::task::JoinHandle<()> {
     let views = std::sync::Arc::clone(&state.views);
@@ -122,7 +123,23 @@ pub fn spawn_background(state: &AppState, config: &Config) -> tokio::task::JoinH
     let feed = std::sync::Arc::clone(&state.feed);
     let poll = config.change_poll_interval;
     let retention = config.change_retention;
+    let webhooks = (!config.no_webhook_delivery).then(|| {
+        crate::content::webhooks::delivery::run(
+            state.db.clone(),
+            state.listeners.clone(),
+            state.webhooks,
+        )
+    });
     tokio::spawn(async move {
-        tokio::join!(views.flush_every(interval), feed.follow(poll, retention));
+        let webhooks = async {
+            if let Some(webhooks) = webhooks {
+                webhooks.await;
+            }
+        };
+        tokio::join!(
+            views.flush_every(interval),
+            feed.follow(poll, retention),
+            webhooks
+        );
     })
 }

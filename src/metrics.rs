@@ -159,6 +159,12 @@ pub fn live_changes_missed(missed: u64) {
     counter!("newsroom_live_changes_missed_total").increment(missed);
 }
 
+/// A webhook delivery attempt, and whether it was answered with 2xx.
+pub fn webhook_attempt(succeeded: bool) {
+    let result = if succeeded { "ok" } else { "error" };
+    counter!("newsroom_webhook_attempts_total", "result" => result).increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::operation_label;

@@ -15,6 +15,7 @@ use crate::content::{
     comments::abuse::AbuseGuard,
     sections::SectionsMemo,
     views::counter::ViewCounter,
+    webhooks::delivery::WebhookSettings,
     writes::change::Change,
     writes::feed::{self, Apply, Feed},
     writes::listeners::ChangeListeners,
@@ -42,6 +43,8 @@ pub struct AppState {
     /// Who in this process hears the changes the feed brings (live
     /// subscriptions).
     pub listeners: ChangeListeners,
+    /// How webhooks are checked and sent.
+    pub webhooks: WebhookSettings,
     /// Set when a request failed on the database; `/readyz` then proves a
     /// write before it says ready again.
     writes_suspect: Arc<AtomicBool>,
@@ -70,6 +73,8 @@ pub struct Settings {
     pub feed_start: feed::Start,
     /// Mixed into the hashes of clients' addresses.
     pub fingerprint_secret: String,
+    /// How webhooks are checked and sent.
+    pub webhooks: WebhookSettings,
 }
 
 impl AppState {
@@ -97,6 +102,7 @@ impl AppState {
             comments_per_article_per_minute,
             feed_start,
             fingerprint_secret,
+            webhooks,
         } = settings;
         let cache = Arc::new(ReadCache::new(read_cache_bytes, read_cache_ttl));
         let listeners = ChangeListeners::default();
@@ -125,6 +131,7 @@ impl AppState {
             views,
             cache,
             sections: Arc::default(),
+            webhooks,
             writes_suspect: Arc::default(),
         }
     }

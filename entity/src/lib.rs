@@ -15,3 +15,5 @@ pub mod category;
 pub mod change;
 pub mod comment;
 pub mod tag;
+pub mod webhook;
+pub mod webhook_delivery;

@@ -15,6 +15,7 @@ mod m20261129_000007_safe_retries;
 mod m20261129_000008_daily_views;
 mod m20261129_000009_changes;
 mod m20261129_000010_search;
+mod m20261130_000011_webhooks;
 
 pub use m20261129_000006_teaser_text::TEASER_TEXT_CHARS;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_daily_views::Migration),
             Box::new(m20261129_000009_changes::Migration),
             Box::new(m20261129_000010_search::Migration),
+            Box::new(m20261130_000011_webhooks::Migration),
         ]
     }
 }

@@ -36,6 +36,7 @@ pub mod text;
 pub mod tokens;
 pub mod transfer;
 pub mod views;
+pub mod webhooks;
 pub mod writes;
 
 use chrono::{DateTime, SubsecRound, Utc};

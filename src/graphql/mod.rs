@@ -30,6 +30,7 @@ mod search;
 mod sections;
 mod tags;
 mod tokens;
+mod webhooks;
 
 use async_graphql::{
     ErrorExtensions, MergedObject, Schema, ServerError, ValidationMode, dataloader::DataLoader,
@@ -55,6 +56,7 @@ pub struct Query(
     articles::editing::ArticleEditingQuery,
     comments::moderation::ModerationQuery,
     tokens::TokenQuery,
+    webhooks::WebhookQuery,
     audit::AuditQuery,
 );
 
@@ -70,6 +72,7 @@ pub struct Mutation(
     tags::editing::TagEditingMutation,
     comments::moderation::ModerationMutation,
     tokens::TokenMutation,
+    webhooks::WebhookMutation,
 );
 
 /// One schema as async-graphql builds it.

@@ -36,6 +36,10 @@ const MUTATIONS: &[(&str, Access)] = &[
     ("setCommentsClosed", Access::Moderator),
     ("createApiToken", Access::Admin),
     ("revokeApiToken", Access::Admin),
+    ("createWebhook", Access::Admin),
+    ("updateWebhook", Access::Admin),
+    ("deleteWebhook", Access::Admin),
+    ("redeliverWebhook", Access::Admin),
 ];
 
 /// Queries that need a token; every other query is public.
@@ -44,6 +48,7 @@ const GUARDED_QUERIES: &[(&str, Access)] = &[
     ("moderationQueue", Access::Moderator),
     ("apiTokens", Access::Admin),
     ("auditLog", Access::Admin),
+    ("webhooks", Access::Admin),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

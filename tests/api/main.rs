@@ -45,4 +45,5 @@ mod teasers;
 mod transfer;
 mod views;
 mod visibility;
+mod webhooks;
 mod writes;

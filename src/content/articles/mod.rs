@@ -232,6 +232,33 @@ pub async fn public_by_ids(
         .await?)
 }
 
+/// The slug and title of the article with `id` if it is public at `now`:
+/// what a webhook's payload names.
+pub async fn public_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<PublicName>> {
+    Ok(article::Entity::find_by_id(id)
+        .filter(visible(now))
+        .select_only()
+        .column(article::Column::Slug)
+        .column(article::Column::Title)
+        .into_tuple::<(String, String)>()
+        .one(conn)
+        .await?
+        .map(|(slug, title)| PublicName { slug, title }))
+}
+
+/// A public article's slug and title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicName {
+    /// Its slug.
+    pub slug: String,
+    /// Its title.
+    pub title: String,
+}
+
 /// The article that used to have `slug`, if any.
 pub async fn retired_slug_owner(db: &DatabaseConnection, slug: &str) -> AppResult<Option<Uuid>> {
     Ok(article_slug::Entity::find_by_id(slug.to_owned())

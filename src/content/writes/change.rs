@@ -128,6 +128,7 @@ pub fn keys_of(subject: Subject) -> Vec<Key> {
         Subject::Tag(id) => vec![Key::Tag(id), Key::Lists],
         Subject::Comment(_) => Vec::new(),
         Subject::Token(id) => vec![Key::Token(id)],
+        Subject::Webhook(_) => Vec::new(),
     }
 }
 
@@ -239,7 +240,7 @@ async fn lock_sequence<C: ConnectionTrait>(txn: &C) -> AppResult<()> {
 }
 
 /// The changes after `seq`, oldest first, at most `limit`.
-pub async fn after(db: &DatabaseConnection, seq: i64, limit: u64) -> AppResult<Vec<Change>> {
+pub async fn after<C: ConnectionTrait>(db: &C, seq: i64, limit: u64) -> AppResult<Vec<Change>> {
     Ok(change::Entity::find()
         .filter(change::Column::Seq.gt(seq))
         .order_by_asc(change::Column::Seq)
@@ -253,6 +254,11 @@ pub async fn after(db: &DatabaseConnection, seq: i64, limit: u64) -> AppResult<V
 
 /// The last change's number, 0 when there is none.
 pub async fn latest(db: &DatabaseConnection) -> AppResult<i64> {
+    latest_in(db).await
+}
+
+/// [`latest`], read through `conn` (a transaction).
+pub async fn latest_in<C: ConnectionTrait>(db: &C) -> AppResult<i64> {
     let latest: Option<Option<i64>> = change::Entity::find()
         .select_only()
         .expr(Func::max(Expr::col(change::Column::Seq)))

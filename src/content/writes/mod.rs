@@ -53,6 +53,8 @@ pub enum Subject {
     Comment(Uuid),
     /// An API token.
     Token(Uuid),
+    /// A webhook.
+    Webhook(Uuid),
 }
 
 impl Subject {
@@ -64,6 +66,7 @@ impl Subject {
             Self::Tag(_) => "tag",
             Self::Comment(_) => "comment",
             Self::Token(_) => "token",
+            Self::Webhook(_) => "webhook",
         }
     }
 
@@ -74,7 +77,8 @@ impl Subject {
             | Self::Section(id)
             | Self::Tag(id)
             | Self::Comment(id)
-            | Self::Token(id) => id,
+            | Self::Token(id)
+            | Self::Webhook(id) => id,
         }
     }
 }

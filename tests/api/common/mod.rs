@@ -137,6 +137,8 @@ impl TestApp {
         // a background look that may fall inside them. (Its own writes are
         // applied at once; PostgreSQL's notifications still arrive.)
         config.change_poll_interval = std::time::Duration::from_secs(3600);
+        // Nor does it look for webhooks to send, unless a test asks.
+        config.no_webhook_delivery = true;
         (options.tweak)(&mut config);
 
         let statements = Arc::new(AtomicUsize::new(0));
