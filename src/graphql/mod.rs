@@ -248,6 +248,19 @@ pub async fn execute(
             if kind == OperationType::Mutation && !allow_mutations {
                 return None;
             }
+            if kind == OperationType::Subscription {
+                let refused = AppError::bad_input(
+                    "query",
+                    "Subscriptions run over a WebSocket to /graphql (graphql-transport-ws)",
+                );
+                return Some(Outcome {
+                    response: async_graphql::Response::from_errors(vec![
+                        refused.extend().into_server_error(Default::default()),
+                    ]),
+                    read_only: false,
+                    operation_name,
+                });
+            }
             operation = Some(kind);
             if operation_name.is_none()
                 && let async_graphql::parser::types::DocumentOperations::Multiple(named) =

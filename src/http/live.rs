@@ -316,7 +316,6 @@ struct Connection {
     acknowledged: bool,
     /// The subscriptions running, by the client's id.
     running: HashMap<String, AbortHandle>,
-    /// What they say.
     /// What they say: an answer (`next`), or `None` when one is over
     /// (`complete`).
     said: SelectAll<BoxStream<'static, (String, Option<async_graphql::Response>)>>,

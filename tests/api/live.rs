@@ -715,6 +715,18 @@ async fn graphiql_and_plain_get_still_work_beside_the_websocket() {
         .await
         .unwrap();
     assert_eq!(answer["data"]["__typename"], "Query");
+    // A subscription sent over HTTP is told where to go.
+    let refused = app
+        .graphql("subscription { articlePublished { id } }", json!({}))
+        .await;
+    assert_eq!(common::error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WebSocket"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]

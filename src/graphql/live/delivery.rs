@@ -131,6 +131,8 @@ pub async fn start(
         document: subscription,
         shared_key,
     });
+    // Listening from before the probe: no change between the two is lost.
+    let changes = state.listeners.listen();
     // The probe: every validation rule, the arguments and the caller's
     // rights; nothing is sent.
     let slot = Arc::new(Mutex::new(None));
@@ -157,7 +159,7 @@ pub async fn start(
         state: state.clone(),
         session: session.clone(),
         text,
-        changes: state.listeners.listen(),
+        changes,
         ticks: interest.on_ticks().then(|| ticks(state)),
         interest,
         waiting: VecDeque::new(),
