@@ -415,6 +415,17 @@ pub struct Config {
     )]
     pub read_cache_mb: u64,
 
+    /// Memory for whole answers to anonymous queries, in MiB (0: off).
+    /// Every change readers can see drops them all; one that may show a
+    /// view count lives one view flush interval.
+    #[arg(
+        long,
+        env = "NEWSROOM_RESPONSE_CACHE_MB",
+        default_value_t = 32,
+        global = true
+    )]
+    pub response_cache_mb: u64,
+
     /// How long a read cache entry lives at most: how long a write made
     /// through another server process on the same database goes unseen.
     #[arg(long, env = "NEWSROOM_READ_CACHE_TTL", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
@@ -459,6 +470,7 @@ impl Config {
         crate::state::Settings {
             comment_policy: self.comment_policy,
             read_cache_bytes: self.read_cache_mb.saturating_mul(1024 * 1024),
+            response_cache_bytes: self.response_cache_mb.saturating_mul(1024 * 1024),
             read_cache_ttl: self.read_cache_ttl,
             view_flush_interval: self.view_flush_interval,
             view_window: self.view_window,

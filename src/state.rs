@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::content::{
     cache::ReadCache,
+    cache::responses::ResponseCache,
     cache::staleness::{self, Dep},
     comments::CommentPolicy,
     comments::abuse::AbuseGuard,
@@ -36,6 +37,8 @@ pub struct AppState {
     pub views: Arc<ViewCounter>,
     /// What public pages read, kept in memory until a write changes it.
     pub cache: Arc<ReadCache>,
+    /// Whole answers to anonymous queries, dropped by every public change.
+    pub responses: Arc<ResponseCache>,
     /// The last section tree read, reused while its version is current.
     pub sections: Arc<SectionsMemo>,
     /// This process's place in the change feed.
@@ -59,6 +62,8 @@ pub struct Settings {
     pub comment_policy: CommentPolicy,
     /// The read cache's memory bound, in bytes (0: off).
     pub read_cache_bytes: u64,
+    /// The response cache's memory bound, in bytes (0: off).
+    pub response_cache_bytes: u64,
     /// How long a read cache entry lives at most.
     pub read_cache_ttl: std::time::Duration,
     /// How often buffered views are written (0: at once).
@@ -95,6 +100,7 @@ impl AppState {
         let Settings {
             comment_policy,
             read_cache_bytes,
+            response_cache_bytes,
             read_cache_ttl,
             view_flush_interval,
             view_window,
@@ -106,6 +112,11 @@ impl AppState {
         } = settings;
         let cache = Arc::new(ReadCache::new(read_cache_bytes, read_cache_ttl));
         let listeners = ChangeListeners::default();
+        let responses = Arc::new(ResponseCache::new(
+            response_cache_bytes,
+            read_cache_ttl,
+            view_flush_interval,
+        ));
         let views = Arc::new(ViewCounter::new(
             db.clone(),
             view_flush_interval,
@@ -124,12 +135,13 @@ impl AppState {
             feed: Arc::new(Feed::new(
                 db.clone(),
                 feed_start,
-                forget_then_tell(&cache, &views, &listeners),
+                forget_then_tell(&cache, &responses, &views, &listeners),
                 Arc::clone(&views),
             )),
             listeners,
             views,
             cache,
+            responses,
             sections: Arc::default(),
             webhooks,
             writes_suspect: Arc::default(),
@@ -141,6 +153,7 @@ impl AppState {
     /// "this article is public").
     pub fn content_changed(&self) {
         self.cache.invalidate();
+        self.responses.clear();
         self.views.forget_stored();
     }
 
@@ -166,17 +179,23 @@ impl AppState {
 /// What following the feed does here: a change readers can see makes stale
 /// what it touched in the read cache, and forgets the remembered view counts
 /// of the articles it names (which also stand for "this article is
-/// public"). An import may have touched anything: everything goes. Then
-/// the process's listeners hear every change, public or not.
+/// public"). An import may have touched anything: everything goes. Whole
+/// answers kept for anonymous queries all go. Then the process's listeners
+/// hear every change, public or not.
 fn forget_then_tell(
     cache: &Arc<ReadCache>,
+    responses: &Arc<ResponseCache>,
     views: &Arc<ViewCounter>,
     listeners: &ChangeListeners,
 ) -> Apply {
     let cache = Arc::clone(cache);
+    let responses = Arc::clone(responses);
     let views = Arc::clone(views);
     let listeners = listeners.clone();
     Arc::new(move |changes: &[Change]| {
+        if changes.iter().any(Change::is_public) {
+            responses.clear();
+        }
         for change in changes.iter().filter(|change| change.is_public()) {
             if change.kind == "site.imported" {
                 cache.invalidate();

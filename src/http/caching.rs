@@ -44,6 +44,60 @@ fn matches(request_headers: &HeaderMap, tag: &str) -> bool {
         .any(|candidate| candidate == tag || candidate == "*")
 }
 
+/// A kept answer ([`crate::content::cache::responses`]) as the response,
+/// with the caching headers it had.
+pub fn respond_kept(
+    kept: &crate::content::cache::responses::KeptResponse,
+    policy: CachePolicy,
+    request_headers: &HeaderMap,
+) -> Response {
+    let mut response = if matches(request_headers, &kept.tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = (StatusCode::OK, kept.body.clone()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(kept.media));
+        response
+    };
+    public_headers(response.headers_mut(), &kept.tag, policy);
+    response
+        .headers_mut()
+        .insert(KEPT, HeaderValue::from_static("hit"));
+    response
+}
+
+/// The header that says whether an answer came from the response cache.
+const KEPT: header::HeaderName = header::HeaderName::from_static("x-newsroom-cache");
+
+/// The caching headers of an anonymous, successful query's answer.
+fn public_headers(headers: &mut HeaderMap, tag: &str, policy: CachePolicy) {
+    let cache_control = if policy.max_age.is_zero() {
+        "no-cache".to_owned()
+    } else {
+        format!(
+            "public, max-age={}, stale-while-revalidate={}",
+            policy.max_age.as_secs(),
+            policy.stale_while_revalidate.as_secs()
+        )
+    };
+    if let Ok(value) = HeaderValue::from_str(tag) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&cache_control) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("accept, accept-encoding, authorization, origin"),
+    );
+}
+
+/// The entity tag of a body.
+pub fn tag_of(body: &[u8]) -> String {
+    etag(body)
+}
+
 /// The response for `encoded`, with caching headers: `cacheable` says
 /// whether this was an anonymous, successful query.
 pub fn respond(
@@ -60,31 +114,12 @@ pub fn respond(
         return response;
     }
     let tag = etag(&encoded.body);
-    let cache_control = if policy.max_age.is_zero() {
-        "no-cache".to_owned()
-    } else {
-        format!(
-            "public, max-age={}, stale-while-revalidate={}",
-            policy.max_age.as_secs(),
-            policy.stale_while_revalidate.as_secs()
-        )
-    };
     let mut response = if matches(request_headers, &tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         encoded.into_response()
     };
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&tag) {
-        headers.insert(header::ETAG, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&cache_control) {
-        headers.insert(header::CACHE_CONTROL, value);
-    }
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("accept, accept-encoding, authorization, origin"),
-    );
+    public_headers(response.headers_mut(), &tag, policy);
     response
 }
 

@@ -476,9 +476,19 @@ async fn run(
     media: negotiation::MediaType,
     allow_mutations: bool,
 ) -> Response {
-    let context = request_context(api, headers, peer);
     let anonymous = !headers.contains_key(header::AUTHORIZATION);
     let started = std::time::Instant::now();
+    let responses = &api.state.responses;
+    let kept_as = (anonymous && responses.is_on()).then(|| kept_key(&request, media));
+    if let Some(key) = &kept_as
+        && let Some(kept) = responses.get(key)
+    {
+        crate::metrics::request(request.operation_name.as_deref(), "ok", started.elapsed());
+        return caching::respond_kept(&kept, api.cache, headers);
+    }
+    let generation = responses.generation();
+    let lives = responses.lives_for(&request.query);
+    let context = request_context(api, headers, peer);
     let Some(outcome) =
         graphql::execute(&api.schema, &api.state, request, context, allow_mutations).await
     else {
@@ -513,7 +523,35 @@ async fn run(
     }
     let cacheable = anonymous && outcome.read_only && outcome.response.errors.is_empty();
     let encoded = negotiation::encode(&outcome.response, media);
+    if cacheable
+        && encoded.status == StatusCode::OK
+        && let Some(key) = kept_as
+    {
+        responses.keep(
+            key,
+            bytes::Bytes::copy_from_slice(&encoded.body),
+            media.as_str(),
+            caching::tag_of(&encoded.body),
+            lives,
+            generation,
+        );
+    }
     caching::respond(encoded, cacheable, api.cache, headers)
+}
+
+/// What an anonymous request's answer is kept by in the response cache:
+/// everything that makes two answers differ. The document's text, or a
+/// persisted query's hash (in the extensions), the operation, the
+/// variables and the media type.
+fn kept_key(request: &async_graphql::Request, media: negotiation::MediaType) -> String {
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    let extensions = serde_json::to_string(&request.extensions).unwrap_or_default();
+    format!(
+        "{}\u{0}{}\u{0}{variables}\u{0}{extensions}\u{0}{}",
+        media.as_str(),
+        request.operation_name.as_deref().unwrap_or_default(),
+        request.query
+    )
 }
 
 /// GET /graphql: live subscriptions for a WebSocket upgrade ([`live`]);

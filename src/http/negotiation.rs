@@ -20,11 +20,14 @@ pub enum MediaType {
 
 impl MediaType {
     fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(self.as_str())
+    }
+
+    /// The `Content-Type` it is sent with.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::GraphqlResponse => {
-                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
-            }
-            Self::Json => HeaderValue::from_static("application/json; charset=utf-8"),
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
         }
     }
 }

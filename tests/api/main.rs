@@ -32,6 +32,7 @@ mod payloads;
 mod properties;
 mod read_cache;
 mod related;
+mod response_cache;
 mod schema;
 mod search;
 mod seed_page;

@@ -19,6 +19,7 @@
 //! [`ReadCache::forget`] when the change feed ([`crate::content::writes::feed`]) brings a
 //! change readers can see, whoever wrote it.
 
+pub mod responses;
 pub mod staleness;
 
 use std::{

@@ -1,0 +1,200 @@
+//! Whole answers to anonymous queries, kept in memory as the HTTP layer
+//! encoded them, by everything that makes them differ (the document or its
+//! hash, the operation, the variables, the media type). A hit skips
+//! parsing, validation, execution and encoding.
+//!
+//! Never stale but for view counts: every change readers can see drops
+//! every answer ([`ResponseCache::clear`], called as the change feed is
+//! applied, before a writer's response leaves), and an answer that may show
+//! a view count lives at most one view flush interval. An answer worked out
+//! while a change was applied is not kept (a generation number tells).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use moka::sync::Cache;
+
+/// One answer as the HTTP layer sends it.
+#[derive(Debug)]
+pub struct KeptResponse {
+    /// The body.
+    pub body: bytes::Bytes,
+    /// Its media type, as the HTTP layer names it.
+    pub media: &'static str,
+    /// Its entity tag.
+    pub tag: String,
+    /// How long it may be kept.
+    lives: Duration,
+}
+
+/// Answers of anonymous queries; off when made with no memory.
+pub struct ResponseCache {
+    entries: Option<Cache<String, Arc<KeptResponse>>>,
+    /// Moves on every clear, so an answer worked out across one is dropped.
+    generation: AtomicU64,
+    /// The longest an answer lives (the read cache's: it bounds how long a
+    /// ranking by period goes uncounted).
+    longest: Duration,
+    /// The longest an answer that may show a view count lives: the view
+    /// flush interval.
+    with_counts: Duration,
+}
+
+/// Per-entry lifetimes.
+struct Lives;
+
+impl moka::Expiry<String, Arc<KeptResponse>> for Lives {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Arc<KeptResponse>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.lives)
+    }
+}
+
+impl ResponseCache {
+    /// A cache holding at most `bytes` of answers (0: off), each for at most
+    /// `longest`, and `with_counts` when it may show a view count.
+    pub fn new(bytes: u64, longest: Duration, with_counts: Duration) -> Self {
+        let entries = (bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|key: &String, value: &Arc<KeptResponse>| {
+                    u32::try_from(key.len() + value.body.len() + value.tag.len() + 64)
+                        .unwrap_or(u32::MAX)
+                })
+                .expire_after(Lives)
+                .build()
+        });
+        Self {
+            entries,
+            generation: AtomicU64::new(0),
+            longest,
+            with_counts: with_counts.min(longest),
+        }
+    }
+
+    /// How long the answer to `query` (its text; empty for a persisted
+    /// query sent by hash alone) may be kept: one that may show a view
+    /// count, at most one view flush interval.
+    pub fn lives_for(&self, query: &str) -> Duration {
+        if query.is_empty() || query.contains("viewCount") {
+            self.with_counts
+        } else {
+            self.longest
+        }
+    }
+
+    /// Whether answers are kept at all.
+    pub fn is_on(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// The answer kept for `key`.
+    pub fn get(&self, key: &str) -> Option<Arc<KeptResponse>> {
+        self.entries.as_ref()?.get(key)
+    }
+
+    /// The generation to pass to [`ResponseCache::keep`] for an answer
+    /// about to be worked out.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Keeps an answer worked out since `generation` for `lives` (nothing
+    /// when a clear came in between, or `lives` is zero).
+    pub fn keep(
+        &self,
+        key: String,
+        body: bytes::Bytes,
+        media: &'static str,
+        tag: String,
+        lives: Duration,
+        generation: u64,
+    ) {
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        if lives.is_zero() || self.generation() != generation {
+            return;
+        }
+        entries.insert(
+            key.clone(),
+            Arc::new(KeptResponse {
+                body,
+                media,
+                tag,
+                lives,
+            }),
+        );
+        // A clear between the check and the insert: drop it again.
+        if self.generation() != generation {
+            entries.invalidate(&key);
+        }
+    }
+
+    /// Drops every answer: something readers can see changed.
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keep(cache: &ResponseCache, key: &str, generation: u64) {
+        cache.keep(
+            key.to_owned(),
+            bytes::Bytes::from_static(b"{}"),
+            "application/json",
+            "\"t\"".to_owned(),
+            Duration::from_secs(10),
+            generation,
+        );
+    }
+
+    #[test]
+    fn an_answer_worked_out_across_a_clear_is_not_kept() {
+        let cache =
+            ResponseCache::new(1024 * 1024, Duration::from_secs(10), Duration::from_secs(1));
+        let before = cache.generation();
+        keep(&cache, "a", before);
+        assert!(cache.get("a").is_some());
+        cache.clear();
+        assert!(cache.get("a").is_none());
+        keep(&cache, "b", before);
+        assert!(cache.get("b").is_none());
+        keep(&cache, "b", cache.generation());
+        assert!(cache.get("b").is_some());
+    }
+
+    #[test]
+    fn answers_that_may_show_view_counts_live_one_flush_interval() {
+        let cache = ResponseCache::new(1024, Duration::from_secs(10), Duration::from_millis(250));
+        assert_eq!(cache.lives_for("{ a { title } }"), Duration::from_secs(10));
+        assert_eq!(
+            cache.lives_for("{ a { viewCount } }"),
+            Duration::from_millis(250)
+        );
+        assert_eq!(cache.lives_for(""), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn off_keeps_nothing() {
+        let cache = ResponseCache::new(0, Duration::from_secs(10), Duration::from_secs(1));
+        keep(&cache, "a", cache.generation());
+        assert!(cache.get("a").is_none());
+        assert!(!cache.is_on());
+    }
+}

@@ -1,0 +1,121 @@
+//! The response cache as a client sees it: a repeated anonymous query is
+//! answered from memory (`x-newsroom-cache: hit`, no statement), a write is
+//! seen by the very next read, a view count is at most one flush interval
+//! old, and a request with a token never gets a kept answer.
+
+use std::time::Duration;
+
+use entity::api_token::Role;
+use serde_json::{Value, json};
+
+use crate::common::{self, TestApp};
+
+/// A server with the response cache on.
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(common::Options {
+        view_window: Duration::ZERO,
+        tweak: |config| config.response_cache_mb = 8,
+        ..common::Options::default()
+    })
+    .await
+}
+
+/// POSTs `query` as `token` (when given); whether the answer came from the
+/// response cache, and its JSON.
+async fn ask(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> (bool, Value) {
+    let mut request = app
+        .client
+        .post(app.graphql_url())
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let hit = response
+        .headers()
+        .get("x-newsroom-cache")
+        .is_some_and(|value| value == "hit");
+    (hit, response.json().await.unwrap())
+}
+
+const TITLE: &str = "query($slug: String!) { article(slug: $slug) { id title } }";
+
+#[tokio::test]
+async fn a_repeated_query_is_answered_from_memory_and_a_write_is_seen_at_once() {
+    let app = spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let vars = json!({ "slug": "city-night-bus" });
+    let (hit, first) = ask(&app, None, TITLE, vars.clone()).await;
+    assert!(!hit);
+    let (statements, (hit, again)) = app
+        .statements_during(ask(&app, None, TITLE, vars.clone()))
+        .await;
+    assert!(hit, "the second ask is kept");
+    assert_eq!(statements, 0);
+    assert_eq!(again, first);
+    // Other variables are another answer.
+    let (hit, _) = ask(&app, None, TITLE, json!({ "slug": "ai-weather-forecast" })).await;
+    assert!(!hit);
+
+    let id = app.article_id("city-night-bus").await;
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { updateArticle(id: $id, version: 1, input: { title: \"缓存之后的新标题\" }) { article { id } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let (hit, changed) = ask(&app, None, TITLE, vars.clone()).await;
+    assert!(!hit, "a write drops every kept answer");
+    assert_eq!(changed["data"]["article"]["title"], "缓存之后的新标题");
+    let (hit, kept) = ask(&app, None, TITLE, vars.clone()).await;
+    assert!(hit);
+    assert_eq!(kept, changed);
+
+    // A takedown: gone on the next read.
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { unpublishArticle(id: $id) { article { id } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let (hit, gone) = ask(&app, None, TITLE, vars).await;
+    assert!(!hit);
+    assert!(gone["data"]["article"].is_null(), "{gone}");
+}
+
+#[tokio::test]
+async fn a_kept_view_count_is_at_most_one_flush_interval_old() {
+    let app = spawn().await;
+    let id = app.article_id("city-night-bus").await;
+    let query = "query($id: ID!) { article(id: $id) { id viewCount } }";
+    let vars = json!({ "id": id });
+    let (_, before) = ask(&app, None, query, vars.clone()).await;
+    let count = before["data"]["article"]["viewCount"].as_i64().unwrap();
+    app.data(
+        "mutation($id: ID!) { recordView(articleId: $id) { viewCount } }",
+        vars.clone(),
+    )
+    .await;
+    // The flush interval is 250 ms by default.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, after) = ask(&app, None, query, vars).await;
+    assert_eq!(after["data"]["article"]["viewCount"], count + 1, "{after}");
+}
+
+#[tokio::test]
+async fn a_request_with_a_token_never_gets_a_kept_answer() {
+    let app = spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let vars = json!({ "slug": "draft-ai-chip-roadmap" });
+    // A reader's answer (no such public article) is kept ...
+    ask(&app, None, TITLE, vars.clone()).await;
+    let (hit, reader) = ask(&app, None, TITLE, vars.clone()).await;
+    assert!(hit);
+    assert!(reader["data"]["article"].is_null());
+    // ... and an editor's preview of the draft is worked out for them.
+    for _ in 0..2 {
+        let (hit, preview) = ask(&app, Some(&editor), TITLE, vars.clone()).await;
+        assert!(!hit);
+        assert!(preview["data"]["article"]["title"].is_string(), "{preview}");
+    }
+}
