@@ -248,19 +248,7 @@ pub async fn execute(
             if kind == OperationType::Mutation && !allow_mutations {
                 return None;
             }
-            if kind == OperationType::Subscription {
-                let refused = AppError::bad_input(
-                    "query",
-                    "Subscriptions run over a WebSocket to /graphql (graphql-transport-ws)",
-                );
-                return Some(Outcome {
-                    response: async_graphql::Response::from_errors(vec![
-                        refused.extend().into_server_error(Default::default()),
-                    ]),
-                    read_only: false,
-                    operation_name,
-                });
-            }
+
             operation = Some(kind);
             if operation_name.is_none()
                 && let async_graphql::parser::types::DocumentOperations::Multiple(named) =
@@ -294,6 +282,20 @@ pub async fn execute(
             document,
             &selected.selection_set.node,
         );
+    }
+    if operation == Some(OperationType::Subscription) {
+        // A valid subscription here: async-graphql says only that this
+        // transport cannot carry it.
+        for error in &mut response.errors {
+            if error.message.starts_with("Subscriptions are not supported") {
+                *error = AppError::bad_input(
+                    "query",
+                    "Subscriptions run over a WebSocket to /graphql (graphql-transport-ws)",
+                )
+                .extend()
+                .into_server_error(Default::default());
+            }
+        }
     }
     response
         .errors

@@ -59,6 +59,9 @@ const MOST_UNSENT_BYTES: usize = 1024 * 1024;
 /// How long one write to a client may wait for it to read.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The shortest interval between pings.
+const SHORTEST_KEEPALIVE: Duration = Duration::from_millis(100);
+
 /// How long a client has to answer the server's close frame.
 const CLOSING_TIME: Duration = Duration::from_secs(2);
 
@@ -342,8 +345,9 @@ impl Connection {
         let limits = self.service.limits;
         let init_deadline = tokio::time::sleep(limits.init_timeout);
         tokio::pin!(init_deadline);
-        let mut pings =
-            tokio::time::interval_at(Instant::now() + limits.keepalive, limits.keepalive);
+        // A zero interval (a setting) would make the clock panic.
+        let keepalive = limits.keepalive.max(SHORTEST_KEEPALIVE);
+        let mut pings = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
         let close = loop {
             let outgoing = tokio::select! {
                 incoming = source.next() => {
@@ -375,7 +379,7 @@ impl Connection {
                     break Some(Close::new(4408, "Connection initialisation timeout"));
                 }
                 _ = pings.tick() => {
-                    if self.last_heard.elapsed() > limits.keepalive * 2 {
+                    if self.last_heard.elapsed() > keepalive * 2 {
                         break Some(Close::new(1011, "No answer to pings"));
                     }
                     Some(Message::Ping(Vec::new().into()))

@@ -483,7 +483,7 @@ async fn run(
     if let Some(key) = &kept_as
         && let Some(kept) = responses.get(key)
     {
-        crate::metrics::request(request.operation_name.as_deref(), "ok", started.elapsed());
+        crate::metrics::request(kept.operation.as_deref(), "ok", started.elapsed());
         return caching::respond_kept(&kept, api.cache, headers);
     }
     let generation = responses.generation();
@@ -527,14 +527,14 @@ async fn run(
         && encoded.status == StatusCode::OK
         && let Some(key) = kept_as
     {
-        responses.keep(
-            key,
-            bytes::Bytes::copy_from_slice(&encoded.body),
-            media.as_str(),
-            caching::tag_of(&encoded.body),
+        let answer = crate::content::cache::responses::KeptResponse {
+            body: bytes::Bytes::copy_from_slice(&encoded.body),
+            media: media.as_str(),
+            tag: caching::tag_of(&encoded.body),
+            operation: outcome.operation_name.clone(),
             lives,
-            generation,
-        );
+        };
+        responses.keep(key, answer, generation);
     }
     caching::respond(encoded, cacheable, api.cache, headers)
 }

@@ -28,8 +28,10 @@ pub struct KeptResponse {
     pub media: &'static str,
     /// Its entity tag.
     pub tag: String,
-    /// How long it may be kept.
-    lives: Duration,
+    /// The operation it answers, as metrics name it.
+    pub operation: Option<String>,
+    /// How long it may be kept ([`ResponseCache::lives_for`]).
+    pub lives: Duration,
 }
 
 /// Answers of anonymous queries; off when made with no memory.
@@ -108,32 +110,16 @@ impl ResponseCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Keeps an answer worked out since `generation` for `lives` (nothing
+    /// Keeps an answer worked out since `generation` for its `lives` (nothing
     /// when a clear came in between, or `lives` is zero).
-    pub fn keep(
-        &self,
-        key: String,
-        body: bytes::Bytes,
-        media: &'static str,
-        tag: String,
-        lives: Duration,
-        generation: u64,
-    ) {
+    pub fn keep(&self, key: String, answer: KeptResponse, generation: u64) {
         let Some(entries) = &self.entries else {
             return;
         };
-        if lives.is_zero() || self.generation() != generation {
+        if answer.lives.is_zero() || self.generation() != generation {
             return;
         }
-        entries.insert(
-            key.clone(),
-            Arc::new(KeptResponse {
-                body,
-                media,
-                tag,
-                lives,
-            }),
-        );
+        entries.insert(key.clone(), Arc::new(answer));
         // A clear between the check and the insert: drop it again.
         if self.generation() != generation {
             entries.invalidate(&key);
@@ -154,14 +140,14 @@ mod tests {
     use super::*;
 
     fn keep(cache: &ResponseCache, key: &str, generation: u64) {
-        cache.keep(
-            key.to_owned(),
-            bytes::Bytes::from_static(b"{}"),
-            "application/json",
-            "\"t\"".to_owned(),
-            Duration::from_secs(10),
-            generation,
-        );
+        let answer = KeptResponse {
+            body: bytes::Bytes::from_static(b"{}"),
+            media: "application/json",
+            tag: "\"t\"".to_owned(),
+            operation: None,
+            lives: Duration::from_secs(10),
+        };
+        cache.keep(key.to_owned(), answer, generation);
     }
 
     #[test]
