@@ -2,8 +2,9 @@
 //! (credentials, the query limits, strict input, full validation), probed
 //! once for what it listens to, then run again as a fresh request for each
 //! change of the feed it wants (and on its clock, for view counts), its
-//! answers sent as they come. A run that sends the same answer as the last
-//! one on the clock is not sent again.
+//! answers sent as they come. On the clock, the first run's answer is sent
+//! (the client cannot know what changed between its own read and the
+//! subscription's start), and after it only answers that differ.
 
 use std::{
     collections::VecDeque,
@@ -154,7 +155,7 @@ pub async fn start(
             "This subscription listens to nothing",
         ))]);
     };
-    let mut run = Run {
+    let run = Run {
         schema: schema.clone(),
         state: state.clone(),
         session: session.clone(),
@@ -166,11 +167,6 @@ pub async fn start(
         last_on_tick: None,
         ended: false,
     };
-    if run.ticks.is_some() {
-        // What the clock would send now is what the client has: only a
-        // change from it is news.
-        run.last_on_tick = run.answer(LiveEvent::Tick).await.map(|answer| answer.data);
-    }
     Ok(futures_util::stream::unfold(run, |mut run| async move {
         let answer = run.next().await?;
         Some((answer, run))

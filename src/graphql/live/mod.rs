@@ -156,9 +156,10 @@ impl LiveSubscription {
         Ok(stream::iter(comment.map(Comment)))
     }
 
-    /// The article with this id each time its view count changed: select
-    /// `viewCount` (and `id`, for a client cache). Looked at once a second
-    /// (or per view flush, when flushes are rarer), so at most that often.
+    /// The article with this id a second after subscribing, then each time
+    /// its view count changed: select `viewCount` (and `id`, for a client
+    /// cache). Looked at once a second (or per view flush, when flushes are
+    /// rarer), so at most that often.
     async fn view_count_changed(
         &self,
         ctx: &Context<'_>,
