@@ -49,18 +49,15 @@ impl Webhook {
         #[graphql(default = 10)] first: i32,
     ) -> async_graphql::Result<Vec<WebhookDelivery>> {
         let (state, _) = scope(ctx)?;
-        let most = if (1..=100).contains(&first) {
-            first
-        } else {
-            return Err(crate::error::AppError::bad_input("first", "`first` is 1 to 100").into());
-        };
-        Ok(
-            webhooks::recent_deliveries(&state.db, self.0.id, most.unsigned_abs().into())
-                .await?
-                .into_iter()
-                .map(WebhookDelivery)
-                .collect(),
-        )
+        let most = u64::try_from(first)
+            .ok()
+            .filter(|first| (1..=100).contains(first))
+            .ok_or_else(|| crate::error::AppError::bad_input("first", "`first` is 1 to 100"))?;
+        Ok(webhooks::recent_deliveries(&state.db, self.0.id, most)
+            .await?
+            .into_iter()
+            .map(WebhookDelivery)
+            .collect())
     }
 }
 

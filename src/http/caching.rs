@@ -24,7 +24,7 @@ pub struct CachePolicy {
 }
 
 /// A strong validator for a response body.
-fn etag(body: &[u8]) -> String {
+pub fn etag(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     let hex: String = digest[..16]
         .iter()
@@ -91,11 +91,6 @@ fn public_headers(headers: &mut HeaderMap, tag: &str, policy: CachePolicy) {
         header::VARY,
         HeaderValue::from_static("accept, accept-encoding, authorization, origin"),
     );
-}
-
-/// The entity tag of a body.
-pub fn tag_of(body: &[u8]) -> String {
-    etag(body)
 }
 
 /// The response for `encoded`, with caching headers: `cacheable` says

@@ -487,7 +487,10 @@ async fn run(
         return caching::respond_kept(&kept, api.cache, headers);
     }
     let generation = responses.generation();
-    let lives = responses.lives_for(&request.query);
+    // Worked out only for an answer that may be kept: it reads the text.
+    let lives = kept_as
+        .as_ref()
+        .map(|_| responses.lives_for(&request.query));
     let context = request_context(api, headers, peer);
     let Some(outcome) =
         graphql::execute(&api.schema, &api.state, request, context, allow_mutations).await
@@ -525,12 +528,12 @@ async fn run(
     let encoded = negotiation::encode(&outcome.response, media);
     if cacheable
         && encoded.status == StatusCode::OK
-        && let Some(key) = kept_as
+        && let (Some(key), Some(lives)) = (kept_as, lives)
     {
         let answer = crate::content::cache::responses::KeptResponse {
             body: bytes::Bytes::copy_from_slice(&encoded.body),
             media: media.as_str(),
-            tag: caching::tag_of(&encoded.body),
+            tag: caching::etag(&encoded.body),
             operation: outcome.operation_name.clone(),
             lives,
         };

@@ -698,27 +698,9 @@ async fn every_live_limit_is_enforced() {
 }
 
 #[tokio::test]
-async fn graphiql_and_plain_get_still_work_beside_the_websocket() {
+async fn a_subscription_sent_over_http_is_told_it_runs_over_the_websocket() {
+    // GraphiQL and queries over GET beside the WebSocket are tests/api/http.rs's.
     let app = TestApp::spawn().await;
-    let page = app
-        .client
-        .get(app.graphql_url())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let answer: Value = app
-        .client
-        .get(format!("{}?query=%7B__typename%7D", app.graphql_url()))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["data"]["__typename"], "Query");
     // A subscription sent over HTTP is told where to go.
     let refused = app
         .graphql("subscription { articlePublished { id } }", json!({}))
