@@ -302,6 +302,12 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_CACHE_STALE_WHILE_REVALIDATE", default_value = "300s", value_parser = humantime::parse_duration, global = true)]
     pub cache_stale_while_revalidate: std::time::Duration,
 
+    /// How long a shared cache (a CDN, Varnish) may keep an anonymous read
+    /// response (`s-maxage`), when set: long once it purges by the
+    /// `Surrogate-Key` / `Cache-Tag` keys a `cache.purge` webhook names.
+    #[arg(long, env = "NEWSROOM_CACHE_S_MAXAGE", value_parser = humantime::parse_duration, global = true)]
+    pub cache_s_maxage: Option<std::time::Duration>,
+
     /// Turn off schema introspection (GraphiQL's docs and autocompletion need it).
     #[arg(long, env = "NEWSROOM_NO_INTROSPECTION", global = true)]
     pub no_introspection: bool,

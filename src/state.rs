@@ -12,6 +12,7 @@ use crate::content::{
     cache::ReadCache,
     cache::responses::ResponseCache,
     cache::staleness::{self, Dep},
+    cache::surrogate,
     comments::CommentPolicy,
     comments::abuse::AbuseGuard,
     sections::SectionsMemo,
@@ -193,11 +194,15 @@ fn forget_then_tell(
     let views = Arc::clone(views);
     let listeners = listeners.clone();
     Arc::new(move |changes: &[Change]| {
-        if changes.iter().any(Change::is_public) {
-            responses.clear();
-        }
         for change in changes.iter().filter(|change| change.is_public()) {
+            let purged = surrogate::purge_keys(&change.keys);
+            if purged.is_empty() {
+                responses.clear();
+            } else {
+                responses.purge(&purged);
+            }
             if change.kind == "site.imported" {
+                responses.clear();
                 cache.invalidate();
                 views.forget_stored();
                 continue;

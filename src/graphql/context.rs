@@ -60,6 +60,11 @@ impl RequestContext {
         }
     }
 
+    /// Whether the request carries no API token (a reader's).
+    pub fn is_anonymous(&self) -> bool {
+        self.credentials.is_none()
+    }
+
     /// A stable, non-reversible key for the client: the hashed address.
     pub fn client_key(&self, state: &AppState) -> String {
         self.client

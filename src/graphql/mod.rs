@@ -27,6 +27,7 @@ pub mod live;
 mod node;
 mod scalars;
 mod search;
+mod shown;
 mod sections;
 mod tags;
 mod tokens;
@@ -203,6 +204,9 @@ pub struct Outcome {
     /// The name of the operation run, as the request or its document gave
     /// it; for metrics.
     pub operation_name: Option<String>,
+    /// The cache tags of what an anonymous query's answer shows
+    /// ([`shown`]); empty for any other.
+    pub cache_keys: Vec<String>,
 }
 
 /// Runs one GraphQL request for a client: finds its document (cached, or by
@@ -230,6 +234,7 @@ pub async fn execute(
             ]),
             read_only: false,
             operation_name,
+            cache_keys: Vec::new(),
         });
     }
     match prepare(schema, &mut request) {
@@ -238,6 +243,7 @@ pub async fn execute(
                 response: async_graphql::Response::from_errors(vec![error]),
                 read_only: false,
                 operation_name: request.operation_name.clone(),
+                cache_keys: Vec::new(),
             });
         }
         Ok(Some(Prepared {
@@ -263,9 +269,14 @@ pub async fn execute(
         }
         Ok(None) => {}
     }
+    let shown = context.is_anonymous().then(Arc::<shown::Shown>::default);
+    let mut request = in_scope(request, state, context);
+    if let Some(shown) = &shown {
+        request = request.data(Arc::clone(shown));
+    }
     let mut response = schema
         .for_operation(operation, validation_key.as_ref())
-        .execute(in_scope(request, state, context))
+        .execute(request)
         .await;
     if operation == Some(OperationType::Query)
         && response.errors.is_empty()
@@ -301,10 +312,16 @@ pub async fn execute(
         .errors
         .iter_mut()
         .for_each(execution::codes::classify);
+    let read_only = operation == Some(OperationType::Query);
+    let cache_keys = match &shown {
+        Some(shown) if read_only => shown.header_keys(),
+        _ => Vec::new(),
+    };
     Some(Outcome {
         response,
-        read_only: operation == Some(OperationType::Query),
+        read_only,
         operation_name,
+        cache_keys,
     })
 }
 

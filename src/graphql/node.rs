@@ -14,6 +14,7 @@ use super::{
     sections::Category,
     tags::Tag,
 };
+use crate::graphql::shown;
 use crate::{
     content::{self, cache::Lookup},
     error::AppError,
@@ -42,6 +43,16 @@ async fn find(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>>
     let Ok(id) = Uuid::try_parse(id.as_str()) else {
         return Ok(None);
     };
+    let found = find_by_uuid(ctx, id).await?;
+    if found.is_none() {
+        // Published later, it is found here.
+        shown::note_list(ctx);
+    }
+    Ok(found)
+}
+
+/// [`find`] for an id that is a UUID.
+async fn find_by_uuid(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Node>> {
     let (state, request) = scope(ctx)?;
     // Sections and tags are held in memory; then articles; comments last.
     let tree = request.categories(state).await?;

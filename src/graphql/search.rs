@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 
+use crate::graphql::shown;
 use crate::{
     content::{
         self,
@@ -60,6 +61,10 @@ impl SearchQueryRoot {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
             let size = content::page_size_of(first.unwrap_or(DEFAULT_SEARCH_FIRST), "first")?;
+            // Any publication, and any edit of any article's words, may
+            // change the results.
+            shown::note_list(ctx);
+            shown::note_every_article(ctx);
             let after = after.as_deref().map(SearchCursor::parse).transpose()?;
             let filter = filter.unwrap_or_default();
             let domain = ArticleFilter {

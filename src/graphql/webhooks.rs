@@ -148,7 +148,9 @@ pub struct WebhookMutation;
 #[Object]
 impl WebhookMutation {
     /// Registers a webhook for `events` (like `article.published`, or `*`
-    /// for all) at `url`; it hears of changes from now on. An address on
+    /// for every change kind) at `url`; it hears of changes from now on.
+    /// `cache.purge`, asked for by name, sends for each change readers can
+    /// see the cache tags (`Surrogate-Key`, `Cache-Tag`) to purge. An address on
     /// a private network or this machine is refused unless the server
     /// allows it. The signing secret is in the answer and shown nowhere
     /// else. Admins only.

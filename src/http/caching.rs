@@ -21,6 +21,8 @@ pub struct CachePolicy {
     pub max_age: Duration,
     /// `stale-while-revalidate`.
     pub stale_while_revalidate: Duration,
+    /// `s-maxage`, for shared caches that purge by cache tag.
+    pub shared_max_age: Option<Duration>,
 }
 
 /// A strong validator for a response body.
@@ -60,7 +62,7 @@ pub fn respond_kept(
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(kept.media));
         response
     };
-    public_headers(response.headers_mut(), &kept.tag, policy);
+    public_headers(response.headers_mut(), &kept.tag, policy, &kept.keys);
     response
         .headers_mut()
         .insert(KEPT, HeaderValue::from_static("hit"));
@@ -70,9 +72,24 @@ pub fn respond_kept(
 /// The header that says whether an answer came from the response cache.
 const KEPT: header::HeaderName = header::HeaderName::from_static("x-newsroom-cache");
 
-/// The caching headers of an anonymous, successful query's answer.
-fn public_headers(headers: &mut HeaderMap, tag: &str, policy: CachePolicy) {
-    let cache_control = if policy.max_age.is_zero() {
+/// `Surrogate-Key`: the keys a Fastly or Varnish (xkey) purge names,
+/// separated by spaces.
+const SURROGATE_KEY: header::HeaderName = header::HeaderName::from_static("surrogate-key");
+/// `Cache-Tag`: the same keys for CDNs that purge by tag, separated by commas.
+const CACHE_TAG: header::HeaderName = header::HeaderName::from_static("cache-tag");
+
+/// The caching headers of an anonymous, successful query's answer, with
+/// `keys`, the cache tags of what it shows.
+fn public_headers(headers: &mut HeaderMap, tag: &str, policy: CachePolicy, keys: &[String]) {
+    if !keys.is_empty() {
+        if let Ok(value) = HeaderValue::from_str(&keys.join(" ")) {
+            headers.insert(SURROGATE_KEY, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&keys.join(",")) {
+            headers.insert(CACHE_TAG, value);
+        }
+    }
+    let mut cache_control = if policy.max_age.is_zero() && policy.shared_max_age.is_none() {
         "no-cache".to_owned()
     } else {
         format!(
@@ -81,6 +98,9 @@ fn public_headers(headers: &mut HeaderMap, tag: &str, policy: CachePolicy) {
             policy.stale_while_revalidate.as_secs()
         )
     };
+    if let Some(shared) = policy.shared_max_age {
+        cache_control.push_str(&format!(", s-maxage={}", shared.as_secs()));
+    }
     if let Ok(value) = HeaderValue::from_str(tag) {
         headers.insert(header::ETAG, value);
     }
@@ -100,6 +120,7 @@ pub fn respond(
     cacheable: bool,
     policy: CachePolicy,
     request_headers: &HeaderMap,
+    keys: &[String],
 ) -> Response {
     if !cacheable || encoded.status != StatusCode::OK {
         let mut response = encoded.into_response();
@@ -114,7 +135,7 @@ pub fn respond(
     } else {
         encoded.into_response()
     };
-    public_headers(response.headers_mut(), &tag, policy);
+    public_headers(response.headers_mut(), &tag, policy, keys);
     response
 }
 

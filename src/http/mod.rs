@@ -86,6 +86,7 @@ impl From<&Config> for HttpSettings {
             cache: caching::CachePolicy {
                 max_age: config.cache_max_age,
                 stale_while_revalidate: config.cache_stale_while_revalidate,
+                shared_max_age: config.cache_s_maxage,
             },
             live: live::LiveLimits::from(config),
         }
@@ -536,10 +537,11 @@ async fn run(
             tag: caching::etag(&encoded.body),
             operation: outcome.operation_name.clone(),
             lives,
+            keys: outcome.cache_keys.clone(),
         };
         responses.keep(key, answer, generation);
     }
-    caching::respond(encoded, cacheable, api.cache, headers)
+    caching::respond(encoded, cacheable, api.cache, headers, &outcome.cache_keys)
 }
 
 /// What an anonymous request's answer is kept by in the response cache:

@@ -8,6 +8,7 @@ mod common;
 
 mod access;
 mod browser;
+mod cache_tags;
 mod caching;
 mod categories;
 mod comments;

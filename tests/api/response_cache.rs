@@ -119,3 +119,25 @@ async fn a_request_with_a_token_never_gets_a_kept_answer() {
         assert!(preview["data"]["article"]["title"].is_string(), "{preview}");
     }
 }
+
+#[tokio::test]
+async fn a_write_drops_only_the_answers_that_show_what_it_touched() {
+    let app = spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let edited = json!({ "slug": "city-night-bus" });
+    let untouched = json!({ "slug": "ai-weather-forecast" });
+    ask(&app, None, TITLE, edited.clone()).await;
+    ask(&app, None, TITLE, untouched.clone()).await;
+    let id = app.article_id("city-night-bus").await;
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { updateArticle(id: $id, version: 1, input: { title: \"只换这一篇\" }) { article { id } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let (hit, changed) = ask(&app, None, TITLE, edited).await;
+    assert!(!hit, "the edited article's answer was dropped");
+    assert_eq!(changed["data"]["article"]["title"], "只换这一篇");
+    let (hit, _) = ask(&app, None, TITLE, untouched).await;
+    assert!(hit, "another article's answer was kept");
+}

@@ -5,6 +5,7 @@
 //! delivered when every process was killed in the middle of retries.
 
 use std::{
+    collections::BTreeSet,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -19,6 +20,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::cache_tags::tagged;
 use crate::common::{self, TestApp, process::Server};
 
 /// One request the receiver got.
@@ -369,4 +371,121 @@ async fn a_fleet_delivers_each_event_once_and_after_every_process_was_killed() {
         .unwrap();
     assert_eq!(last.answered, 200);
     c.stop().await;
+}
+
+#[tokio::test]
+async fn a_publication_purges_the_pages_that_showed_its_lists_and_no_other() {
+    let app = TestApp::spawn_with(common::Options {
+        tweak: quick_local_webhooks,
+        ..common::Options::default()
+    })
+    .await;
+    let admin = app.token(Role::Admin).await;
+    let editor = app.token(Role::Editor).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    create_webhook(&app, &admin, &url, json!(["cache.purge"])).await;
+
+    let listed = app
+        .data(
+            "{ articles(first: 100) { edges { node { slug tags { name slug } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = listed["articles"]["edges"].as_array().unwrap().clone();
+    let tagged_article = edges
+        .iter()
+        .find(|edge| !edge["node"]["tags"].as_array().unwrap().is_empty())
+        .unwrap();
+    let tag = tagged_article["node"]["tags"][0].clone();
+    let home = tagged(&app, "home.graphql", "HomePage", json!({})).await.0;
+    let section = tagged(
+        &app,
+        "category-page.graphql",
+        "CategoryPage",
+        json!({ "slug": "technology" }),
+    )
+    .await
+    .0;
+    let tag_page = tagged(
+        &app,
+        "category-page.graphql",
+        "TagPage",
+        json!({ "tag": tag["slug"] }),
+    )
+    .await
+    .0;
+    let mut article_pages = Vec::new();
+    for edge in &edges {
+        let slug = edge["node"]["slug"].clone();
+        let keys = tagged(
+            &app,
+            "article-page.graphql",
+            "ArticlePage",
+            json!({ "slug": slug }),
+        )
+        .await
+        .0;
+        article_pages.push((slug, keys));
+    }
+
+    let technology = common::section_id(&app, "technology").await;
+    let created = app
+        .data_as(
+            &editor,
+            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
+            json!({ "input": { "title": "清除缓存：新发布", "body": "正文", "categoryId": technology, "tags": [tag["name"]] } }),
+        )
+        .await;
+    let article = created["createArticle"]["article"]["id"].clone();
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { publishArticle(id: $id) { article { id } } }",
+        json!({ "id": article }),
+    )
+    .await;
+    let hits = receiver
+        .until("the publication's purge", |hits| {
+            hits.iter().any(|hit| hit.body.contains("article.published"))
+        })
+        .await;
+    // The draft changed nothing a reader sees: no purge for it.
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    let body: Value = serde_json::from_str(&hits[0].body).unwrap();
+    assert_eq!(body["type"], "cache.purge");
+    assert_eq!(body["data"]["id"], article);
+    let purged: BTreeSet<String> = body["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key.as_str().unwrap().to_owned())
+        .collect();
+    let reaches = |keys: &BTreeSet<String>| keys.intersection(&purged).next().is_some();
+    assert!(reaches(&home), "the home page: {purged:?} {home:?}");
+    assert!(reaches(&section), "its section's page");
+    assert!(reaches(&tag_page), "its tag's page");
+
+    // Every article page where it is now related was purged; some page
+    // that does not show it was left alone.
+    let mut related_on = 0;
+    let mut left_alone = 0;
+    for (slug, before) in &article_pages {
+        let (_, page) = tagged(
+            &app,
+            "article-page.graphql",
+            "ArticlePage",
+            json!({ "slug": slug }),
+        )
+        .await;
+        let related = page["data"]["article"]["related"].as_array().unwrap();
+        if related.iter().any(|teaser| teaser["id"] == article) {
+            related_on += 1;
+            assert!(reaches(before), "{slug}: {before:?} missed by {purged:?}");
+        }
+        if !reaches(before) {
+            left_alone += 1;
+        }
+    }
+    assert!(related_on > 0, "the new article is related somewhere");
+    assert!(left_alone > 0, "a purge names pages, not the whole site");
 }

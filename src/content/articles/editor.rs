@@ -296,6 +296,28 @@ async fn replace_tags<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The ids of an article's tags, as `conn` sees them.
+async fn tag_ids_of<C: ConnectionTrait>(conn: &C, article_id: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(article_tag::Entity::find()
+        .filter(article_tag::Column::ArticleId.eq(article_id))
+        .select_only()
+        .column(article_tag::Column::TagId)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Has the last action of `edit` name what lists the article: every list
+/// (the home page's), its section and its tags (their pages, and the
+/// related teasers of the articles sharing them), so that a purge by
+/// these keys reaches each page where it joins or leaves a list.
+fn touching_lists(edit: &mut Edit, section: Uuid, tags: &[Uuid]) {
+    edit.touching(Key::Lists).touching(Key::Section(section));
+    for tag in tags {
+        edit.touching(Key::Tag(*tag));
+    }
+}
+
 /// Creates a draft.
 pub async fn create(
     db: &DatabaseConnection,
@@ -513,8 +535,11 @@ pub async fn update(
     }
     keep_revision(txn, &current, actor, now).await?;
     let updated = write_if_current(txn, id, expected, next).await?;
+    let mut tags_touched = Vec::new();
     if let Some(tags) = &changes.tags {
+        tags_touched = tag_ids_of(txn, id).await?;
         replace_tags(txn, id, tags, now).await?;
+        tags_touched.extend(tag_ids_of(txn, id).await?);
     }
     let action = if updated.category_id == current.category_id {
         "article.update"
@@ -528,7 +553,7 @@ pub async fn update(
     }
     if changes.tags.is_some() || changes.slug.is_some() {
         // Tag lists, related sets and lookups by slug may change.
-        edit.touching(Key::Lists);
+        touching_lists(&mut edit, updated.category_id, &tags_touched);
     }
     edit.commit().await?;
     Ok(updated)
@@ -619,12 +644,13 @@ async fn set_status(
     }
     active.updated_at = Set(now);
     let updated = active.update(txn).await?;
+    let tags = tag_ids_of(txn, id).await?;
     let detail = match updated.published_at {
         Some(at) => format!("{} at {}", updated.title, at.to_rfc3339()),
         None => updated.title.clone(),
     };
     edit.did(action, Subject::Article(id), detail);
-    edit.touching(Key::Section(updated.category_id));
+    touching_lists(&mut edit, updated.category_id, &tags);
     edit.commit().await?;
     Ok(updated)
 }
@@ -639,9 +665,10 @@ pub async fn delete(
     let mut edit = Edit::begin(db, actor, now).await?;
     let txn = edit.txn();
     let current = load_for_update(txn, id).await?;
+    let tags = tag_ids_of(txn, id).await?;
     article::Entity::delete_by_id(id).exec(txn).await?;
     edit.did("article.delete", Subject::Article(id), &current.title);
-    edit.touching(Key::Section(current.category_id));
+    touching_lists(&mut edit, current.category_id, &tags);
     edit.commit().await?;
     Ok(())
 }
@@ -657,9 +684,11 @@ pub async fn set_tags(
     let mut edit = Edit::begin(db, actor, now).await?;
     let txn = edit.txn();
     let current = load_for_update(txn, id).await?;
+    let mut touched = tag_ids_of(txn, id).await?;
     replace_tags(txn, id, tags, now).await?;
+    touched.extend(tag_ids_of(txn, id).await?);
     edit.did("article.tags", Subject::Article(id), tags.join(", "));
-    edit.touching(Key::Lists);
+    touching_lists(&mut edit, current.category_id, &touched);
     edit.commit().await?;
     Ok(current)
 }

@@ -20,6 +20,7 @@
 //! change readers can see, whoever wrote it.
 
 pub mod responses;
+pub mod surrogate;
 pub mod staleness;
 
 use std::{

@@ -3,11 +3,12 @@
 //! hash, the operation, the variables, the media type). A hit skips
 //! parsing, validation, execution and encoding.
 //!
-//! Never stale but for view counts: every change readers can see drops
-//! every answer ([`ResponseCache::clear`], called as the change feed is
-//! applied, before a writer's response leaves), and an answer that may show
-//! a view count lives at most one view flush interval. An answer worked out
-//! while a change was applied is not kept (a generation number tells).
+//! Never stale but for view counts: each change readers can see drops the
+//! answers that show what it touched, by the same cache tags a CDN purges
+//! ([`ResponseCache::purge`], called as the change feed is applied, before
+//! a writer's response leaves), and an answer that may show a view count
+//! lives at most one view flush interval. An answer worked out while a
+//! change was applied is not kept (a generation number tells).
 
 use std::{
     sync::{
@@ -32,6 +33,10 @@ pub struct KeptResponse {
     pub operation: Option<String>,
     /// How long it may be kept ([`ResponseCache::lives_for`]).
     pub lives: Duration,
+    /// The cache tags of what it shows
+    /// ([`crate::content::cache::surrogate`]): sent with it, and what drops
+    /// it.
+    pub keys: Vec<String>,
 }
 
 /// Answers of anonymous queries; off when made with no memory.
@@ -73,6 +78,7 @@ impl ResponseCache {
                         .unwrap_or(u32::MAX)
                 })
                 .expire_after(Lives)
+                .support_invalidation_closures()
                 .build()
         });
         Self {
@@ -126,6 +132,24 @@ impl ResponseCache {
         }
     }
 
+    /// Drops the answers tagged with one of `keys` (a change's purge keys,
+    /// [`crate::content::cache::surrogate::purge_keys`]), and those
+    /// carrying no tag at all.
+    pub fn purge(&self, keys: &[String]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        let keys: std::collections::HashSet<String> = keys.iter().cloned().collect();
+        let touched = move |_: &String, answer: &Arc<KeptResponse>| {
+            answer.keys.is_empty() || answer.keys.iter().any(|key| keys.contains(key))
+        };
+        if entries.invalidate_entries_if(touched).is_err() {
+            // Cannot happen (closures are enabled above); be safe anyway.
+            entries.invalidate_all();
+        }
+    }
+
     /// Drops every answer: something readers can see changed.
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
@@ -140,14 +164,36 @@ mod tests {
     use super::*;
 
     fn keep(cache: &ResponseCache, key: &str, generation: u64) {
+        keep_tagged(cache, key, generation, &["lists"]);
+    }
+
+    fn keep_tagged(cache: &ResponseCache, key: &str, generation: u64, keys: &[&str]) {
         let answer = KeptResponse {
             body: bytes::Bytes::from_static(b"{}"),
             media: "application/json",
             tag: "\"t\"".to_owned(),
             operation: None,
             lives: Duration::from_secs(10),
+            keys: keys.iter().map(|key| (*key).to_owned()).collect(),
         };
         cache.keep(key.to_owned(), answer, generation);
+    }
+
+    #[test]
+    fn a_purge_drops_the_answers_tagged_with_its_keys_and_untagged_ones() {
+        let cache =
+            ResponseCache::new(1024 * 1024, Duration::from_secs(10), Duration::from_secs(1));
+        let generation = cache.generation();
+        keep_tagged(&cache, "home", generation, &["lists", "article:a"]);
+        keep_tagged(&cache, "page-b", generation, &["article:b"]);
+        keep_tagged(&cache, "untagged", generation, &[]);
+        cache.purge(&["article:a".to_owned()]);
+        assert!(cache.get("home").is_none());
+        assert!(cache.get("untagged").is_none());
+        assert!(cache.get("page-b").is_some());
+        // An answer worked out across the purge is not kept.
+        keep_tagged(&cache, "page-c", generation, &["article:c"]);
+        assert!(cache.get("page-c").is_none());
     }
 
     #[test]

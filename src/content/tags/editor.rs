@@ -178,6 +178,10 @@ pub async fn merge(
         Subject::Tag(target),
         format!("{} tags merged into {}", sources.len(), kept.name),
     );
+    // Pages showing a merged tag show the target from now on.
+    for source in sources.iter() {
+        edit.touching(crate::content::writes::change::Key::Tag(*source));
+    }
     edit.commit().await?;
     Ok(kept)
 }

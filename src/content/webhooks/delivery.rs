@@ -35,6 +35,7 @@ use crate::content::writes::{
     change::{self, Change},
     listeners::ChangeListeners,
 };
+use crate::content::{cache::surrogate, webhooks::CACHE_PURGE};
 use crate::error::{AppError, AppResult};
 
 /// How webhooks are sent, from the configuration.
@@ -138,6 +139,29 @@ fn wants(events: &str, change: &Change) -> bool {
         && (events == "*" || events.split_whitespace().any(|event| event == change.kind))
 }
 
+/// Whether a webhook that asked for `events` hears of the purge `change`
+/// calls for.
+fn wants_purge(events: &str, change: &Change) -> bool {
+    change.is_public() && events.split_whitespace().any(|event| event == CACHE_PURGE)
+}
+
+/// The body of a `cache.purge` event for `change`: the cache tags to purge
+/// (`Surrogate-Key` / `Cache-Tag` values, [`surrogate::purge_keys`]), and
+/// the change that calls for it.
+fn purge_payload(change: &Change) -> String {
+    json!({
+        "type": CACHE_PURGE,
+        "timestamp": change.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": {
+            "keys": surrogate::purge_keys(&change.keys),
+            "change": change.kind,
+            "id": change.entity_id,
+            "seq": change.seq,
+        },
+    })
+    .to_string()
+}
+
 /// Queues, for every webhook, the changes after the last one queued for it.
 /// Returns how many deliveries were queued.
 pub async fn queue_new(db: &DatabaseConnection) -> AppResult<usize> {
@@ -166,15 +190,20 @@ pub async fn queue_new(db: &DatabaseConnection) -> AppResult<usize> {
             continue;
         };
         let now = crate::content::now();
-        for change in changes
-            .iter()
-            .filter(|change| wants(&webhook.events, change))
-        {
-            let payload = payload_of(&txn, change, now).await?;
-            queued(webhook.id, &change.kind, payload, now)
-                .insert(&txn)
-                .await?;
-            queued_in_all += 1;
+        for change in &changes {
+            if wants(&webhook.events, change) {
+                let payload = payload_of(&txn, change, now).await?;
+                queued(webhook.id, &change.kind, payload, now)
+                    .insert(&txn)
+                    .await?;
+                queued_in_all += 1;
+            }
+            if wants_purge(&webhook.events, change) {
+                queued(webhook.id, CACHE_PURGE, purge_payload(change), now)
+                    .insert(&txn)
+                    .await?;
+                queued_in_all += 1;
+            }
         }
         let mut active: webhook::ActiveModel = webhook.into();
         active.queued_until = Set(last);

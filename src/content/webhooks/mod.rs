@@ -26,8 +26,14 @@ use uuid::Uuid;
 use crate::content::writes::{Edit, Subject, audit::Actor, change};
 use crate::error::{AppError, AppResult};
 
-/// The change kinds a webhook may ask for, besides `*` (all of them).
+/// The event a CDN adapter asks for: one per change readers can see,
+/// carrying the cache tags to purge. Only sent when asked for by name (`*`
+/// means every change kind, not this).
+pub const CACHE_PURGE: &str = "cache.purge";
+
+/// The events a webhook may ask for, besides `*` (every change kind).
 pub const EVENTS: &[&str] = &[
+    CACHE_PURGE,
     "article.published",
     "article.scheduled",
     "article.updated",

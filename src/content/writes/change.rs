@@ -32,7 +32,7 @@ pub const CHANNEL: &str = "newsroom_changes";
 const SEQUENCE_TURN: &str = "newsroom change feed";
 
 /// What a change touches: the keys caches and subscribers are told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
     /// One article: its page, and its teaser wherever it is listed.
     Article(Uuid),
@@ -217,14 +217,27 @@ pub async fn announce_due(
         .into_tuple()
         .all(&txn)
         .await?;
+    // Their tags too: a purge by these keys reaches the pages of articles
+    // sharing them, whose related teasers they may join.
+    let tagged: Vec<(Uuid, Uuid)> = entity::article_tag::Entity::find()
+        .filter(entity::article_tag::Column::ArticleId.is_in(due.iter().map(|(id, _)| *id)))
+        .select_only()
+        .column(entity::article_tag::Column::ArticleId)
+        .column(entity::article_tag::Column::TagId)
+        .into_tuple()
+        .all(&txn)
+        .await?;
     let changes: Vec<_> = due
         .iter()
         .map(|(id, section)| {
-            (
-                "article.published",
-                *id,
-                vec![Key::Article(*id), Key::Section(*section), Key::Lists],
-            )
+            let mut keys = vec![Key::Article(*id), Key::Section(*section), Key::Lists];
+            keys.extend(
+                tagged
+                    .iter()
+                    .filter(|(article, _)| article == id)
+                    .map(|(_, tag)| Key::Tag(*tag)),
+            );
+            ("article.published", *id, keys)
         })
         .collect();
     record(&txn, now, &changes).await?;

@@ -7,6 +7,7 @@ use async_graphql::{ComplexObject, Context, Enum, InputObject, SimpleObject};
 use chrono::{DateTime as ChronoDateTime, Utc};
 use entity::article::ArticleStatus as DbStatus;
 
+use crate::graphql::shown;
 use crate::graphql::{
     connection::{PageArguments, PageInfo},
     context::scope,
@@ -193,6 +194,13 @@ impl ArticleConnection {
     ) -> async_graphql::Result<Self> {
         let (state, request) = scope(ctx)?;
         let order = DomainOrder::from(order);
+        shown::note_list(ctx);
+        if matches!(order, DomainOrder::RecentlyUpdated | DomainOrder::MostCommented)
+            || filter.updated_since.is_some()
+        {
+            // An edit or a comment on any article may move it in.
+            shown::note_every_article(ctx);
+        }
         let window = arguments.window(DEFAULT_ARTICLES_FIRST, order.cursor_list())?;
         // A section's or a tag's first page: batched with every other
         // list's on the page, so a home page of forty sections, or forty

@@ -17,6 +17,8 @@ use entity::comment as comment_entity;
 use entity::tag as tag_entity;
 use uuid::Uuid;
 
+use crate::content::writes::change::Key;
+use crate::graphql::shown::{self, Shows};
 use crate::graphql::{
     comments::{CommentConnection, FirstCommentPages},
     context::scope,
@@ -80,8 +82,55 @@ impl Article {
         newer: bool,
     ) -> async_graphql::Result<Option<Article>> {
         let (state, request) = scope(ctx)?;
+        // A publication in the section may become the neighbour.
+        shown::note(ctx, Key::Section(self.0.category_id));
         let found = state.reads(request.now).neighbour(&self.0, newer).await?;
         Ok(found.map(Article))
+    }
+
+    /// Notes what the `related` teasers depend on (see [`shown`]): the
+    /// article's section and tags, which a publication there names; and
+    /// every list when the teasers are fewer than asked for or one of them
+    /// shares neither section nor tag (it came from the newest of all,
+    /// where any publication may take its place).
+    async fn note_related(
+        &self,
+        ctx: &Context<'_>,
+        teasers: &[Article],
+        size: u64,
+    ) -> AppResult<()> {
+        if !shown::is_collecting(ctx) {
+            return Ok(());
+        }
+        shown::note(ctx, Key::Section(self.0.category_id));
+        let own = self.tag_rows(ctx).await?;
+        for tag in own.iter() {
+            shown::note(ctx, Key::Tag(tag.id));
+        }
+        let elsewhere: Vec<Uuid> = teasers
+            .iter()
+            .filter(|teaser| teaser.0.category_id != self.0.category_id)
+            .map(|teaser| teaser.0.id)
+            .collect();
+        let from_all = if elsewhere.is_empty() {
+            false
+        } else {
+            let theirs = ctx
+                .data::<DataLoader<TagsByArticle>>()
+                .map_err(|error| AppError::Internal(error.message))?
+                .load_many(elsewhere.iter().copied())
+                .await
+                .map_err(AppError::from)?;
+            elsewhere.iter().any(|id| {
+                theirs.get(id).is_none_or(|tags| {
+                    !tags.iter().any(|tag| own.iter().any(|mine| mine.id == tag.id))
+                })
+            })
+        };
+        if from_all || (teasers.len() as u64) < size {
+            shown::note_list(ctx);
+        }
+        Ok(())
     }
 
     /// The article's tags by name: those read with it, or else loaded in
@@ -112,7 +161,7 @@ pub struct CoverImage {
 
 /// A published news article: headline, body, section, tags, counters,
 /// related teasers and approved comments.
-#[Object]
+#[Object(guard = "Shows::article(self.0.id)")]
 impl Article {
     /// The article's unique id (a UUID v7).
     pub(super) async fn id(&self) -> ID {
@@ -284,7 +333,9 @@ impl Article {
                 .already_read::<Arc<Vec<Arc<LoadedArticle>>>>(state, lookup)
                 .await?;
             if let Some(related) = known {
-                return Ok(related.iter().cloned().map(Article).collect());
+                let teasers: Vec<Article> = related.iter().cloned().map(Article).collect();
+                self.note_related(ctx, &teasers, size).await?;
+                return Ok(teasers);
             }
             // Missed: batched with every other article's on the page (a
             // list whose items show their related articles).
@@ -298,7 +349,9 @@ impl Article {
                 .await
                 .map_err(AppError::from)?
                 .unwrap_or_default();
-            Ok(related.iter().cloned().map(Article).collect())
+            let teasers: Vec<Article> = related.iter().cloned().map(Article).collect();
+            self.note_related(ctx, &teasers, size).await?;
+            Ok(teasers)
         })
         .await
     }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 
+use crate::graphql::shown;
 use crate::graphql::{
     connection::{PageArguments, parse_id},
     context::scope,
@@ -46,7 +47,12 @@ impl ArticleQuery {
                 );
             }
         };
-        find_article(ctx, lookup).await
+        let found = find_article(ctx, lookup).await?;
+        if found.is_none() {
+            // Published later, it is found here.
+            shown::note_list(ctx);
+        }
+        Ok(found)
     }
 
     /// The published articles most viewed over `period` (this week unless
@@ -66,6 +72,7 @@ impl ArticleQuery {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
             let size = content::page_size(first.unwrap_or(DEFAULT_MOST_VIEWED_FIRST))?;
+            shown::note_list(ctx);
             let category_ids = match &category {
                 Some(slug) => Some(request.section_and_below(state, slug).await?),
                 None => None,

@@ -6,6 +6,7 @@ pub(super) mod moderation;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::comment::{self as comment_entity, CommentStatus as DbStatus};
 
+use crate::graphql::shown::Shows;
 use crate::graphql::{
     articles::Article,
     connection::PageInfo,
@@ -21,7 +22,7 @@ use crate::{
 pub struct Comment(pub comment_entity::Model);
 
 /// A reader's comment. The commenter's email is never readable here.
-#[Object]
+#[Object(guard = "Shows::article(self.0.article_id)")]
 impl Comment {
     /// The comment's unique id.
     pub(super) async fn id(&self) -> ID {

@@ -8,6 +8,7 @@ use entity::category as category_entity;
 
 use async_graphql::Value;
 
+use crate::graphql::shown::{self, Shows};
 use crate::graphql::{
     articles::{ArticleConnection, ArticleOrder, FirstPageLoader},
     connection::PageArguments,
@@ -29,7 +30,7 @@ pub struct Category(pub category_entity::Model);
 
 /// A section of the site (科技 Technology, 新闻 News, …). Sections nest:
 /// `ancestors` gives the breadcrumb, `children` the sub-sections.
-#[Object]
+#[Object(guard = "Shows::section(self.0.id)")]
 impl Category {
     /// The section's unique id (a UUID v7).
     pub(super) async fn id(&self) -> ID {
@@ -90,6 +91,8 @@ impl Category {
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
         let (state, request) = scope(ctx)?;
         let tree = request.categories(state).await?;
+        // A new sub-section joins the list.
+        shown::note_list(ctx);
         Ok(tree
             .children(self.0.id)
             .into_iter()
@@ -144,6 +147,7 @@ impl CategoryQuery {
             let (state, request) = scope(ctx)?;
             let tree = request.categories(state).await?;
             let roots: Vec<Category> = tree.roots().into_iter().cloned().map(Category).collect();
+            shown::note_list(ctx);
             prime_first_pages(ctx, &tree, &roots).await?;
             Ok(roots)
         })
@@ -169,6 +173,9 @@ impl CategoryQuery {
                 );
             }
         };
+        if found.is_none() {
+            shown::note_list(ctx);
+        }
         Ok(found.cloned().map(Category))
     }
 }

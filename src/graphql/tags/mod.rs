@@ -9,6 +9,7 @@ use async_graphql::{Context, ID, Object, dataloader::Loader};
 use entity::tag as tag_entity;
 use uuid::Uuid;
 
+use crate::graphql::shown::{self, Shows};
 use crate::graphql::{
     articles::{ArticleConnection, ArticleOrder},
     connection::PageArguments,
@@ -24,7 +25,7 @@ use crate::{
 pub struct Tag(pub tag_entity::Model);
 
 /// A label that groups articles across sections.
-#[Object]
+#[Object(guard = "Shows::tag(self.0.id)")]
 impl Tag {
     /// The tag's unique id.
     pub(super) async fn id(&self) -> ID {
@@ -84,6 +85,7 @@ impl TagQuery {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
             let tags = request.all_tags(state).await?;
+            shown::note_list(ctx);
             Ok(tags.iter().cloned().map(Tag).collect())
         })
         .await
@@ -94,6 +96,9 @@ impl TagQuery {
         Box::pin(async move {
             let (state, request) = scope(ctx)?;
             let tag = state.reads(request.now).tag(&slug).await?;
+            if tag.is_none() {
+                shown::note_list(ctx);
+            }
             Ok(tag.map(|tag| Tag(tag.as_ref().clone())))
         })
         .await
