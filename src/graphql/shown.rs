@@ -39,7 +39,11 @@ impl Shown {
     /// The response's cache tags, within a header's budget
     /// ([`surrogate::response_keys`]).
     pub fn header_keys(&self) -> Vec<String> {
-        let keys = self.keys.lock().map(|keys| keys.clone()).unwrap_or_default();
+        let keys = self
+            .keys
+            .lock()
+            .map(|keys| keys.clone())
+            .unwrap_or_default();
         surrogate::response_keys(&keys, self.every_article.load(Ordering::Relaxed))
     }
 }

@@ -59,7 +59,9 @@ fn ids_in(value: &Value, under_comments: bool, found: &mut Vec<(String, bool)>) 
                 ids_in(field, under_comments || name == "comments", found);
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| ids_in(item, under_comments, found)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| ids_in(item, under_comments, found)),
         _ => {}
     }
 }
@@ -100,7 +102,10 @@ async fn keys_of_shown(app: &TestApp, editor: &str, data: &Value) -> BTreeSet<St
 
 /// The keys of `keys` naming one object (not lists nor coarse keys).
 fn object_keys(keys: &BTreeSet<String>) -> BTreeSet<String> {
-    keys.iter().filter(|key| key.contains(':')).cloned().collect()
+    keys.iter()
+        .filter(|key| key.contains(':'))
+        .cloned()
+        .collect()
 }
 
 #[tokio::test]
@@ -178,12 +183,21 @@ async fn a_response_listing_more_than_a_header_holds_names_the_coarse_key() {
         .send()
         .await
         .unwrap();
-    let keys = response.headers()["surrogate-key"].to_str().unwrap().to_owned();
+    let keys = response.headers()["surrogate-key"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(keys.len() <= 2048, "{keys}");
     let keys: BTreeSet<&str> = keys.split(' ').collect();
     assert!(keys.contains("all-articles"), "{keys:?}");
-    assert!(keys.contains(format!("section:{section}").as_str()), "{keys:?}");
-    assert!(!keys.iter().any(|key| key.starts_with("article:")), "{keys:?}");
+    assert!(
+        keys.contains(format!("section:{section}").as_str()),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|key| key.starts_with("article:")),
+        "{keys:?}"
+    );
 }
 
 /// The length of the keys joined by one separator.
@@ -193,7 +207,10 @@ trait JoinLen {
 
 impl JoinLen for BTreeSet<String> {
     fn join_len(&self) -> usize {
-        self.iter().map(|key| key.len() + 1).sum::<usize>().saturating_sub(1)
+        self.iter()
+            .map(|key| key.len() + 1)
+            .sum::<usize>()
+            .saturating_sub(1)
     }
 }
 
@@ -213,5 +230,8 @@ async fn a_shared_cache_may_keep_answers_as_long_as_configured() {
         .unwrap();
     let cache_control = response.headers()["cache-control"].to_str().unwrap();
     assert!(cache_control.contains("s-maxage=600"), "{cache_control}");
-    assert!(cache_control.starts_with("public, max-age="), "{cache_control}");
+    assert!(
+        cache_control.starts_with("public, max-age="),
+        "{cache_control}"
+    );
 }

@@ -446,7 +446,8 @@ async fn a_publication_purges_the_pages_that_showed_its_lists_and_no_other() {
     .await;
     let hits = receiver
         .until("the publication's purge", |hits| {
-            hits.iter().any(|hit| hit.body.contains("article.published"))
+            hits.iter()
+                .any(|hit| hit.body.contains("article.published"))
         })
         .await;
     // The draft changed nothing a reader sees: no purge for it.

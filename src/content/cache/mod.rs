@@ -20,8 +20,8 @@
 //! change readers can see, whoever wrote it.
 
 pub mod responses;
-pub mod surrogate;
 pub mod staleness;
+pub mod surrogate;
 
 use std::{
     collections::HashMap,

@@ -195,8 +195,10 @@ impl ArticleConnection {
         let (state, request) = scope(ctx)?;
         let order = DomainOrder::from(order);
         shown::note_list(ctx);
-        if matches!(order, DomainOrder::RecentlyUpdated | DomainOrder::MostCommented)
-            || filter.updated_since.is_some()
+        if matches!(
+            order,
+            DomainOrder::RecentlyUpdated | DomainOrder::MostCommented
+        ) || filter.updated_since.is_some()
         {
             // An edit or a comment on any article may move it in.
             shown::note_every_article(ctx);

@@ -123,7 +123,9 @@ impl Article {
                 .map_err(AppError::from)?;
             elsewhere.iter().any(|id| {
                 theirs.get(id).is_none_or(|tags| {
-                    !tags.iter().any(|tag| own.iter().any(|mine| mine.id == tag.id))
+                    !tags
+                        .iter()
+                        .any(|tag| own.iter().any(|mine| mine.id == tag.id))
                 })
             })
         };
