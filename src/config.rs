@@ -265,6 +265,17 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_LIVE_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
     pub live_max_message_bytes: usize,
 
+    /// How many batches of changes may wait for a busy subscription; one
+    /// that falls further behind reads what it missed back from the
+    /// database's change feed.
+    #[arg(
+        long,
+        env = "NEWSROOM_LIVE_BACKLOG",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub live_backlog: usize,
+
     /// Let webhooks point at this machine and private networks (refused
     /// otherwise, so a webhook cannot reach the server's own network).
     #[arg(long, env = "NEWSROOM_WEBHOOKS_ALLOW_PRIVATE", global = true)]
@@ -485,6 +496,7 @@ impl Config {
             feed_start,
             fingerprint_secret,
             webhooks: self.webhook_settings(),
+            live_backlog: self.live_backlog,
         }
     }
 

@@ -154,9 +154,10 @@ pub fn live_refused(limit: &'static str) {
     counter!("newsroom_live_refused_total", "limit" => limit).increment(1);
 }
 
-/// Changes a subscription that fell behind the feed missed.
-pub fn live_changes_missed(missed: u64) {
-    counter!("newsroom_live_changes_missed_total").increment(missed);
+/// Batches of changes a busy subscription fell behind by; it read them
+/// back from the database's feed.
+pub fn live_backlog_overflowed(batches: u64) {
+    counter!("newsroom_live_backlog_overflows_total").increment(batches);
 }
 
 /// A webhook delivery attempt, and whether it was answered with 2xx.

@@ -81,6 +81,8 @@ pub struct Settings {
     pub fingerprint_secret: String,
     /// How webhooks are checked and sent.
     pub webhooks: WebhookSettings,
+    /// How many batches of changes may wait for a live subscription.
+    pub live_backlog: usize,
 }
 
 impl AppState {
@@ -110,9 +112,11 @@ impl AppState {
             feed_start,
             fingerprint_secret,
             webhooks,
+            live_backlog,
         } = settings;
         let cache = Arc::new(ReadCache::new(read_cache_bytes, read_cache_ttl));
-        let listeners = ChangeListeners::default();
+        let listeners = ChangeListeners::with_room(live_backlog);
+        listeners.start_at(feed_start.applied);
         let responses = Arc::new(ResponseCache::new(
             response_cache_bytes,
             read_cache_ttl,

@@ -154,6 +154,17 @@ impl LiveClient {
         message["payload"].clone()
     }
 
+    /// Waits until the subscriptions sent before are running: they start in
+    /// order on a connection, so an answer to a later one proves it.
+    async fn is_listening(&mut self) {
+        self.subscribe("ready", "{ __typename }", json!({})).await;
+        assert_eq!(
+            self.next_payload("ready").await["data"]["__typename"],
+            "Query"
+        );
+        assert_eq!(self.next().await.unwrap()["type"], "complete");
+    }
+
     /// Checks that nothing arrives for a while.
     async fn stays_quiet(&mut self) {
         if let Ok(message) = self.next_within(QUIET_FOR).await {
@@ -215,12 +226,7 @@ async fn comments_approved_through_one_server_reach_subscribers_on_another() {
     // Subscriptions start in order on a connection; this answer proves the
     // earlier one is listening.
     for client in [&mut reader, &mut queue] {
-        client.subscribe("ready", "{ __typename }", json!({})).await;
-        assert_eq!(
-            client.next_payload("ready").await["data"]["__typename"],
-            "Query"
-        );
-        assert_eq!(client.next().await.unwrap()["type"], "complete");
+        client.is_listening().await;
     }
 
     let waiting = add_comment(&app, article, "第一条，等审核").await;
@@ -737,6 +743,11 @@ async fn readers_watching_one_article_share_one_run_per_change() {
                 .await;
             clients.push(client);
         }
+        // Every subscription has started (and made its own statements)
+        // before the count begins.
+        for client in &mut clients {
+            client.is_listening().await;
+        }
         let comment = add_comment(&app, article, &format!("给 {readers} 位读者")).await;
         let (statements, ()) = app
             .statements_during(async {
@@ -755,4 +766,100 @@ async fn readers_watching_one_article_share_one_run_per_change() {
         costs.push(statements);
     }
     assert_eq!(costs[0], costs[1], "statements for 1 and for 20 readers");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_falls_behind_reads_what_it_missed_back_from_the_feed() {
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    let app = TestApp::spawn().await;
+    let article = app.article_id("city-night-bus").await;
+    // Room for one waiting batch: a subscription busy answering one change
+    // falls behind as soon as two more are applied.
+    let mut server = Server::start(
+        &app.database_url,
+        &[
+            ("NEWSROOM_LIVE_BACKLOG", "1"),
+            ("NEWSROOM_METRICS_LISTEN", "127.0.0.1:0"),
+            ("NEWSROOM_COMMENT_POLICY", "publish"),
+            ("NEWSROOM_COMMENTS_PER_CLIENT_PER_MINUTE", "0"),
+            ("NEWSROOM_COMMENTS_PER_ARTICLE_PER_MINUTE", "0"),
+        ],
+    );
+    let metrics_url = server.wait_for_url("/metrics");
+    let url = server.graphql_url.clone();
+    let mut reader = LiveClient::reader(&url).await;
+    reader
+        .subscribe("comments", COMMENT_ADDED, json!({ "id": article }))
+        .await;
+    reader.is_listening().await;
+
+    // Writers through the same process: each comment is a batch of its own.
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut ids = Vec::new();
+                for index in 0..EACH {
+                    let added: Value = client
+                        .post(&url)
+                        .json(&json!({
+                            "query": "mutation($id: ID!, $body: String!) { addComment(input: { articleId: $id, authorName: \"读者\", authorEmail: \"r@example.com\", body: $body }) { comment { id } } }",
+                            "variables": { "id": article, "body": format!("第 {writer} 位读者的第 {index} 条") },
+                        }))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    let id = added["data"]["addComment"]["comment"]["id"].clone();
+                    assert!(id.is_string(), "{added}");
+                    ids.push(id);
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut added = std::collections::BTreeSet::new();
+    for writer in writers {
+        for id in writer.await.unwrap() {
+            added.insert(id.as_str().unwrap().to_owned());
+        }
+    }
+
+    let mut heard = Vec::new();
+    while heard.len() < added.len() {
+        let Ok(Some(message)) = reader.next_within(Duration::from_secs(10)).await else {
+            break;
+        };
+        heard.push(
+            message["payload"]["data"]["commentAdded"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let heard_once: std::collections::BTreeSet<String> = heard.iter().cloned().collect();
+    assert_eq!(heard.len(), heard_once.len(), "no comment twice");
+    assert_eq!(heard_once, added, "every comment reached the subscriber");
+    let metrics = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let overflowed = metrics
+        .lines()
+        .find(|line| line.starts_with("newsroom_live_backlog_overflows_total"))
+        .and_then(|line| line.split_whitespace().last())
+        .and_then(|value| value.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(
+        overflowed > 0.0,
+        "the subscriber did fall behind: {overflowed}"
+    );
+    server.stop().await;
 }

@@ -489,4 +489,40 @@ async fn a_publication_purges_the_pages_that_showed_its_lists_and_no_other() {
     }
     assert!(related_on > 0, "the new article is related somewhere");
     assert!(left_alone > 0, "a purge names pages, not the whole site");
+
+    // A takedown purges every page that showed it: its own and the home
+    // page that listed it.
+    let (own_page, _) = tagged(
+        &app,
+        "article-page.graphql",
+        "ArticlePage",
+        json!({ "slug": app.data("query($id: ID!) { article(id: $id) { slug } }", json!({ "id": article })).await["article"]["slug"] }),
+    )
+    .await;
+    let (home, shown) = tagged(&app, "home.graphql", "HomePage", json!({})).await;
+    assert!(shown.to_string().contains(article.as_str().unwrap()));
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { unpublishArticle(id: $id) { article { id } } }",
+        json!({ "id": article }),
+    )
+    .await;
+    let hits = receiver
+        .until("the takedown's purge", |hits| {
+            hits.iter()
+                .any(|hit| hit.body.contains("article.unpublished"))
+        })
+        .await;
+    let body: Value = serde_json::from_str(&hits.last().unwrap().body).unwrap();
+    assert_eq!(body["data"]["change"], "article.unpublished");
+    let purged: BTreeSet<String> = body["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key.as_str().unwrap().to_owned())
+        .collect();
+    let article_key = format!("article:{}", article.as_str().unwrap());
+    assert!(purged.contains(&article_key), "{purged:?}");
+    assert!(own_page.contains(&article_key));
+    assert!(home.intersection(&purged).next().is_some(), "{home:?}");
 }

@@ -133,6 +133,8 @@ pub async fn start(
         shared_key,
     });
     // Listening from before the probe: no change between the two is lost.
+    // Read before listening: every batch heard comes after it.
+    let heard_up_to = state.listeners.told_up_to();
     let changes = state.listeners.listen();
     // The probe: every validation rule, the arguments and the caller's
     // rights; nothing is sent.
@@ -164,6 +166,7 @@ pub async fn start(
         ticks: interest.on_ticks().then(|| ticks(state)),
         interest,
         waiting: VecDeque::new(),
+        last_seen: heard_up_to,
         last_on_tick: None,
         ended: false,
     };
@@ -261,6 +264,9 @@ impl Runnable {
     }
 }
 
+/// How many changes one read back from the feed takes.
+const READ_BACK_AT_ONCE: u64 = 500;
+
 /// A started subscription.
 struct Run {
     schema: AppSchema,
@@ -272,6 +278,9 @@ struct Run {
     ticks: Option<tokio::time::Interval>,
     /// Changes heard and not yet run for.
     waiting: VecDeque<Change>,
+    /// The last change heard (at first, the last told before listening):
+    /// after a lag, the feed is read back from it.
+    last_seen: i64,
     /// The data last sent on the clock.
     last_on_tick: Option<async_graphql::Value>,
     /// Set after an answer with errors: it was the last.
@@ -298,18 +307,10 @@ impl Run {
                 _ = tick(&mut self.ticks) => None,
             };
             match heard {
-                Some(Ok(batch)) => self.waiting.extend(
-                    batch
-                        .iter()
-                        .filter(|change| self.interest.wants(change))
-                        .cloned(),
-                ),
+                Some(Ok(batch)) => self.heard(&batch),
                 Some(Err(RecvError::Lagged(missed))) => {
-                    crate::metrics::live_changes_missed(missed);
-                    tracing::warn!(
-                        missed,
-                        "a subscription fell behind the change feed and missed changes"
-                    );
+                    crate::metrics::live_backlog_overflowed(missed);
+                    Box::pin(self.read_back()).await;
                 }
                 Some(Err(RecvError::Closed)) => return None,
                 None => {
@@ -321,6 +322,53 @@ impl Run {
                     }
                 }
             }
+        }
+    }
+
+    /// Queues the changes of `batch` this subscription wants and has not
+    /// heard yet (a batch read back from the feed may overlap the next).
+    fn heard(&mut self, batch: &[Change]) {
+        let seen = self.last_seen;
+        for change in batch.iter().filter(|change| change.seq > seen) {
+            if self.interest.wants(change) {
+                self.waiting.push_back(change.clone());
+            }
+            self.last_seen = change.seq;
+        }
+    }
+
+    /// After falling further behind than the listeners' backlog: reads the
+    /// changes missed back from the database's feed, up to the last one
+    /// this process has applied, so none is lost.
+    async fn read_back(&mut self) {
+        let mut seen = self.last_seen;
+        let applied = self.state.listeners.told_up_to();
+        while seen < applied {
+            let changes = match crate::content::writes::change::after(
+                &self.state.db,
+                seen,
+                READ_BACK_AT_ONCE,
+            )
+            .await
+            {
+                Ok(changes) => changes,
+                Err(error) => {
+                    tracing::warn!(
+                        error = %error.log_message(),
+                        "a subscription cannot read back the changes it missed"
+                    );
+                    return;
+                }
+            };
+            let Some(last) = changes.last().map(|change| change.seq) else {
+                break;
+            };
+            let applied_ones: Vec<Change> = changes
+                .into_iter()
+                .filter(|change| change.seq <= applied)
+                .collect();
+            self.heard(&applied_ones);
+            seen = last.min(applied);
         }
     }
 
