@@ -151,6 +151,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 limits,
                 config.shutdown_timeout,
                 stop_signal,
+                std::sync::Arc::clone(&state.stopping),
             )
             .await?;
             background.abort();
@@ -182,18 +183,22 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops accepting connections and
-/// gives requests in flight `deadline` to finish.
+/// gives requests in flight `deadline` to finish; WebSocket connections are
+/// told to close (`live`) and waited for within the same deadline.
 async fn serve_until_stopped(
     listener: TcpListener,
     router: axum::Router,
     limits: http::ConnectionLimits,
     deadline: std::time::Duration,
     stop_signal: impl std::future::Future<Output = ()> + Send + 'static,
+    live: std::sync::Arc<newsroom::state::Stopping>,
 ) -> Result<(), String> {
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let signal = std::sync::Arc::clone(&stopping);
+    let live_told = std::sync::Arc::clone(&live);
     let server = http::serve_with_limits(listener, router, limits, async move {
         stop_signal.await;
+        live_told.begin();
         signal.notify_one();
     });
     tokio::pin!(server);
@@ -207,6 +212,9 @@ async fn serve_until_stopped(
             }
         },
     };
+    if !live.all_closed_within(deadline).await {
+        tracing::warn!("live connections were still open after the shutdown deadline");
+    }
     served.map_err(|error| format!("the server stopped on an error: {error}"))
 }
 

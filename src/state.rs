@@ -38,7 +38,8 @@ pub struct AppState {
     pub views: Arc<ViewCounter>,
     /// What public pages read, kept in memory until a write changes it.
     pub cache: Arc<ReadCache>,
-    /// Whole answers to anonymous queries, dropped by every public change.
+    /// Whole answers to anonymous queries, dropped by the cache tags each
+    /// public change purges.
     pub responses: Arc<ResponseCache>,
     /// The last section tree read, reused while its version is current.
     pub sections: Arc<SectionsMemo>,
@@ -52,6 +53,80 @@ pub struct AppState {
     /// Set when a request failed on the database; `/readyz` then proves a
     /// write before it says ready again.
     writes_suspect: Arc<AtomicBool>,
+    /// Told when the server stops taking requests; holds the count of
+    /// long-lived connections the stop waits for.
+    pub stopping: Arc<Stopping>,
+}
+
+/// The process's stop as long-lived connections (WebSockets) see it: they
+/// are told when the server stops taking requests, so each says goodbye
+/// (close 1001) and clients reconnect elsewhere rather than finding the
+/// connection cut; and they are counted, so the stop can wait for them.
+pub struct Stopping {
+    told: tokio::sync::watch::Sender<bool>,
+    open: std::sync::atomic::AtomicUsize,
+    closed: tokio::sync::Notify,
+}
+
+impl Default for Stopping {
+    fn default() -> Self {
+        Self {
+            told: tokio::sync::watch::Sender::new(false),
+            open: std::sync::atomic::AtomicUsize::new(0),
+            closed: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+/// One long-lived connection counted by [`Stopping`]; dropping it says it
+/// closed.
+pub struct HeldOpen(Arc<Stopping>);
+
+impl Drop for HeldOpen {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.closed.notify_waiters();
+        }
+    }
+}
+
+impl Stopping {
+    /// Tells every long-lived connection that the server is stopping.
+    pub fn begin(&self) {
+        self.told.send_replace(true);
+    }
+
+    /// Completes once the server is stopping.
+    pub async fn begun(&self) {
+        let mut told = self.told.subscribe();
+        // An error means the sender is gone, which it never is while
+        // `self` lives; wait forever then.
+        if told.wait_for(|stopping| *stopping).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Counts a long-lived connection until the result is dropped.
+    pub fn hold_open(self: &Arc<Self>) -> HeldOpen {
+        self.open.fetch_add(1, Ordering::SeqCst);
+        HeldOpen(Arc::clone(self))
+    }
+
+    /// Waits until every counted connection closed, at most `limit`;
+    /// whether they all did.
+    pub async fn all_closed_within(&self, limit: std::time::Duration) -> bool {
+        tokio::time::timeout(limit, async {
+            loop {
+                let closed = self.closed.notified();
+                if self.open.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                closed.await;
+            }
+        })
+        .await
+        .is_ok()
+    }
 }
 
 /// The settings the shared state is made with, as plain values: the
@@ -150,6 +225,7 @@ impl AppState {
             sections: Arc::default(),
             webhooks,
             writes_suspect: Arc::default(),
+            stopping: Arc::default(),
         }
     }
 

@@ -348,6 +348,10 @@ impl Connection {
         // A zero interval (a setting) would make the clock panic.
         let keepalive = limits.keepalive.max(SHORTEST_KEEPALIVE);
         let mut pings = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
+        let stopping = Arc::clone(&self.service.state.stopping);
+        let _held_open = stopping.hold_open();
+        let goodbye = stopping.begun();
+        tokio::pin!(goodbye);
         let close = loop {
             let outgoing = tokio::select! {
                 incoming = source.next() => {
@@ -377,6 +381,9 @@ impl Connection {
                 () = &mut init_deadline, if !self.initialised => {
                     crate::metrics::live_refused("init_timeout");
                     break Some(Close::new(4408, "Connection initialisation timeout"));
+                }
+                () = &mut goodbye => {
+                    break Some(Close::new(1001, "The server is shutting down"));
                 }
                 _ = pings.tick() => {
                     if self.last_heard.elapsed() > keepalive * 2 {

@@ -863,3 +863,20 @@ async fn a_subscriber_that_falls_behind_reads_what_it_missed_back_from_the_feed(
     );
     server.stop().await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_says_goodbye_with_1001_and_exits_cleanly() {
+    let app = TestApp::spawn().await;
+    let article = app.article_id("city-night-bus").await;
+    let server = Server::start(&app.database_url, &[]);
+    let mut reader = LiveClient::reader(&server.graphql_url).await;
+    reader
+        .subscribe("comments", COMMENT_ADDED, json!({ "id": article }))
+        .await;
+    reader.is_listening().await;
+    // graphql-ws reconnects after 1001 ("going away"); a cut connection
+    // (1006) looks like a network fault instead.
+    let ((), code) = tokio::join!(server.stop(), reader.close_code());
+    assert_eq!(code, 1001);
+}
