@@ -6,7 +6,7 @@
 //! a CDN purging a change's keys drops exactly the responses it touched.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeSet, HashSet},
     sync::{
         Mutex,
         atomic::{AtomicBool, Ordering},
@@ -22,27 +22,39 @@ use crate::content::{cache::surrogate, writes::change::Key};
 /// only (an editor's answers are never cached by anyone).
 #[derive(Default)]
 pub struct Shown {
-    keys: Mutex<BTreeSet<Key>>,
+    keys: Mutex<Noted>,
     /// Whether a change to any article may change the response (a search,
     /// a list by last update).
     every_article: AtomicBool,
 }
 
+/// The keys noted so far.
+#[derive(Default)]
+struct Noted {
+    /// The last one: an object's fields are resolved one after another and
+    /// each notes the same key, so most notes stop at this comparison.
+    last: Option<Key>,
+    all: HashSet<Key>,
+}
+
 impl Shown {
     /// Notes that the response shows `key`.
     fn add(&self, key: Key) {
-        if let Ok(mut keys) = self.keys.lock() {
-            keys.insert(key);
+        if let Ok(mut noted) = self.keys.lock()
+            && noted.last != Some(key)
+        {
+            noted.last = Some(key);
+            noted.all.insert(key);
         }
     }
 
     /// The response's cache tags, within a header's budget
     /// ([`surrogate::response_keys`]).
     pub fn header_keys(&self) -> Vec<String> {
-        let keys = self
+        let keys: BTreeSet<Key> = self
             .keys
             .lock()
-            .map(|keys| keys.clone())
+            .map(|noted| noted.all.iter().copied().collect())
             .unwrap_or_default();
         surrogate::response_keys(&keys, self.every_article.load(Ordering::Relaxed))
     }

@@ -82,11 +82,13 @@ const CACHE_TAG: header::HeaderName = header::HeaderName::from_static("cache-tag
 /// `keys`, the cache tags of what it shows.
 fn public_headers(headers: &mut HeaderMap, tag: &str, policy: CachePolicy, keys: &[String]) {
     if !keys.is_empty() {
-        if let Ok(value) = HeaderValue::from_str(&keys.join(" ")) {
-            headers.insert(SURROGATE_KEY, value);
-        }
-        if let Ok(value) = HeaderValue::from_str(&keys.join(",")) {
+        let spaced = keys.join(" ");
+        // Keys hold no spaces nor commas.
+        if let Ok(value) = HeaderValue::from_str(&spaced.replace(' ', ",")) {
             headers.insert(CACHE_TAG, value);
+        }
+        if let Ok(value) = HeaderValue::try_from(spaced) {
+            headers.insert(SURROGATE_KEY, value);
         }
     }
     let mut cache_control = if policy.max_age.is_zero() && policy.shared_max_age.is_none() {

@@ -98,7 +98,7 @@ impl Article {
         ctx: &Context<'_>,
         teasers: &[Article],
         size: u64,
-    ) -> AppResult<()> {
+    ) -> async_graphql::Result<()> {
         if !shown::is_collecting(ctx) {
             return Ok(());
         }
@@ -115,12 +115,9 @@ impl Article {
         let from_all = if elsewhere.is_empty() {
             false
         } else {
-            let theirs = ctx
-                .data::<DataLoader<TagsByArticle>>()
-                .map_err(|error| AppError::Internal(error.message))?
-                .load_many(elsewhere.iter().copied())
-                .await
-                .map_err(AppError::from)?;
+            let (state, request) = scope(ctx)?;
+            // One call for the whole list: no loader needed.
+            let theirs = state.reads(request.now).tags_of(&elsewhere).await?;
             elsewhere.iter().any(|id| {
                 theirs.get(id).is_none_or(|tags| {
                     !tags
