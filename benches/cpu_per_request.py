@@ -1,0 +1,72 @@
+"""Server CPU time per request of two builds, alternating, on one site.
+
+The server's own CPU time (from /proc/<pid>/stat) per ArticlePage (slugs
+uniform over 1,000 articles) and per HomePage, with the response cache off
+so every request executes; the load client's CPU does not count, so this
+holds up on a busy two-core machine where req/s swings.
+
+    BENCH_DIR=/tmp/benchdir cargo bench --bench load   # makes the site once
+    python3 benches/cpu_per_request.py A=/tmp/base-target/release/newsroom \
+        B=target/release/newsroom 5
+
+`BENCH_DATABASE_URL` names another site (default: the file above).
+"""
+import http.client, json, os, random, re, subprocess, sys, threading
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILDS = dict(arg.split("=", 1) for arg in sys.argv[1:] if "=" in arg)
+ROUNDS = next((int(arg) for arg in sys.argv[1:] if arg.isdigit()), 3)
+DB = os.environ.get("BENCH_DATABASE_URL", "sqlite:///tmp/benchdir/bench.db")
+ARTICLE = open(os.path.join(ROOT, "tests/contract/article-page.graphql")).read()
+HOME = open(os.path.join(ROOT, "tests/contract/home.graphql")).read()
+
+def start(binary):
+    env = dict(os.environ, DATABASE_URL=DB, NEWSROOM_LISTEN="127.0.0.1:0", NEWSROOM_NO_DEMO="true",
+               NEWSROOM_LOG="warn,newsroom=info", NEWSROOM_RESPONSE_CACHE_MB="0",
+               NEWSROOM_MAX_CONCURRENT_REQUESTS="4096")
+    p = subprocess.Popen([binary], env=env, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        m = re.search(r"http://(\S+)", line)
+        if m:
+            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+            host = m.group(1).split("/")[0]
+            return p, host
+    raise SystemExit("no url")
+
+def cpu(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def body(op, i):
+    if op == "HomePage":
+        return json.dumps({"query": HOME, "operationName": "HomePage", "variables": {}})
+    return json.dumps({"query": ARTICLE, "operationName": "ArticlePage",
+                       "variables": {"slug": f"article-{i}"}})
+
+def drive(host, op, count, threads=8):
+    def worker(n, seed):
+        rnd = random.Random(seed)
+        c = http.client.HTTPConnection(host)
+        for _ in range(n):
+            c.request("POST", "/graphql", body(op, rnd.randrange(1000)), {"content-type": "application/json"})
+            r = c.getresponse(); data = r.read()
+            assert r.status == 200 and b'"errors"' not in data, data[:300]
+    ts = [threading.Thread(target=worker, args=(count // threads, k)) for k in range(threads)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+
+results = {}
+for rnd in range(ROUNDS):
+    for name in BUILDS:
+        p, host = start(BUILDS[name])
+        for op, n in (("ArticlePage", 4000), ("HomePage", 2000)):
+            drive(host, op, 800)  # warm
+            before = cpu(p.pid)
+            drive(host, op, n)
+            per = (cpu(p.pid) - before) / n * 1e6
+            results.setdefault((name, op), []).append(per)
+            print(f"round {rnd+1} {name} {op}: {per:.0f} µs CPU per request", flush=True)
+        p.terminate(); p.wait()
+for op in ("ArticlePage", "HomePage"):
+    for name in BUILDS:
+        v = sorted(results[(name, op)])
+        print(f"{op} {name}: median {v[len(v)//2]:.0f} µs (runs {', '.join(f'{x:.0f}' for x in v)})")
