@@ -9,20 +9,25 @@ holds up on a busy two-core machine where req/s swings.
     python3 benches/cpu_per_request.py A=/tmp/base-target/release/newsroom \
         B=target/release/newsroom 5
 
-`BENCH_DATABASE_URL` names another site (default: the file above).
+`BENCH_DATABASE_URL` names another site (default: the file above);
+`BENCH_RESPONSE_CACHE_MB` turns the response cache on (default 0: off);
+`BENCH_REQUESTS` (4000 ArticlePages, half as many HomePages) are measured
+after `BENCH_WARM` (800) unmeasured ones.
 """
 import http.client, json, os, random, re, subprocess, sys, threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILDS = dict(arg.split("=", 1) for arg in sys.argv[1:] if "=" in arg)
 ROUNDS = next((int(arg) for arg in sys.argv[1:] if arg.isdigit()), 3)
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "4000"))
+WARM = int(os.environ.get("BENCH_WARM", "800"))
 DB = os.environ.get("BENCH_DATABASE_URL", "sqlite:///tmp/benchdir/bench.db")
 ARTICLE = open(os.path.join(ROOT, "tests/contract/article-page.graphql")).read()
 HOME = open(os.path.join(ROOT, "tests/contract/home.graphql")).read()
 
 def start(binary):
     env = dict(os.environ, DATABASE_URL=DB, NEWSROOM_LISTEN="127.0.0.1:0", NEWSROOM_NO_DEMO="true",
-               NEWSROOM_LOG="warn,newsroom=info", NEWSROOM_RESPONSE_CACHE_MB="0",
+               NEWSROOM_LOG="warn,newsroom=info", NEWSROOM_RESPONSE_CACHE_MB=os.environ.get("BENCH_RESPONSE_CACHE_MB", "0"),
                NEWSROOM_MAX_CONCURRENT_REQUESTS="4096")
     p = subprocess.Popen([binary], env=env, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
@@ -58,8 +63,8 @@ results = {}
 for rnd in range(ROUNDS):
     for name in BUILDS:
         p, host = start(BUILDS[name])
-        for op, n in (("ArticlePage", 4000), ("HomePage", 2000)):
-            drive(host, op, 800)  # warm
+        for op, n in (("ArticlePage", REQUESTS), ("HomePage", REQUESTS // 2)):
+            drive(host, op, WARM)
             before = cpu(p.pid)
             drive(host, op, n)
             per = (cpu(p.pid) - before) / n * 1e6

@@ -28,7 +28,7 @@ mod node;
 mod scalars;
 mod search;
 mod sections;
-mod shown;
+pub mod shown;
 mod tags;
 mod tokens;
 mod webhooks;
@@ -207,6 +207,8 @@ pub struct Outcome {
     /// The cache tags of what an anonymous query's answer shows
     /// ([`shown`]); empty for any other.
     pub cache_keys: Vec<String>,
+    /// Where an anonymous query's answer shows view counts.
+    pub counts: Vec<shown::CountAt>,
 }
 
 /// Runs one GraphQL request for a client: finds its document (cached, or by
@@ -235,6 +237,7 @@ pub async fn execute(
             read_only: false,
             operation_name,
             cache_keys: Vec::new(),
+            counts: Vec::new(),
         });
     }
     match prepare(schema, &mut request) {
@@ -244,6 +247,7 @@ pub async fn execute(
                 read_only: false,
                 operation_name: request.operation_name.clone(),
                 cache_keys: Vec::new(),
+                counts: Vec::new(),
             });
         }
         Ok(Some(Prepared {
@@ -313,15 +317,16 @@ pub async fn execute(
         .iter_mut()
         .for_each(execution::codes::classify);
     let read_only = operation == Some(OperationType::Query);
-    let cache_keys = match &shown {
-        Some(shown) if read_only => shown.header_keys(),
-        _ => Vec::new(),
+    let (cache_keys, counts) = match &shown {
+        Some(shown) if read_only => (shown.header_keys(), shown.counts()),
+        _ => (Vec::new(), Vec::new()),
     };
     Some(Outcome {
         response,
         read_only,
         operation_name,
         cache_keys,
+        counts,
     })
 }
 

@@ -26,6 +26,21 @@ pub struct Shown {
     /// Whether a change to any article may change the response (a search,
     /// a list by last update).
     every_article: AtomicBool,
+    /// Where the response shows view counts, and whose.
+    counts: Mutex<Vec<CountAt>>,
+    /// Whether it holds a list ordered by views, whose order the counts
+    /// written in later would contradict.
+    ordered_by_views: AtomicBool,
+}
+
+/// A view count in a response: its path (response keys and list indexes)
+/// and the article it counts.
+#[derive(Debug, Clone)]
+pub struct CountAt {
+    /// The path from `data` down to the count.
+    pub path: Vec<String>,
+    /// Whose count it is.
+    pub article: Uuid,
 }
 
 /// The keys noted so far.
@@ -46,6 +61,18 @@ impl Shown {
             noted.last = Some(key);
             noted.all.insert(key);
         }
+    }
+
+    /// Where the response shows view counts; none when a list in it is
+    /// ordered by views (then it is kept as it is, one flush interval).
+    pub fn counts(&self) -> Vec<CountAt> {
+        if self.ordered_by_views.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        self.counts
+            .lock()
+            .map(|counts| counts.clone())
+            .unwrap_or_default()
     }
 
     /// The response's cache tags, within a header's budget
@@ -77,6 +104,55 @@ pub fn is_collecting(ctx: &Context<'_>) -> bool {
 /// it): purged by every change to what is listed.
 pub fn note_list(ctx: &Context<'_>) {
     note(ctx, Key::Lists);
+}
+
+/// Notes that the response shows `article`'s view count where `ctx`
+/// resolves, so a kept copy can have the count written in as it is served.
+pub fn note_count(ctx: &Context<'_>, article: Uuid) {
+    if let Some(shown) = ctx.data_opt::<std::sync::Arc<Shown>>()
+        && let Some(path) = ctx.path_node
+        && let Ok(mut counts) = shown.counts.lock()
+    {
+        counts.push(CountAt {
+            path: path.to_string_vec(),
+            article,
+        });
+    }
+}
+
+/// `data` with the value at each of `counts`' paths replaced by
+/// `placeholder(index)`; `None` when a path leads nowhere or to something
+/// other than a number (then no count is written in later).
+pub fn with_placeholders(
+    data: &async_graphql::Value,
+    counts: &[CountAt],
+    placeholder: impl Fn(usize) -> i64,
+) -> Option<async_graphql::Value> {
+    use async_graphql::Value;
+    let mut data = data.clone();
+    for (index, count) in counts.iter().enumerate() {
+        let mut at = &mut data;
+        for segment in &count.path {
+            at = match at {
+                Value::Object(fields) => fields.get_mut(segment.as_str())?,
+                Value::List(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        if !matches!(at, Value::Number(_)) {
+            return None;
+        }
+        *at = Value::from(placeholder(index));
+    }
+    Some(data)
+}
+
+/// Notes a list ordered by views: counts written into a kept copy would
+/// not match its order.
+pub fn note_ordered_by_views(ctx: &Context<'_>) {
+    if let Some(shown) = ctx.data_opt::<std::sync::Arc<Shown>>() {
+        shown.ordered_by_views.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Notes that a change to any article may change the response.

@@ -47,22 +47,25 @@ fn matches(request_headers: &HeaderMap, tag: &str) -> bool {
 }
 
 /// A kept answer ([`crate::content::cache::responses`]) as the response,
-/// with the caching headers it had.
+/// with the caching headers it had: its `body` and entity `tag` (the kept
+/// ones, or those with the current view counts written in).
 pub fn respond_kept(
     kept: &crate::content::cache::responses::KeptResponse,
+    body: bytes::Bytes,
+    tag: &str,
     policy: CachePolicy,
     request_headers: &HeaderMap,
 ) -> Response {
-    let mut response = if matches(request_headers, &kept.tag) {
+    let mut response = if matches(request_headers, tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut response = (StatusCode::OK, kept.body.clone()).into_response();
+        let mut response = (StatusCode::OK, body).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(kept.media));
         response
     };
-    public_headers(response.headers_mut(), &kept.tag, policy, &kept.keys);
+    public_headers(response.headers_mut(), tag, policy, &kept.keys);
     response
         .headers_mut()
         .insert(KEPT, HeaderValue::from_static("hit"));

@@ -469,6 +469,52 @@ async fn graphql_post(
 }
 
 /// Runs a request and encodes its answer, with caching headers.
+/// The answer of `outcome` as a template to keep, with a placeholder where
+/// each view count goes and where each lies, so that the counts are written
+/// in as it is served and the answer lives until a change drops it rather
+/// than one flush interval; `None` when it shows no count or a placeholder
+/// cannot be told apart.
+fn count_template(
+    outcome: &graphql::Outcome,
+    media: negotiation::MediaType,
+) -> Option<(
+    bytes::Bytes,
+    Vec<crate::content::cache::responses::CountSlot>,
+)> {
+    use crate::content::cache::responses::{count_placeholder, count_slots};
+    if outcome.counts.is_empty() {
+        return None;
+    }
+    let data = graphql::shown::with_placeholders(
+        &outcome.response.data,
+        &outcome.counts,
+        count_placeholder,
+    )?;
+    let mut template = async_graphql::Response::new(data);
+    template.extensions = outcome.response.extensions.clone();
+    let encoded = negotiation::encode(&template, media);
+    let articles: Vec<uuid::Uuid> = outcome.counts.iter().map(|count| count.article).collect();
+    let slots = count_slots(&encoded.body, &articles)?;
+    Some((bytes::Bytes::from(encoded.body), slots))
+}
+
+/// A kept template's body with the current view counts written in; `None`
+/// when an article in it is no longer public or the counts cannot be read.
+async fn with_current_counts(
+    state: &crate::state::AppState,
+    kept: &crate::content::cache::responses::KeptResponse,
+) -> Option<Vec<u8>> {
+    let mut articles: Vec<uuid::Uuid> = kept.counts.iter().map(|slot| slot.article).collect();
+    articles.sort_unstable();
+    articles.dedup();
+    let totals = state
+        .views
+        .totals(&articles, crate::content::now())
+        .await
+        .ok()?;
+    crate::content::cache::responses::fill_counts(&kept.body, &kept.counts, &totals)
+}
+
 async fn run(
     api: &Api,
     request: async_graphql::Request,
@@ -484,8 +530,17 @@ async fn run(
     if let Some(key) = &kept_as
         && let Some(kept) = responses.get(key)
     {
-        crate::metrics::request(kept.operation.as_deref(), "ok", started.elapsed());
-        return caching::respond_kept(&kept, api.cache, headers);
+        if kept.counts.is_empty() {
+            crate::metrics::request(kept.operation.as_deref(), "ok", started.elapsed());
+            return caching::respond_kept(&kept, kept.body.clone(), &kept.tag, api.cache, headers);
+        }
+        // Otherwise worked out again below when an article in it is no
+        // longer public or its count cannot be read.
+        if let Some(body) = with_current_counts(&api.state, &kept).await {
+            crate::metrics::request(kept.operation.as_deref(), "ok", started.elapsed());
+            let tag = caching::etag(&body);
+            return caching::respond_kept(&kept, body.into(), &tag, api.cache, headers);
+        }
     }
     let generation = responses.generation();
     // Worked out only for an answer that may be kept: it reads the text.
@@ -531,13 +586,22 @@ async fn run(
         && encoded.status == StatusCode::OK
         && let (Some(key), Some(lives)) = (kept_as, lives)
     {
+        let (body, counts, lives) = match count_template(&outcome, media) {
+            Some((template, slots)) => (template, slots, responses.longest()),
+            None => (
+                bytes::Bytes::copy_from_slice(&encoded.body),
+                Vec::new(),
+                lives,
+            ),
+        };
         let answer = crate::content::cache::responses::KeptResponse {
-            body: bytes::Bytes::copy_from_slice(&encoded.body),
+            body,
             media: media.as_str(),
             tag: caching::etag(&encoded.body),
             operation: outcome.operation_name.clone(),
             lives,
             keys: outcome.cache_keys.clone(),
+            counts,
         };
         responses.keep(key, answer, generation);
     }

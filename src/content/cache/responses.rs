@@ -37,6 +37,80 @@ pub struct KeptResponse {
     /// ([`crate::content::cache::surrogate`]): sent with it, and what drops
     /// it.
     pub keys: Vec<String>,
+    /// Where the body holds view counts, to be written in as it is served
+    /// (then `body` is a template and `tag` unused); empty when it holds
+    /// none, or they are kept as they were (for one flush interval).
+    pub counts: Vec<CountSlot>,
+}
+
+/// One view count in a kept answer's body: the bytes a placeholder takes,
+/// and whose count goes there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountSlot {
+    /// Where the placeholder starts.
+    pub at: usize,
+    /// How long it is.
+    pub len: usize,
+    /// The article whose total it stands for.
+    pub article: uuid::Uuid,
+}
+
+/// The placeholder for the `index`th view count of an answer being kept: a
+/// number no article reaches, as JSON writes it.
+pub fn count_placeholder(index: usize) -> i64 {
+    -7_777_777_777_777_000_000 - i64::try_from(index).unwrap_or(0)
+}
+
+/// Finds the placeholders `count_placeholder(0..articles.len())` in
+/// `template`, each exactly once; `None` when one is missing or repeated
+/// (the answer is then kept as it is).
+pub fn count_slots(template: &[u8], articles: &[uuid::Uuid]) -> Option<Vec<CountSlot>> {
+    let mut slots = Vec::with_capacity(articles.len());
+    for (index, article) in articles.iter().enumerate() {
+        let needle = count_placeholder(index).to_string();
+        let mut found = template
+            .windows(needle.len())
+            .enumerate()
+            .filter(|(_, window)| *window == needle.as_bytes())
+            // The placeholder for 1 is also the start of the one for 10.
+            .filter(|(at, _)| {
+                !template
+                    .get(at + needle.len())
+                    .is_some_and(u8::is_ascii_digit)
+            })
+            .map(|(at, _)| at);
+        let at = found.next()?;
+        if found.next().is_some() {
+            return None;
+        }
+        slots.push(CountSlot {
+            at,
+            len: needle.len(),
+            article: *article,
+        });
+    }
+    slots.sort_by_key(|slot| slot.at);
+    Some(slots)
+}
+
+/// `template` with each slot's placeholder replaced by its article's count
+/// in `totals`; `None` when one is missing (the article is no longer
+/// public: the answer must be worked out again).
+pub fn fill_counts(
+    template: &[u8],
+    slots: &[CountSlot],
+    totals: &std::collections::HashMap<uuid::Uuid, i64>,
+) -> Option<Vec<u8>> {
+    let mut body = Vec::with_capacity(template.len());
+    let mut from = 0;
+    for slot in slots {
+        let total = totals.get(&slot.article)?;
+        body.extend_from_slice(template.get(from..slot.at)?);
+        body.extend_from_slice(total.to_string().as_bytes());
+        from = slot.at + slot.len;
+    }
+    body.extend_from_slice(template.get(from..)?);
+    Some(body)
 }
 
 /// Answers of anonymous queries; off when made with no memory.
@@ -91,13 +165,20 @@ impl ResponseCache {
 
     /// How long the answer to `query` (its text; empty for a persisted
     /// query sent by hash alone) may be kept: one that may show a view
-    /// count, at most one view flush interval.
+    /// count, at most one view flush interval, unless its counts are
+    /// written in as it is served ([`ResponseCache::longest`]).
     pub fn lives_for(&self, query: &str) -> Duration {
         if query.is_empty() || query.contains("viewCount") {
             self.with_counts
         } else {
             self.longest
         }
+    }
+
+    /// How long an answer may be kept whose view counts are written in as
+    /// it is served.
+    pub fn longest(&self) -> Duration {
+        self.longest
     }
 
     /// Whether answers are kept at all.
@@ -175,6 +256,7 @@ mod tests {
             operation: None,
             lives: Duration::from_secs(10),
             keys: keys.iter().map(|key| (*key).to_owned()).collect(),
+            counts: Vec::new(),
         };
         cache.keep(key.to_owned(), answer, generation);
     }
@@ -220,6 +302,41 @@ mod tests {
             Duration::from_millis(250)
         );
         assert_eq!(cache.lives_for(""), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn counts_are_written_into_their_slots_as_served() {
+        let one = uuid::Uuid::now_v7();
+        let two = uuid::Uuid::now_v7();
+        let articles: Vec<uuid::Uuid> = (0..12).map(|i| if i == 1 { two } else { one }).collect();
+        let mut template = String::from("{\"data\":[");
+        for index in 0..12 {
+            template.push_str(&format!("{{\"viewCount\":{}}},", count_placeholder(index)));
+        }
+        template.push_str("{\"title\":\"-7777777777777000099 in a title\"}]}");
+        let slots = count_slots(template.as_bytes(), &articles).unwrap();
+        assert_eq!(slots.len(), 12);
+        let totals = std::collections::HashMap::from([(one, 5), (two, 1234)]);
+        let body =
+            String::from_utf8(fill_counts(template.as_bytes(), &slots, &totals).unwrap()).unwrap();
+        assert!(
+            body.starts_with(
+                "{\"data\":[{\"viewCount\":5},{\"viewCount\":1234},{\"viewCount\":5},"
+            )
+        );
+        assert!(body.ends_with("{\"title\":\"-7777777777777000099 in a title\"}]}"));
+        // An article no longer public: worked out again.
+        assert!(
+            fill_counts(
+                template.as_bytes(),
+                &slots,
+                &std::collections::HashMap::from([(one, 5)])
+            )
+            .is_none()
+        );
+        // A placeholder that appears twice cannot be told apart.
+        let twice = format!("{template}{}", count_placeholder(3));
+        assert!(count_slots(twice.as_bytes(), &articles).is_none());
     }
 
     #[test]

@@ -195,6 +195,9 @@ impl ArticleConnection {
         let (state, request) = scope(ctx)?;
         let order = DomainOrder::from(order);
         shown::note_list(ctx);
+        if order == DomainOrder::MostViewed {
+            shown::note_ordered_by_views(ctx);
+        }
         if matches!(
             order,
             DomainOrder::RecentlyUpdated | DomainOrder::MostCommented

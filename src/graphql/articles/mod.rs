@@ -266,7 +266,10 @@ impl Article {
                 .await
                 .map_err(AppError::from)?;
             match total {
-                Some(total) => Ok(total),
+                Some(total) => {
+                    shown::note_count(ctx, self.0.id);
+                    Ok(total)
+                }
                 // Not public (an editor's preview): its stored count and buffer.
                 None => {
                     let (state, _) = scope(ctx)?;
