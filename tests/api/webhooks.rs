@@ -373,6 +373,25 @@ async fn a_fleet_delivers_each_event_once_and_after_every_process_was_killed() {
     c.stop().await;
 }
 
+/// The keys of the `cache.purge` event for change `kind` of `article`,
+/// once it arrived.
+async fn purge_for(receiver: &Receiver, kind: &str, article: &Value) -> BTreeSet<String> {
+    let hits = receiver
+        .until(kind, |hits| hits.iter().any(|hit| hit.body.contains(kind)))
+        .await;
+    let hit = hits.iter().find(|hit| hit.body.contains(kind)).unwrap();
+    let body: Value = serde_json::from_str(&hit.body).unwrap();
+    assert_eq!(body["type"], "cache.purge");
+    assert_eq!(body["data"]["change"], kind);
+    assert_eq!(&body["data"]["id"], article);
+    body["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key.as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_publication_purges_the_pages_that_showed_its_lists_and_no_other() {
     let app = TestApp::spawn_with(common::Options {
@@ -444,23 +463,9 @@ async fn a_publication_purges_the_pages_that_showed_its_lists_and_no_other() {
         json!({ "id": article }),
     )
     .await;
-    let hits = receiver
-        .until("the publication's purge", |hits| {
-            hits.iter()
-                .any(|hit| hit.body.contains("article.published"))
-        })
-        .await;
+    let purged = purge_for(&receiver, "article.published", &article).await;
     // The draft changed nothing a reader sees: no purge for it.
-    assert_eq!(hits.len(), 1, "{hits:#?}");
-    let body: Value = serde_json::from_str(&hits[0].body).unwrap();
-    assert_eq!(body["type"], "cache.purge");
-    assert_eq!(body["data"]["id"], article);
-    let purged: BTreeSet<String> = body["data"]["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key.as_str().unwrap().to_owned())
-        .collect();
+    assert_eq!(receiver.hits().len(), 1, "{:#?}", receiver.hits());
     let reaches = |keys: &BTreeSet<String>| keys.intersection(&purged).next().is_some();
     assert!(reaches(&home), "the home page: {purged:?} {home:?}");
     assert!(reaches(&section), "its section's page");
@@ -507,20 +512,7 @@ async fn a_publication_purges_the_pages_that_showed_its_lists_and_no_other() {
         json!({ "id": article }),
     )
     .await;
-    let hits = receiver
-        .until("the takedown's purge", |hits| {
-            hits.iter()
-                .any(|hit| hit.body.contains("article.unpublished"))
-        })
-        .await;
-    let body: Value = serde_json::from_str(&hits.last().unwrap().body).unwrap();
-    assert_eq!(body["data"]["change"], "article.unpublished");
-    let purged: BTreeSet<String> = body["data"]["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|key| key.as_str().unwrap().to_owned())
-        .collect();
+    let purged = purge_for(&receiver, "article.unpublished", &article).await;
     let article_key = format!("article:{}", article.as_str().unwrap());
     assert!(purged.contains(&article_key), "{purged:?}");
     assert!(own_page.contains(&article_key));
