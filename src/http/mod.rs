@@ -498,12 +498,13 @@ fn count_template(
     Some((bytes::Bytes::from(encoded.body), slots))
 }
 
-/// A kept template's body with the current view counts written in; `None`
+/// A kept template's body with the current view counts written in, and its
+/// entity tag: the last one made while the counts are the same; `None`
 /// when an article in it is no longer public or the counts cannot be read.
 async fn with_current_counts(
     state: &crate::state::AppState,
     kept: &crate::content::cache::responses::KeptResponse,
-) -> Option<Vec<u8>> {
+) -> Option<crate::content::cache::responses::Filled> {
     let mut articles: Vec<uuid::Uuid> = kept.counts.iter().map(|slot| slot.article).collect();
     articles.sort_unstable();
     articles.dedup();
@@ -512,7 +513,27 @@ async fn with_current_counts(
         .totals(&articles, crate::content::now())
         .await
         .ok()?;
-    crate::content::cache::responses::fill_counts(&kept.body, &kept.counts, &totals)
+    let now: Vec<i64> = kept
+        .counts
+        .iter()
+        .map(|slot| totals.get(&slot.article).copied())
+        .collect::<Option<_>>()?;
+    if let Ok(last) = kept.filled.lock()
+        && let Some(last) = last.as_ref()
+        && last.totals == now
+    {
+        return Some(last.clone());
+    }
+    let body = crate::content::cache::responses::fill_counts(&kept.body, &kept.counts, &totals)?;
+    let filled = crate::content::cache::responses::Filled {
+        totals: now,
+        tag: caching::etag(&body),
+        body: body.into(),
+    };
+    if let Ok(mut last) = kept.filled.lock() {
+        *last = Some(filled.clone());
+    }
+    Some(filled)
 }
 
 async fn run(
@@ -536,10 +557,9 @@ async fn run(
         }
         // Otherwise worked out again below when an article in it is no
         // longer public or its count cannot be read.
-        if let Some(body) = with_current_counts(&api.state, &kept).await {
+        if let Some(filled) = with_current_counts(&api.state, &kept).await {
             crate::metrics::request(kept.operation.as_deref(), "ok", started.elapsed());
-            let tag = caching::etag(&body);
-            return caching::respond_kept(&kept, body.into(), &tag, api.cache, headers);
+            return caching::respond_kept(&kept, filled.body, &filled.tag, api.cache, headers);
         }
     }
     let generation = responses.generation();
@@ -602,6 +622,7 @@ async fn run(
             lives,
             keys: outcome.cache_keys.clone(),
             counts,
+            filled: std::sync::Mutex::default(),
         };
         responses.keep(key, answer, generation);
     }

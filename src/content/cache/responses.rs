@@ -41,6 +41,20 @@ pub struct KeptResponse {
     /// (then `body` is a template and `tag` unused); empty when it holds
     /// none, or they are kept as they were (for one flush interval).
     pub counts: Vec<CountSlot>,
+    /// The body last served with counts written in, kept while the counts
+    /// stay the same (a hot page between views).
+    pub filled: std::sync::Mutex<Option<Filled>>,
+}
+
+/// A template's body with counts written in, and what it was made from.
+#[derive(Debug, Clone)]
+pub struct Filled {
+    /// The counts, slot by slot.
+    pub totals: Vec<i64>,
+    /// The body.
+    pub body: bytes::Bytes,
+    /// Its entity tag.
+    pub tag: String,
 }
 
 /// One view count in a kept answer's body: the bytes a placeholder takes,
@@ -257,6 +271,7 @@ mod tests {
             lives: Duration::from_secs(10),
             keys: keys.iter().map(|key| (*key).to_owned()).collect(),
             counts: Vec::new(),
+            filled: std::sync::Mutex::default(),
         };
         cache.keep(key.to_owned(), answer, generation);
     }
