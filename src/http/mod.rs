@@ -7,6 +7,7 @@
 mod caching;
 mod demo_media;
 mod explorer;
+mod kept_counts;
 mod listener;
 pub mod live;
 mod negotiation;
@@ -469,73 +470,6 @@ async fn graphql_post(
 }
 
 /// Runs a request and encodes its answer, with caching headers.
-/// The answer of `outcome` as a template to keep, with a placeholder where
-/// each view count goes and where each lies, so that the counts are written
-/// in as it is served and the answer lives until a change drops it rather
-/// than one flush interval; `None` when it shows no count or a placeholder
-/// cannot be told apart.
-fn count_template(
-    outcome: &graphql::Outcome,
-    media: negotiation::MediaType,
-) -> Option<(
-    bytes::Bytes,
-    Vec<crate::content::cache::responses::CountSlot>,
-)> {
-    use crate::content::cache::responses::{count_placeholder, count_slots};
-    if outcome.counts.is_empty() {
-        return None;
-    }
-    let data = graphql::shown::with_placeholders(
-        &outcome.response.data,
-        &outcome.counts,
-        count_placeholder,
-    )?;
-    let mut template = async_graphql::Response::new(data);
-    template.extensions = outcome.response.extensions.clone();
-    let encoded = negotiation::encode(&template, media);
-    let articles: Vec<uuid::Uuid> = outcome.counts.iter().map(|count| count.article).collect();
-    let slots = count_slots(&encoded.body, &articles)?;
-    Some((bytes::Bytes::from(encoded.body), slots))
-}
-
-/// A kept template's body with the current view counts written in, and its
-/// entity tag: the last one made while the counts are the same; `None`
-/// when an article in it is no longer public or the counts cannot be read.
-async fn with_current_counts(
-    state: &crate::state::AppState,
-    kept: &crate::content::cache::responses::KeptResponse,
-) -> Option<crate::content::cache::responses::Filled> {
-    let mut articles: Vec<uuid::Uuid> = kept.counts.iter().map(|slot| slot.article).collect();
-    articles.sort_unstable();
-    articles.dedup();
-    let totals = state
-        .views
-        .totals(&articles, crate::content::now())
-        .await
-        .ok()?;
-    let now: Vec<i64> = kept
-        .counts
-        .iter()
-        .map(|slot| totals.get(&slot.article).copied())
-        .collect::<Option<_>>()?;
-    if let Ok(last) = kept.filled.lock()
-        && let Some(last) = last.as_ref()
-        && last.totals == now
-    {
-        return Some(last.clone());
-    }
-    let body = crate::content::cache::responses::fill_counts(&kept.body, &kept.counts, &totals)?;
-    let filled = crate::content::cache::responses::Filled {
-        totals: now,
-        tag: caching::etag(&body),
-        body: body.into(),
-    };
-    if let Ok(mut last) = kept.filled.lock() {
-        *last = Some(filled.clone());
-    }
-    Some(filled)
-}
-
 async fn run(
     api: &Api,
     request: async_graphql::Request,
@@ -557,7 +491,7 @@ async fn run(
         }
         // Otherwise worked out again below when an article in it is no
         // longer public or its count cannot be read.
-        if let Some(filled) = with_current_counts(&api.state, &kept).await {
+        if let Some(filled) = kept_counts::with_current_counts(&api.state, &kept).await {
             crate::metrics::request(kept.operation.as_deref(), "ok", started.elapsed());
             return caching::respond_kept(&kept, filled.body, &filled.tag, api.cache, headers);
         }
@@ -606,7 +540,7 @@ async fn run(
         && encoded.status == StatusCode::OK
         && let (Some(key), Some(lives)) = (kept_as, lives)
     {
-        let (body, counts, lives) = match count_template(&outcome, media) {
+        let (body, counts, lives) = match kept_counts::count_template(&outcome, media) {
             Some((template, slots)) => (template, slots, responses.longest()),
             None => (
                 bytes::Bytes::copy_from_slice(&encoded.body),
