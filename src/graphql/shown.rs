@@ -4,6 +4,8 @@
 //! is resolved, and each list that a publication could lengthen records
 //! [`Key::Lists`]. The HTTP layer turns the keys into cache-tag headers, so
 //! a CDN purging a change's keys drops exactly the responses it touched.
+//! Where the response shows view counts is collected too, so that a kept
+//! copy can have the current counts written in as it is served.
 
 use std::{
     collections::{BTreeSet, HashSet},
