@@ -261,8 +261,8 @@ impl AppState {
 /// what it touched in the read cache, and forgets the remembered view counts
 /// of the articles it names (which also stand for "this article is
 /// public"). An import may have touched anything: everything goes. Whole
-/// answers kept for anonymous queries all go. Then the process's listeners
-/// hear every change, public or not.
+/// answers kept for anonymous queries go when tagged with a key the change
+/// purges. Then the process's listeners hear every change, public or not.
 fn forget_then_tell(
     cache: &Arc<ReadCache>,
     responses: &Arc<ResponseCache>,
@@ -276,13 +276,12 @@ fn forget_then_tell(
     Arc::new(move |changes: &[Change]| {
         for change in changes.iter().filter(|change| change.is_public()) {
             let purged = surrogate::purge_keys(&change.keys);
-            if purged.is_empty() {
+            if change.kind == "site.imported" || purged.is_empty() {
                 responses.clear();
             } else {
                 responses.purge(&purged);
             }
             if change.kind == "site.imported" {
-                responses.clear();
                 cache.invalidate();
                 views.forget_stored();
                 continue;

@@ -258,7 +258,6 @@ pub async fn execute(
             if kind == OperationType::Mutation && !allow_mutations {
                 return None;
             }
-
             operation = Some(kind);
             if operation_name.is_none()
                 && let async_graphql::parser::types::DocumentOperations::Multiple(named) =

@@ -118,23 +118,23 @@ fn public_headers(headers: &mut HeaderMap, tag: &str, policy: CachePolicy, keys:
     );
 }
 
-/// The response for `encoded`, with caching headers: `cacheable` says
-/// whether this was an anonymous, successful query.
+/// The response for `encoded`, with caching headers: `tag` is its entity
+/// tag ([`etag`]) when it is an anonymous, successful query's answer, and
+/// `None` for any other (then nobody may store it).
 pub fn respond(
     encoded: Encoded,
-    cacheable: bool,
+    tag: Option<String>,
     policy: CachePolicy,
     request_headers: &HeaderMap,
     keys: &[String],
 ) -> Response {
-    if !cacheable || encoded.status != StatusCode::OK {
+    let Some(tag) = tag else {
         let mut response = encoded.into_response();
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return response;
-    }
-    let tag = etag(&encoded.body);
+    };
     let mut response = if matches(request_headers, &tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

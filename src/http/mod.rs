@@ -536,10 +536,9 @@ async fn run(
     }
     let cacheable = anonymous && outcome.read_only && outcome.response.errors.is_empty();
     let encoded = negotiation::encode(&outcome.response, media);
-    if cacheable
-        && encoded.status == StatusCode::OK
-        && let (Some(key), Some(lives)) = (kept_as, lives)
-    {
+    // Worked out once, for the answer and for its kept copy.
+    let tag = (cacheable && encoded.status == StatusCode::OK).then(|| caching::etag(&encoded.body));
+    if let (Some(tag), Some(key), Some(lives)) = (&tag, kept_as, lives) {
         let (body, counts, lives) = match kept_counts::count_template(&outcome, media) {
             Some((template, slots)) => (template, slots, responses.longest()),
             None => (
@@ -551,7 +550,7 @@ async fn run(
         let answer = crate::content::cache::responses::KeptResponse {
             body,
             media: media.as_str(),
-            tag: caching::etag(&encoded.body),
+            tag: tag.clone(),
             operation: outcome.operation_name.clone(),
             lives,
             keys: outcome.cache_keys.clone(),
@@ -560,7 +559,7 @@ async fn run(
         };
         responses.keep(key, answer, generation);
     }
-    caching::respond(encoded, cacheable, api.cache, headers, &outcome.cache_keys)
+    caching::respond(encoded, tag, api.cache, headers, &outcome.cache_keys)
 }
 
 /// What an anonymous request's answer is kept by in the response cache:

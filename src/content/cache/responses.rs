@@ -3,12 +3,15 @@
 //! hash, the operation, the variables, the media type). A hit skips
 //! parsing, validation, execution and encoding.
 //!
-//! Never stale but for view counts: each change readers can see drops the
-//! answers that show what it touched, by the same cache tags a CDN purges
+//! Never stale: each change readers can see drops the answers that show
+//! what it touched, by the same cache tags a CDN purges
 //! ([`ResponseCache::purge`], called as the change feed is applied, before
-//! a writer's response leaves), and an answer that may show a view count
-//! lives at most one view flush interval. An answer worked out while a
-//! change was applied is not kept (a generation number tells).
+//! a writer's response leaves). An answer showing view counts is kept as a
+//! template with a placeholder where each count goes ([`count_slots`]),
+//! and the current counts are written in as it is served ([`fill_counts`]);
+//! one whose counts cannot be placed so lives one view flush interval. An
+//! answer worked out while a change was applied is not kept (a generation
+//! number tells).
 
 use std::{
     sync::{
@@ -75,34 +78,47 @@ pub fn count_placeholder(index: usize) -> i64 {
     -7_777_777_777_777_000_000 - i64::try_from(index).unwrap_or(0)
 }
 
+/// Where every placeholder begins, as JSON writes it: what
+/// [`count_placeholder`] numbers all start with.
+const PLACEHOLDER_START: &[u8] = b"-7777777777777";
+
 /// Finds the placeholders `count_placeholder(0..articles.len())` in
-/// `template`, each exactly once; `None` when one is missing or repeated
-/// (the answer is then kept as it is).
+/// `template`, in one pass, each exactly once; `None` when one is missing
+/// or repeated (the answer is then kept as it is).
 pub fn count_slots(template: &[u8], articles: &[uuid::Uuid]) -> Option<Vec<CountSlot>> {
-    let mut slots = Vec::with_capacity(articles.len());
-    for (index, article) in articles.iter().enumerate() {
-        let needle = count_placeholder(index).to_string();
-        let mut found = template
-            .windows(needle.len())
-            .enumerate()
-            .filter(|(_, window)| *window == needle.as_bytes())
-            // The placeholder for 1 is also the start of the one for 10.
-            .filter(|(at, _)| {
-                !template
-                    .get(at + needle.len())
-                    .is_some_and(u8::is_ascii_digit)
-            })
-            .map(|(at, _)| at);
-        let at = found.next()?;
-        if found.next().is_some() {
+    let mut found: Vec<Option<CountSlot>> = vec![None; articles.len()];
+    let mut from = 0;
+    while let Some(offset) = template
+        .get(from..)?
+        .windows(PLACEHOLDER_START.len())
+        .position(|window| window == PLACEHOLDER_START)
+    {
+        let at = from + offset;
+        let len = 1 + template
+            .get(at + 1..)?
+            .iter()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count();
+        from = at + len;
+        // Another number that starts alike (in a title, say) is left be.
+        let Some(index) = std::str::from_utf8(template.get(at..at + len)?)
+            .ok()
+            .and_then(|digits| digits.parse::<i64>().ok())
+            .and_then(|number| usize::try_from(count_placeholder(0) - number).ok())
+            .filter(|index| *index < articles.len())
+        else {
+            continue;
+        };
+        if found[index].is_some() {
             return None;
         }
-        slots.push(CountSlot {
+        found[index] = Some(CountSlot {
             at,
-            len: needle.len(),
-            article: *article,
+            len,
+            article: articles[index],
         });
     }
+    let mut slots: Vec<CountSlot> = found.into_iter().collect::<Option<_>>()?;
     slots.sort_by_key(|slot| slot.at);
     Some(slots)
 }

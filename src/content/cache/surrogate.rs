@@ -45,10 +45,8 @@ pub fn response_keys(shown: &BTreeSet<Key>, every_article: bool) -> Vec<String> 
     if every_article {
         folded.push(ALL_ARTICLES);
     }
-    for fold_next in [ALL_ARTICLES, ALL_TAGS, ALL_SECTIONS, ""] {
-        if folded.contains(&fold_next) {
-            continue;
-        }
+    let mut to_fold = [ALL_ARTICLES, ALL_TAGS, ALL_SECTIONS].into_iter();
+    loop {
         let mut keys: Vec<String> = shown
             .iter()
             .filter(|key| !matches!(key, Key::Token(_)))
@@ -57,12 +55,14 @@ pub fn response_keys(shown: &BTreeSet<Key>, every_article: bool) -> Vec<String> 
             .collect();
         keys.extend(folded.iter().map(|kind| (*kind).to_owned()));
         let length: usize = keys.iter().map(|key| key.len() + 1).sum();
-        if length <= HEADER_BUDGET + 1 || fold_next.is_empty() {
+        if length <= HEADER_BUDGET + 1 {
             return keys;
         }
-        folded.push(fold_next);
+        match to_fold.find(|kind| !folded.contains(kind)) {
+            Some(kind) => folded.push(kind),
+            None => return keys,
+        }
     }
-    Vec::new()
 }
 
 /// The keys a change with `keys` (as the feed stores them) purges: each of
@@ -70,19 +70,16 @@ pub fn response_keys(shown: &BTreeSet<Key>, every_article: bool) -> Vec<String> 
 pub fn purge_keys(keys: &[String]) -> Vec<String> {
     let mut purged: BTreeSet<String> = BTreeSet::new();
     for key in keys {
-        let kind = key.split_once(':').map(|(kind, _)| kind);
-        let coarse = match kind {
-            Some("article") => ALL_ARTICLES,
-            Some("section") => ALL_SECTIONS,
-            Some("tag") => ALL_TAGS,
+        let coarse = match key.split_once(':').map(|(kind, _)| kind) {
+            Some("article") => Some(ALL_ARTICLES),
+            Some("section") => Some(ALL_SECTIONS),
+            Some("tag") => Some(ALL_TAGS),
             // Tokens are nobody's page.
             Some(_) => continue,
-            None => "",
+            None => None,
         };
         purged.insert(key.clone());
-        if !coarse.is_empty() {
-            purged.insert(coarse.to_owned());
-        }
+        purged.extend(coarse.map(str::to_owned));
     }
     purged.into_iter().collect()
 }

@@ -13,12 +13,6 @@ use tokio::sync::broadcast;
 
 use crate::content::writes::change::Change;
 
-/// How many batches of changes wait for a slow listener before it misses
-/// some (it is told it lagged, goes on from the oldest batch still
-/// waiting, and may read what it missed back from the feed up to
-/// [`ChangeListeners::told_up_to`]).
-const WAITING_BATCHES: usize = 1024;
-
 /// One process's listeners to the change feed.
 #[derive(Debug, Clone)]
 pub struct ChangeListeners {
@@ -28,15 +22,12 @@ pub struct ChangeListeners {
     told: Arc<AtomicI64>,
 }
 
-impl Default for ChangeListeners {
-    fn default() -> Self {
-        Self::with_room(WAITING_BATCHES)
-    }
-}
-
 impl ChangeListeners {
-    /// Listeners for whom `batches` batches may wait (tests make lagging
-    /// easy with a small number).
+    /// Listeners for whom `batches` batches of changes may wait
+    /// (`NEWSROOM_LIVE_BACKLOG`). One that falls further behind is told it
+    /// lagged, goes on from the oldest batch still waiting, and may read
+    /// what it missed back from the feed up to
+    /// [`ChangeListeners::told_up_to`].
     pub fn with_room(batches: usize) -> Self {
         Self {
             sender: broadcast::Sender::new(batches.max(1)),
