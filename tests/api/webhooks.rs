@@ -143,12 +143,17 @@ async fn create_webhook(app: &TestApp, admin: &str, url: &str, events: Value) ->
 
 /// Creates and publishes an article in the technology section; its id.
 async fn publish_new(app: &TestApp, editor: &str, title: &str) -> Value {
+    publish_tagged(app, editor, title, json!([])).await
+}
+
+/// [`publish_new`] with `tags` (their names).
+async fn publish_tagged(app: &TestApp, editor: &str, title: &str, tags: Value) -> Value {
     let technology = common::section_id(app, "technology").await;
     let created = app
         .data_as(
             editor,
             "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
-            json!({ "input": { "title": title, "body": "正文", "categoryId": technology } }),
+            json!({ "input": { "title": title, "body": "正文", "categoryId": technology, "tags": tags } }),
         )
         .await;
     let id = created["createArticle"]["article"]["id"].clone();
@@ -448,21 +453,7 @@ async fn a_publication_purges_the_pages_that_showed_its_lists_and_no_other() {
         article_pages.push((slug, keys));
     }
 
-    let technology = common::section_id(&app, "technology").await;
-    let created = app
-        .data_as(
-            &editor,
-            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
-            json!({ "input": { "title": "清除缓存：新发布", "body": "正文", "categoryId": technology, "tags": [tag["name"]] } }),
-        )
-        .await;
-    let article = created["createArticle"]["article"]["id"].clone();
-    app.data_as(
-        &editor,
-        "mutation($id: ID!) { publishArticle(id: $id) { article { id } } }",
-        json!({ "id": article }),
-    )
-    .await;
+    let article = publish_tagged(&app, &editor, "清除缓存：新发布", json!([tag["name"]])).await;
     let purged = purge_for(&receiver, "article.published", &article).await;
     // The draft changed nothing a reader sees: no purge for it.
     assert_eq!(receiver.hits().len(), 1, "{:#?}", receiver.hits());
