@@ -14,6 +14,8 @@ pub mod audit_entry;
 pub mod category;
 pub mod change;
 pub mod comment;
+pub mod related_kept;
+pub mod related_tick;
 pub mod tag;
 pub mod webhook;
 pub mod webhook_delivery;

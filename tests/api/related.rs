@@ -8,6 +8,7 @@ use crate::common;
 use common::{TestApp, past};
 use entity::{api_token::Role, article::ArticleStatus};
 use newsroom::content::articles::RELATED_CANDIDATES_PER_TAG;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -436,4 +437,107 @@ async fn related_on_every_item_of_a_list_is_what_each_page_shows() {
         checked += 1;
     }
     assert_eq!(checked, edges.len());
+}
+
+/// A cold read ranks an article's related teasers once and keeps the
+/// ranking; later cold reads use it (fewer statements), until a write
+/// changes one of the article's tags' articles: a publication on the tag,
+/// a move between sections, a deleted tag. Each is seen by the next read,
+/// though no cache is cleared: the write marks the tags it touches.
+#[tokio::test]
+async fn a_kept_ranking_serves_cold_reads_until_a_write_touches_its_tags() {
+    let app = TestApp::spawn_with(common::Options {
+        demo: false,
+        tweak: |config| config.read_cache_mb = 0,
+        ..common::Options::default()
+    })
+    .await;
+    let arrange = app.arrange();
+    let home = arrange.category("home", None, 0).await;
+    let away = arrange.category("away", None, 1).await;
+    let (t, u) = (arrange.tag("t").await, arrange.tag("u").await);
+    let published = ArticleStatus::Published;
+    let subject = arrange.article("subject", home, published, past(100)).await;
+    let both = arrange.article("both", away, published, past(60)).await;
+    let a1 = arrange.article("a1", away, published, past(50)).await;
+    let a2 = arrange.article("a2", away, published, past(40)).await;
+    let a3 = arrange.article("a3", home, published, past(30)).await;
+    for (article, tag) in [
+        (subject, t),
+        (subject, u),
+        (both, t),
+        (both, u),
+        (a1, t),
+        (a2, u),
+        (a3, t),
+    ] {
+        arrange.tag_article(article, tag).await;
+    }
+    let read = || async {
+        let (statements, response) = app
+            .statements_during(app.graphql(
+                r#"{ article(slug: "subject") { related(first: 4) { slug } } }"#,
+                json!({}),
+            ))
+            .await;
+        let slugs: Vec<String> = response["data"]["article"]["related"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{response}"))
+            .iter()
+            .map(|teaser| teaser["slug"].as_str().unwrap().to_owned())
+            .collect();
+        (statements, slugs)
+    };
+
+    let (ranked, first) = read().await;
+    assert_eq!(first, ["both", "a3", "a2", "a1"]);
+    let kept = entity::related_kept::Entity::find_by_id(subject)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the ranking is kept");
+    assert_eq!(kept.asked, 4);
+    let (from_kept, again) = read().await;
+    assert_eq!(again, first);
+    assert!(
+        from_kept < ranked,
+        "a kept ranking costs less: {from_kept} statements, ranking {ranked}"
+    );
+
+    let editor = app.token(Role::Editor).await;
+    let created = app
+        .data_as(
+            &editor,
+            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
+            json!({ "input": { "title": "新", "slug": "new", "body": "<p>新</p>",
+                "categoryId": away, "tags": ["t"] } }),
+        )
+        .await;
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }",
+        json!({ "id": created["createArticle"]["article"]["id"] }),
+    )
+    .await;
+    assert_eq!(read().await.1, ["both", "a3", "new", "a2"], "a publication");
+
+    app.data_as(
+        &editor,
+        "mutation($id: ID!, $c: ID!) { updateArticle(id: $id, version: 1, input: { categoryId: $c }) { article { id } } }",
+        json!({ "id": a1, "c": home }),
+    )
+    .await;
+    assert_eq!(read().await.1, ["both", "a3", "a1", "new"], "a move");
+
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { deleteTag(id: $id) { deletedId } }",
+        json!({ "id": u }),
+    )
+    .await;
+    assert_eq!(
+        read().await.1,
+        ["a3", "a1", "new", "both"],
+        "a deleted tag: both shares one tag now, a2 none"
+    );
 }

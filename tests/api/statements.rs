@@ -153,10 +153,11 @@ async fn the_article_page_costs_the_same_with_2_and_200_comments() {
     // One statement for the article with its tags, the section tree's
     // version, its first comments, its stored view count (which the view
     // counter learns) and (on PostgreSQL) its related teasers; on SQLite
-    // one more for those.
+    // one more for those. These are first reads: each keeps its related
+    // ranking for the next cold read, one statement more.
     let bound = match app.db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => 1,
-        _ => 2,
+        sea_orm::DbBackend::Postgres => 2,
+        _ => 3,
     };
     assert!(two <= bound, "{two} statements");
 }

@@ -535,23 +535,27 @@ pub async fn update(
     }
     keep_revision(txn, &current, actor, now).await?;
     let updated = write_if_current(txn, id, expected, next).await?;
+    let moved = updated.category_id != current.category_id;
     let mut tags_touched = Vec::new();
     if let Some(tags) = &changes.tags {
         tags_touched = tag_ids_of(txn, id).await?;
         replace_tags(txn, id, tags, now).await?;
         tags_touched.extend(tag_ids_of(txn, id).await?);
+    } else if moved {
+        // Its tags' related rankings weigh the section.
+        tags_touched = tag_ids_of(txn, id).await?;
     }
-    let action = if updated.category_id == current.category_id {
+    let action = if !moved {
         "article.update"
     } else {
         "article.move"
     };
     edit.did(action, Subject::Article(id), &updated.title);
-    if updated.category_id != current.category_id {
+    if moved {
         edit.touching(Key::Section(current.category_id))
             .touching(Key::Section(updated.category_id));
     }
-    if changes.tags.is_some() || changes.slug.is_some() {
+    if changes.tags.is_some() || changes.slug.is_some() || moved {
         // Tag lists, related sets and lookups by slug may change.
         touching_lists(&mut edit, updated.category_id, &tags_touched);
     }
@@ -755,13 +759,22 @@ pub async fn restore(
         ..Default::default()
     };
     let restored = write_if_current(txn, current.id, expected, next).await?;
+    let tags = if restored.category_id == current.category_id {
+        Vec::new()
+    } else {
+        tag_ids_of(txn, current.id).await?
+    };
     edit.did(
         "article.restore",
         Subject::Article(current.id),
         format!("{} (version {})", restored.title, revision.version),
     );
-    // A revision may bring back other tags, a section or a slug.
+    // A revision may bring back a section or a slug; in another section,
+    // its tags' related rankings weigh it differently.
     edit.touching(Key::Lists);
+    for tag in tags {
+        edit.touching(Key::Tag(tag));
+    }
     edit.commit().await?;
     Ok(restored)
 }

@@ -3,6 +3,7 @@
 //! related-news teasers under an article.
 
 pub mod editor;
+pub mod kept_related;
 pub mod loaded;
 pub mod page;
 pub mod reads;
@@ -15,8 +16,8 @@ use entity::{
     article_slug, article_tag, tag,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
@@ -570,28 +571,20 @@ pub const RELATED_CANDIDATES_PER_TAG: u64 = 100;
 /// article's `tag_ids`, those sharing the most tags, then those in the same
 /// section, then the most recent; then, to fill up, the newest of the same
 /// section, then the newest of all. Never the article itself, never twice
-/// the same.
+/// the same. The ranking by shared tags is kept between reads
+/// ([`kept_related`]), and a kept one used as `trusted` says.
 pub async fn related(
     db: &DatabaseConnection,
     article: &article::Model,
     tag_ids: &[Uuid],
     limit: u64,
     now: DateTime<Utc>,
+    trusted: kept_related::TrustedSince,
 ) -> AppResult<Vec<Teaser>> {
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let backend = db.get_database_backend();
-    let picked: Vec<Teaser> =
-        match crate::content::sql::related::sharing_tags(backend, article, tag_ids, limit, now) {
-            Some(statement) => article::Model::find_by_statement(statement)
-                .all(db)
-                .await?
-                .into_iter()
-                .map(Teaser)
-                .collect(),
-            None => Vec::new(),
-        };
+    let picked = kept_related::sharing_tags(db, article, tag_ids, limit, now, trusted).await?;
     top_up_related(db, article, picked, limit, now).await
 }
 

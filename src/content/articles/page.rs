@@ -21,7 +21,12 @@ use std::sync::Arc;
 
 use crate::content::{
     Page,
-    articles::{Audience, Teaser, loaded::LoadedArticle, top_up_related},
+    articles::{
+        Audience, Teaser,
+        kept_related::{self, KeptLookup},
+        loaded::LoadedArticle,
+        top_up_related,
+    },
     cache::{Cacheable, Cached, Lookup},
     reads::Reads,
     sql::article_page,
@@ -68,22 +73,27 @@ pub struct ArticleRead {
     /// the public carry no email and no fingerprint: they are empty here.
     pub comments: Option<Page<comment::Model>>,
     /// The best related teasers, when asked for: at most as many as asked,
-    /// perhaps fewer (see [`AlsoRead::related`]).
+    /// perhaps fewer (see [`AlsoRead::related`]). Ranked by shared tags
+    /// only: topped up by the caller.
     pub related: Option<Vec<Teaser>>,
+    /// When related teasers were asked for: the article's kept ranking, if
+    /// it could be trusted, and the feed's number the statement read.
+    pub kept_related: Option<KeptLookup>,
 }
 
 /// The article at `key` that `audience` may see, with what `also` asks
 /// for. A slug the article used to have still finds it (its `slug` then
 /// tells the current one, so a frontend can redirect); that takes two
-/// statements more.
+/// statements more. Kept related rankings are trusted as `trusted` says.
 pub async fn find(
     db: &DatabaseConnection,
     key: ArticleKey<'_>,
     audience: Audience,
     also: AlsoRead,
     now: DateTime<Utc>,
+    trusted: kept_related::TrustedSince,
 ) -> AppResult<Option<ArticleRead>> {
-    let found = article_page::read(db, key, audience, also, now).await?;
+    let found = article_page::read(db, key, audience, also, now, trusted).await?;
     if found.is_some() {
         return Ok(found);
     }
@@ -91,7 +101,7 @@ pub async fn find(
         return Ok(None);
     };
     match crate::content::articles::retired_slug_owner(db, slug).await? {
-        Some(id) => article_page::read(db, ArticleKey::Id(id), audience, also, now).await,
+        Some(id) => article_page::read(db, ArticleKey::Id(id), audience, also, now, trusted).await,
         None => Ok(None),
     }
 }
@@ -151,7 +161,8 @@ impl Reads<'_> {
                 Audience::Public(_) => self.views.steady(),
                 Audience::Editors => None,
             };
-            let Some(found) = find(self.db, key, audience, also, now).await? else {
+            let trusted = self.cache.kept_rankings_trusted(now);
+            let Some(found) = find(self.db, key, audience, also, now, trusted).await? else {
                 return Ok::<_, AppError>((None, Vec::new()));
             };
             self.views
@@ -162,7 +173,13 @@ impl Reads<'_> {
                 sections_version,
                 comments,
                 related,
+                kept_related,
             } = found;
+            let related = Related {
+                tag_ids: tags.iter().map(|tag| tag.id).collect(),
+                read: related,
+                kept: kept_related.unwrap_or_default(),
+            };
             let along = along_values(self.db, &row, comments, related, also, now).await?;
             hand_off(ReadAlong {
                 sections_version,
@@ -182,14 +199,26 @@ impl Reads<'_> {
     }
 }
 
+/// What the page's statement told of the article's related teasers.
+struct Related {
+    /// The article's tags.
+    tag_ids: Vec<Uuid>,
+    /// The teasers it read, ranked by shared tags (PostgreSQL).
+    read: Option<Vec<Teaser>>,
+    /// The article's kept ranking, if trusted, and the feed's number.
+    kept: KeptLookup,
+}
+
 /// The comments page and related teasers read along with `row`, under the
 /// lookups their fields make, for those `also` asked for. Related teasers
-/// are topped up first when too few share a tag.
+/// the statement did not read (SQLite) come from the kept ranking or are
+/// ranked here; a ranking the statement made afresh is kept. They are
+/// topped up when too few share a tag.
 async fn along_values(
     db: &DatabaseConnection,
     row: &article::Model,
     comments: Option<Page<comment::Model>>,
-    related: Option<Vec<Teaser>>,
+    related: Related,
     also: AlsoRead,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<(Lookup, Cached)>> {
@@ -202,8 +231,22 @@ async fn along_values(
         };
         along.push((lookup, Arc::new(page).wrap()));
     }
-    if let (Some(size), Some(teasers)) = (also.related, related) {
-        let teasers = top_up_related(db, row, teasers, size, now).await?;
+    if let Some(size) = also.related {
+        let Related {
+            tag_ids,
+            read,
+            kept,
+        } = related;
+        let ranked = match read {
+            Some(teasers) => {
+                if kept.ids.is_none() && !tag_ids.is_empty() {
+                    kept_related::keep(db, row.id, kept.feed_seq, size, &teasers, now).await;
+                }
+                teasers
+            }
+            None => kept_related::kept_or_ranked(db, row, &tag_ids, size, now, kept).await?,
+        };
+        let teasers = top_up_related(db, row, ranked, size, now).await?;
         let related: Arc<Vec<Arc<LoadedArticle>>> = Arc::new(
             teasers
                 .into_iter()

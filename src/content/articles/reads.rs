@@ -176,7 +176,15 @@ impl Reads<'_> {
                             // One article (its own page): the one ranking
                             // whose plan the database keeps.
                             [(article, tags)] => vec![
-                                articles::related(self.db, article, tags, size, self.now).await?,
+                                articles::related(
+                                    self.db,
+                                    article,
+                                    tags,
+                                    size,
+                                    self.now,
+                                    self.cache.kept_rankings_trusted(self.now),
+                                )
+                                .await?,
                             ],
                             _ => articles::related_of_many(self.db, &items, size, self.now).await?,
                         };

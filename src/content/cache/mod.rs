@@ -28,7 +28,7 @@ use std::{
     future::Future,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -45,7 +45,7 @@ use uuid::Uuid;
 use crate::content::{
     Page,
     articles::loaded::LoadedArticle,
-    articles::{ArticleFilter, ArticleOrder, FirstPageKey, ViewPeriod},
+    articles::{ArticleFilter, ArticleOrder, FirstPageKey, ViewPeriod, kept_related::TrustedSince},
     cache::staleness::{Dep, Stamps},
     cursor::Window,
     search::{Search, SearchCursor, SearchPage, query::SearchQuery},
@@ -233,6 +233,10 @@ pub struct ReadCache {
     /// article: the schedule is read again after one.
     schedule_epoch: AtomicU64,
     schedule: Mutex<Option<Schedule>>,
+    /// When the cache was last cleared ([`Self::invalidate`]), in
+    /// milliseconds since the epoch: kept related rankings from before are
+    /// not trusted either.
+    cleared_at: AtomicI64,
 }
 
 /// The approximate memory of an article held in the cache.
@@ -323,7 +327,15 @@ impl ReadCache {
             generation: AtomicU64::new(0),
             schedule_epoch: AtomicU64::new(0),
             schedule: Mutex::new(None),
+            cleared_at: AtomicI64::new(0),
         }
+    }
+
+    /// The kept related rankings a read at `now` may trust: none kept
+    /// before the cache was last cleared (a write behind the server's back,
+    /// a site import), none older than their time to live.
+    pub fn kept_rankings_trusted(&self, now: DateTime<Utc>) -> TrustedSince {
+        TrustedSince::at(now, self.cleared_at.load(Ordering::SeqCst))
     }
 
     /// Whether the cache is on.
@@ -334,6 +346,8 @@ impl ReadCache {
     /// Forgets everything cached: called after every write that changes
     /// what readers see.
     pub fn invalidate(&self) {
+        self.cleared_at
+            .store(crate::content::now().timestamp_millis(), Ordering::SeqCst);
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(entries) = &self.entries {
             entries.invalidate_all();

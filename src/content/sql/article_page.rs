@@ -20,6 +20,7 @@ use crate::content::{
     Page,
     articles::{
         Audience, RELATED_CANDIDATES_PER_TAG, Teaser,
+        kept_related::{self, KeptLookup, TrustedSince},
         page::{AlsoRead, ArticleKey, ArticleRead},
     },
 };
@@ -33,11 +34,13 @@ pub async fn read(
     audience: Audience,
     also: AlsoRead,
     now: DateTime<Utc>,
+    trusted: TrustedSince,
 ) -> AppResult<Option<ArticleRead>> {
     use sea_orm::ConnectionTrait;
     let backend = db.get_database_backend();
+    let asked_related = also.related;
+    let statement = statement(backend, key, audience, also, now, trusted);
     let also = also.on(backend);
-    let statement = statement(backend, key, audience, also, now);
     let Some(row) = db.query_one_raw(statement).await? else {
         return Ok(None);
     };
@@ -60,12 +63,20 @@ pub async fn read(
         }
         None => None,
     };
+    let kept_related = match asked_related {
+        Some(_) => Some(KeptLookup {
+            ids: row.try_get("", "kept_ids")?,
+            feed_seq: row.try_get("", "feed_seq")?,
+        }),
+        None => None,
+    };
     Ok(Some(ArticleRead {
         row: article::Model::from_query_result(&row, "")?,
         tags: from_aggregate(&tags)?,
         sections_version: row.try_get("", "sections_version")?,
         comments,
         related,
+        kept_related,
     }))
 }
 
@@ -78,12 +89,14 @@ fn statement(
     audience: Audience,
     also: AlsoRead,
     now: DateTime<Utc>,
+    trusted: TrustedSince,
 ) -> Statement {
     let mut values = Values::default();
     let key = match key {
         ArticleKey::Id(id) => format!(r#""articles"."id" = {}"#, values.bind(id)),
         ArticleKey::Slug(slug) => format!(r#""articles"."slug" = {}"#, values.bind(slug)),
     };
+    let asked_related = also.related;
     let also = also.on(backend);
     let needs_clock = matches!(audience, Audience::Public(_)) || also.related.is_some();
     let (now, published) = if needs_clock {
@@ -111,14 +124,27 @@ fn statement(
         sql.push_str(&comments_column(backend, &limit, &approved));
         sql.push_str(r#" AS "comments""#);
     }
+    let mut kept_join = String::new();
+    if let Some(size) = asked_related {
+        let oldest = values.bind(trusted.0);
+        kept_join = kept_related::trusted_join(&plan_constant(size), &oldest);
+        sql.push_str(&format!(
+            r#", "kept"."ids" AS "kept_ids", {} AS "feed_seq""#,
+            kept_related::FEED_SEQ
+        ));
+    }
     if let Some(size) = also.related {
         let limit = plan_constant(size);
         let window = plan_constant(RELATED_CANDIDATES_PER_TAG);
-        sql.push_str(", ");
+        sql.push_str(", CASE WHEN \"kept\".\"ids\" IS NOT NULL THEN ");
+        sql.push_str(&kept_column(&now, &published, &limit));
+        sql.push_str(" ELSE ");
         sql.push_str(&related_column(&now, &published, &limit, &window));
-        sql.push_str(r#" AS "related""#);
+        sql.push_str(r#" END AS "related""#);
     }
-    sql.push_str(r#" FROM "articles" WHERE "#);
+    sql.push_str(r#" FROM "articles""#);
+    sql.push_str(&kept_join);
+    sql.push_str(" WHERE ");
     sql.push_str(&key);
     if matches!(audience, Audience::Public(_)) {
         sql.push_str(&format!(
@@ -159,21 +185,39 @@ fn related_column(now: &str, published: &str, limit: &str, window: &str) -> Stri
     let candidates = format!(
         r#"(SELECT o.article_id, o.category_id, o.public_since FROM article_tags mine CROSS JOIN LATERAL (SELECT t.article_id, t.category_id, t.public_since FROM article_tags t WHERE t.tag_id = mine.tag_id AND t.public_since <= {now} AND t.article_id <> "articles"."id" ORDER BY t.public_since DESC, t.article_id DESC LIMIT {window}) AS o WHERE mine.article_id = "articles"."id")"#
     );
-    let fields: Vec<String> = TEASER_FIELDS
-        .iter()
-        .map(|field| match *field {
-            "body_text" => "x.teaser_text".to_owned(),
-            other => format!("x.{other}"),
-        })
-        .collect();
     json_rows(
         DbBackend::Postgres,
-        &fields,
+        &teaser_fields(),
         "r.shared DESC, r.same_section DESC, r.since DESC, x.id DESC",
         &format!(
             r#"(SELECT w.article_id, COUNT(*) AS shared, MAX(CASE WHEN w.category_id = "articles"."category_id" THEN 1 ELSE 0 END) AS same_section, MAX(w.public_since) AS since FROM {candidates} AS w GROUP BY w.article_id ORDER BY shared DESC, same_section DESC, since DESC, w.article_id DESC LIMIT {limit}) AS r JOIN articles x ON x.id = r.article_id WHERE x.status = {published} AND x.published_at <= {now}"#
         ),
     )
+}
+
+/// The row's kept related teasers (see [`kept_related`]), the first
+/// `limit` of those still public, in their kept order, as
+/// [`related_column`] gives its teasers. PostgreSQL only.
+fn kept_column(now: &str, published: &str, limit: &str) -> String {
+    json_rows(
+        DbBackend::Postgres,
+        &teaser_fields(),
+        "s.pos",
+        &format!(
+            r#"unnest(string_to_array("kept"."ids", ',')::uuid[]) WITH ORDINALITY AS s(id, pos) JOIN articles x ON x.id = s.id WHERE s.pos <= {limit} AND x.status = {published} AND x.published_at <= {now}"#
+        ),
+    )
+}
+
+/// [`TEASER_FIELDS`] as read from the teaser's row `x`.
+fn teaser_fields() -> Vec<String> {
+    TEASER_FIELDS
+        .iter()
+        .map(|field| match *field {
+            "body_text" => "x.teaser_text".to_owned(),
+            other => format!("x.{other}"),
+        })
+        .collect()
 }
 
 /// The columns of a related teaser in its JSON array, in order. The body
@@ -446,6 +490,7 @@ mod tests {
             Audience::Public(now),
             also,
             now,
+            TrustedSince::at(now, 0),
         );
         // Comments read one more than shown, to know whether more follow;
         // five related teasers among the newest 100 of each tag.
@@ -475,7 +520,14 @@ mod tests {
                 (Audience::Editors, everything),
                 (Audience::Editors, AlsoRead::default()),
             ] {
-                let statement = statement(backend, ArticleKey::Slug("a"), audience, also, now);
+                let statement = statement(
+                    backend,
+                    ArticleKey::Slug("a"),
+                    audience,
+                    also,
+                    now,
+                    TrustedSince::at(now, 0),
+                );
                 let values = statement.values.expect("the key is bound").0;
                 assert_eq!(count(&statement.sql), values.len(), "{}", statement.sql);
                 assert_eq!(
@@ -487,6 +539,17 @@ mod tests {
                     also.related.is_some() && backend == DbBackend::Postgres,
                     "SQLite ranks related teasers on their own"
                 );
+                // Both look for a kept ranking, PostgreSQL to use it in place.
+                assert_eq!(
+                    statement.sql.contains(r#"LEFT JOIN "related_kept""#),
+                    also.related.is_some()
+                );
+                assert_eq!(
+                    statement
+                        .sql
+                        .contains(r#"CASE WHEN "kept"."ids" IS NOT NULL"#),
+                    also.related.is_some() && backend == DbBackend::Postgres
+                );
             }
             // An editor's page without teasers needs no clock at all.
             let preview = statement(
@@ -495,6 +558,7 @@ mod tests {
                 Audience::Editors,
                 AlsoRead::default(),
                 now,
+                TrustedSince::at(now, 0),
             );
             assert_eq!(preview.values.expect("the key is bound").0.len(), 1);
         }

@@ -197,8 +197,22 @@ pub async fn delete(
     let txn = edit.txn();
     let current = find(txn, id).await?;
     let losing = crate::content::search::index::articles_tagged(txn, &[id]).await?;
+    // The articles losing it keep their other tags, whose related rankings
+    // counted this one.
+    let kept_tags: Vec<Uuid> = article_tag::Entity::find()
+        .select_only()
+        .column(article_tag::Column::TagId)
+        .filter(article_tag::Column::ArticleId.is_in(losing.iter().copied()))
+        .filter(article_tag::Column::TagId.ne(id))
+        .distinct()
+        .into_tuple()
+        .all(txn)
+        .await?;
     tag::Entity::delete_by_id(id).exec(txn).await?;
     edit.did("tag.delete", Subject::Tag(id), &current.name);
+    for tag in kept_tags {
+        edit.touching(crate::content::writes::change::Key::Tag(tag));
+    }
     edit.search_again(losing);
     edit.commit().await?;
     Ok(())

@@ -143,8 +143,9 @@ pub async fn record<C: ConnectionTrait>(
         return Ok(());
     }
     lock_sequence(txn).await?;
+    let mut last = 0;
     for (kind, entity_id, keys) in changes {
-        change::ActiveModel {
+        last = change::ActiveModel {
             at: Set(at),
             kind: Set((*kind).to_owned()),
             entity_id: Set(*entity_id),
@@ -156,8 +157,10 @@ pub async fn record<C: ConnectionTrait>(
             ..Default::default()
         }
         .insert(txn)
-        .await?;
+        .await?
+        .seq;
     }
+    tick_tags(txn, changes, last).await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -246,6 +249,58 @@ pub async fn announce_due(
     Ok(now)
 }
 
+/// Marks, with the number `seq` of the last of `changes`, each tag whose
+/// articles they change (the tags their keys name; every tag on a site
+/// import), so that kept rankings of related teasers reading those tags are
+/// no longer trusted ([`crate::content::articles::kept_related`]). Written
+/// under the feed's turn, like the changes: a reader that has not seen
+/// change `seq` cannot have seen this mark either.
+async fn tick_tags<C: ConnectionTrait>(
+    txn: &C,
+    changes: &[(&'static str, Uuid, Vec<Key>)],
+    seq: i64,
+) -> AppResult<()> {
+    use entity::related_tick;
+    use sea_orm::sea_query::OnConflict;
+    let on_conflict = || {
+        OnConflict::column(related_tick::Column::TagId)
+            .update_column(related_tick::Column::Tick)
+            .to_owned()
+    };
+    if changes.iter().any(|(kind, _, _)| *kind == "site.imported") {
+        let backend = txn.get_database_backend();
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO related_ticks (tag_id, tick) SELECT id, $1 FROM tags WHERE true \
+             ON CONFLICT (tag_id) DO UPDATE SET tick = excluded.tick",
+            [seq.into()],
+        ))
+        .await?;
+        return Ok(());
+    }
+    let mut tags: Vec<Uuid> = changes
+        .iter()
+        .flat_map(|(_, _, keys)| keys)
+        .filter_map(|key| match key {
+            Key::Tag(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if tags.is_empty() {
+        return Ok(());
+    }
+    related_tick::Entity::insert_many(tags.into_iter().map(|tag_id| related_tick::ActiveModel {
+        tag_id: Set(tag_id),
+        tick: Set(seq),
+    }))
+    .on_conflict(on_conflict())
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
 /// Takes the feed's turn (PostgreSQL): held to commit, so changes become
 /// visible in sequence order.
 async fn lock_sequence<C: ConnectionTrait>(txn: &C) -> AppResult<()> {
@@ -281,11 +336,15 @@ pub async fn latest_in<C: ConnectionTrait>(db: &C) -> AppResult<i64> {
     Ok(latest.flatten().unwrap_or(0))
 }
 
-/// Deletes changes older than `before`; returns how many. The audit log
-/// keeps the history; the feed only needs to outlast a process's absence.
+/// Deletes changes older than `before`, but never the newest; returns how
+/// many. The audit log keeps the history; the feed only needs to outlast a
+/// process's absence. The newest stays so the feed's latest number never
+/// goes back to 0: kept related rankings are dated by it.
 pub async fn prune(db: &DatabaseConnection, before: DateTime<Utc>) -> AppResult<u64> {
+    let newest = latest(db).await?;
     Ok(change::Entity::delete_many()
         .filter(change::Column::At.lt(before))
+        .filter(change::Column::Seq.lt(newest))
         .exec(db)
         .await?
         .rows_affected)
