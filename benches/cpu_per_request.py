@@ -9,8 +9,12 @@ holds up on a busy two-core machine where req/s swings.
     python3 benches/cpu_per_request.py A=/tmp/base-target/release/newsroom \
         B=target/release/newsroom 5
 
-`BENCH_DATABASE_URL` names another site (default: the file above);
+`BENCH_DATABASE_URL` names another site (default: the file above); on
+PostgreSQL the CPU time of every `postgres` process on this machine is
+reported beside the server's (the database's share of a page);
 `BENCH_RESPONSE_CACHE_MB` turns the response cache on (default 0: off);
+`BENCH_READ_CACHE_MB=0` turns the read cache off (cold pages);
+`BENCH_OPS=ArticlePage` measures only the operations named;
 `BENCH_REQUESTS` (4000 ArticlePages, half as many HomePages) are measured
 after `BENCH_WARM` (800) unmeasured ones.
 """
@@ -29,6 +33,8 @@ def start(binary):
     env = dict(os.environ, DATABASE_URL=DB, NEWSROOM_LISTEN="127.0.0.1:0", NEWSROOM_NO_DEMO="true",
                NEWSROOM_LOG="warn,newsroom=info", NEWSROOM_RESPONSE_CACHE_MB=os.environ.get("BENCH_RESPONSE_CACHE_MB", "0"),
                NEWSROOM_MAX_CONCURRENT_REQUESTS="4096")
+    if "BENCH_READ_CACHE_MB" in os.environ:
+        env["NEWSROOM_READ_CACHE_MB"] = os.environ["BENCH_READ_CACHE_MB"]
     p = subprocess.Popen([binary], env=env, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
         m = re.search(r"http://(\S+)", line)
@@ -41,6 +47,20 @@ def start(binary):
 def cpu(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def database_cpu():
+    """CPU seconds of every PostgreSQL process (0 on SQLite, whose work is
+    the server's own)."""
+    if not DB.startswith("postgres"):
+        return 0.0
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if open(f"/proc/{pid}/comm").read().strip() in ("postgres", "postmaster"):
+                total += cpu(pid)
+        except OSError:
+            pass
+    return total
 
 def body(op, i):
     if op == "HomePage":
@@ -59,19 +79,26 @@ def drive(host, op, count, threads=8):
     ts = [threading.Thread(target=worker, args=(count // threads, k)) for k in range(threads)]
     [t.start() for t in ts]; [t.join() for t in ts]
 
+OPS = [op for op in ("ArticlePage", "HomePage")
+       if op in os.environ.get("BENCH_OPS", "ArticlePage,HomePage").split(",")]
 results = {}
 for rnd in range(ROUNDS):
     for name in BUILDS:
         p, host = start(BUILDS[name])
         for op, n in (("ArticlePage", REQUESTS), ("HomePage", REQUESTS // 2)):
+            if op not in OPS:
+                continue
             drive(host, op, WARM)
-            before = cpu(p.pid)
+            before, before_db = cpu(p.pid), database_cpu()
             drive(host, op, n)
             per = (cpu(p.pid) - before) / n * 1e6
+            per_db = (database_cpu() - before_db) / n * 1e6
             results.setdefault((name, op), []).append(per)
-            print(f"round {rnd+1} {name} {op}: {per:.0f} µs CPU per request", flush=True)
+            results.setdefault((name, op, "db"), []).append(per_db)
+            print(f"round {rnd+1} {name} {op}: {per:.0f} µs server + {per_db:.0f} µs database CPU per request", flush=True)
         p.terminate(); p.wait()
-for op in ("ArticlePage", "HomePage"):
+for op in OPS:
     for name in BUILDS:
-        v = sorted(results[(name, op)])
-        print(f"{op} {name}: median {v[len(v)//2]:.0f} µs (runs {', '.join(f'{x:.0f}' for x in v)})")
+        for part in ("server", "db"):
+            v = sorted(results[(name, op) if part == "server" else (name, op, "db")])
+            print(f"{op} {name} {part}: median {v[len(v)//2]:.0f} µs (runs {', '.join(f'{x:.0f}' for x in v)})")
