@@ -15,6 +15,8 @@ reported beside the server's (the database's share of a page);
 `BENCH_RESPONSE_CACHE_MB` turns the response cache on (default 0: off);
 `BENCH_READ_CACHE_MB=0` turns the read cache off (cold pages);
 `BENCH_OPS=ArticlePage` measures only the operations named;
+`BENCH_DATABASE_URL_A` (or `_B`, by the build's name) gives one build a
+copy of the site of its own, for a build whose migrations differ;
 `BENCH_REQUESTS` (4000 ArticlePages, half as many HomePages) are measured
 after `BENCH_WARM` (800) unmeasured ones.
 """
@@ -29,15 +31,15 @@ DB = os.environ.get("BENCH_DATABASE_URL", "sqlite:///tmp/benchdir/bench.db")
 ARTICLE = open(os.path.join(ROOT, "tests/contract/article-page.graphql")).read()
 HOME = open(os.path.join(ROOT, "tests/contract/home.graphql")).read()
 
-def start(binary):
-    env = dict(os.environ, DATABASE_URL=DB, NEWSROOM_LISTEN="127.0.0.1:0", NEWSROOM_NO_DEMO="true",
+def start(name, binary):
+    env = dict(os.environ, DATABASE_URL=os.environ.get(f"BENCH_DATABASE_URL_{name}", DB), NEWSROOM_LISTEN="127.0.0.1:0", NEWSROOM_NO_DEMO="true",
                NEWSROOM_LOG="warn,newsroom=info", NEWSROOM_RESPONSE_CACHE_MB=os.environ.get("BENCH_RESPONSE_CACHE_MB", "0"),
                NEWSROOM_MAX_CONCURRENT_REQUESTS="4096")
     if "BENCH_READ_CACHE_MB" in os.environ:
         env["NEWSROOM_READ_CACHE_MB"] = os.environ["BENCH_READ_CACHE_MB"]
     p = subprocess.Popen([binary], env=env, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
-        m = re.search(r"http://(\S+)", line)
+        m = re.search(r"GraphiQL at http://(\S+)", line)
         if m:
             threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
             host = m.group(1).split("/")[0]
@@ -51,7 +53,8 @@ def cpu(pid):
 def database_cpu():
     """CPU seconds of every PostgreSQL process (0 on SQLite, whose work is
     the server's own)."""
-    if not DB.startswith("postgres"):
+    urls = [DB] + [os.environ.get(f"BENCH_DATABASE_URL_{name}", "") for name in BUILDS]
+    if not any(url.startswith("postgres") for url in urls):
         return 0.0
     total = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -84,7 +87,7 @@ OPS = [op for op in ("ArticlePage", "HomePage")
 results = {}
 for rnd in range(ROUNDS):
     for name in BUILDS:
-        p, host = start(BUILDS[name])
+        p, host = start(name, BUILDS[name])
         for op, n in (("ArticlePage", REQUESTS), ("HomePage", REQUESTS // 2)):
             if op not in OPS:
                 continue

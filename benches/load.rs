@@ -11,7 +11,12 @@
 //! operation (5), `BENCH_CONNECTIONS` (32), `BENCH_CACHE_MAX_AGE`,
 //! `BENCH_ONLY` (a comma-separated list of operations to measure),
 //! `BENCH_READ_CACHE_MB` (the server's read cache; 0 measures it off),
-//! `BENCH_SERVER` (the path of another build of `newsroom` to measure); with
+//! `BENCH_RESPONSE_CACHE_MB` (its response cache; the server's default
+//! unless set),
+//! `BENCH_SERVER` (the path of another build of `newsroom` to measure),
+//! `BENCH_SERVER_CPUS` and `BENCH_CLIENT_CPUS` (pin the server, with every
+//! PostgreSQL process of this machine, and the benchmark's own clients to
+//! these CPUs, as `taskset -c` names them; unpinned unless set); with
 //! `DATABASE_URL=postgres://…` the site is built in a new database there,
 //! otherwise in a SQLite file (kept in `BENCH_DIR` when that is set).
 
@@ -260,11 +265,96 @@ impl Drop for Server {
     }
 }
 
+/// Pins this process's threads (the clients and the static endpoint) to
+/// `BENCH_CLIENT_CPUS` and, on PostgreSQL, every `postgres` process of this
+/// machine to `BENCH_SERVER_CPUS` (new connections' processes inherit it
+/// from the postmaster), so that server and database share the server's
+/// CPUs and the clients never take theirs. PostgreSQL gets its own CPUs
+/// back when the returned guard is dropped.
+fn pin_for_benchmark(database_url: &str) -> Pinned {
+    let affinity = |pid: &str| -> String {
+        let shown = Command::new("taskset")
+            .args(["-c", "-p", pid])
+            .output()
+            .unwrap();
+        let shown = String::from_utf8(shown.stdout).unwrap();
+        shown.rsplit(": ").next().unwrap().trim().to_owned()
+    };
+    if let Ok(cpus) = std::env::var("BENCH_CLIENT_CPUS") {
+        pin(&cpus, &std::process::id().to_string());
+    }
+    let mut database = Vec::new();
+    if let (Ok(cpus), true) = (
+        std::env::var("BENCH_SERVER_CPUS"),
+        database_url.starts_with("postgres"),
+    ) {
+        let found = Command::new("pgrep")
+            .arg("-x")
+            .arg("postgres")
+            .output()
+            .unwrap();
+        let pids = String::from_utf8(found.stdout).unwrap();
+        assert!(!pids.trim().is_empty(), "no postgres process to pin");
+        for pid in pids.split_whitespace() {
+            // A connection's process may end between pgrep and taskset.
+            let had = affinity(pid);
+            let pinned = Command::new("taskset")
+                .args(["-a", "-p", "-c", &cpus, pid])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            if pinned.success() {
+                database.push((pid.to_owned(), had));
+            }
+        }
+        assert!(!database.is_empty(), "no postgres process could be pinned");
+    }
+    Pinned { database }
+}
+
+/// Pins every thread of process `pid` to `cpus`.
+fn pin(cpus: &str, pid: &str) {
+    let pinned = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, pid])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(pinned.success(), "taskset -c {cpus} -p {pid} failed");
+}
+
+/// PostgreSQL's processes as they were before [`pin_for_benchmark`], with
+/// the CPUs each had: given back on drop.
+struct Pinned {
+    database: Vec<(String, String)>,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        for (pid, cpus) in &self.database {
+            // A connection's process may have ended meanwhile.
+            let _ = Command::new("taskset")
+                .args(["-a", "-p", "-c", cpus, pid])
+                .stdout(Stdio::null())
+                .status();
+        }
+    }
+}
+
 fn start_server(database_url: &str, cache_max_age: u64) -> Server {
     // BENCH_SERVER runs another build of the server (an A/B comparison).
     let binary =
         std::env::var("BENCH_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_newsroom").to_owned());
-    let mut process = Command::new(binary)
+    // BENCH_SERVER_CPUS pins the server to some CPUs (through taskset).
+    let mut command = match std::env::var("BENCH_SERVER_CPUS") {
+        Ok(cpus) => {
+            let mut pinned = Command::new("taskset");
+            pinned.args(["-c", &cpus, &binary]);
+            pinned
+        }
+        Err(_) => Command::new(binary),
+    };
+    let mut process = command
         .env("DATABASE_URL", database_url)
         .env("NEWSROOM_LISTEN", "127.0.0.1:0")
         .env("NEWSROOM_NO_DEMO", "true")
@@ -282,6 +372,9 @@ fn start_server(database_url: &str, cache_max_age: u64) -> Server {
             "NEWSROOM_READ_CACHE_MB",
             std::env::var("BENCH_READ_CACHE_MB").unwrap_or_else(|_| "64".to_owned()),
         )
+        // BENCH_RESPONSE_CACHE_MB: the response cache (the server's default
+        // unless set; 0 with a read cache of 0 measures a cold page).
+        .envs(std::env::var("BENCH_RESPONSE_CACHE_MB").map(|mb| ("NEWSROOM_RESPONSE_CACHE_MB", mb)))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -289,7 +382,10 @@ fn start_server(database_url: &str, cache_max_age: u64) -> Server {
     let mut lines = BufReader::new(stderr).lines();
     let url = loop {
         let line = lines.next().unwrap().unwrap();
-        if let Some(at) = line.find("http://") {
+        // Not the first address in the log: a slow statement logged while
+        // the server starts may quote one.
+        if let Some(at) = line.find("GraphiQL at http://") {
+            let at = at + "GraphiQL at ".len();
             break line[at..].split_whitespace().next().unwrap().to_owned();
         }
     };
@@ -652,6 +748,7 @@ async fn main() {
     let article_id = article::Entity::find().one(&db).await.unwrap().unwrap().id;
     drop(db);
 
+    let _pinned = pin_for_benchmark(&database_url);
     let server = start_server(&database_url, cache_max_age);
     let article_page = json!({
         "query": contract("article-page.graphql"), "operationName": "ArticlePage",
@@ -742,7 +839,8 @@ async fn main() {
         .unwrap();
     let size = sample.len();
     let static_body = bytes::Bytes::from(vec![b'x'; size]);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
     let static_url = format!("http://{}/", listener.local_addr().unwrap());
     let app = axum::Router::new().route(
         "/",
@@ -751,7 +849,31 @@ async fn main() {
             async move { ([("content-type", "application/json")], body) }
         }),
     );
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // The static endpoint runs where the server runs (its own runtime, on
+    // BENCH_SERVER_CPUS when set): the limit it measures is that of the
+    // server's CPUs, not of the clients'.
+    std::thread::spawn(move || {
+        if let Ok(cpus) = std::env::var("BENCH_SERVER_CPUS") {
+            let thread = std::fs::read_link("/proc/thread-self").unwrap();
+            let tid = thread.file_name().unwrap().to_str().unwrap().to_owned();
+            let pinned = Command::new("taskset")
+                .args(["-p", "-c", &cpus, &tid])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(pinned.success(), "cannot pin the static endpoint");
+        }
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await
+        })
+    });
 
     let backend = if database_url.starts_with("postgres") {
         "PostgreSQL"
@@ -763,8 +885,20 @@ async fn main() {
         Ok(mb) => format!("read cache {mb} MB"),
         Err(_) => "read cache 64 MB".to_owned(),
     };
+    let read_cache = match std::env::var("BENCH_RESPONSE_CACHE_MB").as_deref() {
+        Ok("0") => format!("{read_cache}, response cache off"),
+        Ok(mb) => format!("{read_cache}, response cache {mb} MB"),
+        Err(_) => format!("{read_cache}, response cache on"),
+    };
+    let pinned = match (
+        std::env::var("BENCH_CLIENT_CPUS"),
+        std::env::var("BENCH_SERVER_CPUS"),
+    ) {
+        (Ok(clients), Ok(server)) => format!(", clients on CPU {clients}, server on CPU {server}"),
+        _ => String::new(),
+    };
     println!(
-        "\n{backend}, {articles} articles, {connections} connections, {seconds} s each, {read_cache}, ArticlePage response {size} bytes\n"
+        "\n{backend}, {articles} articles, {connections} connections, {seconds} s each, {read_cache}{pinned}, ArticlePage response {size} bytes\n"
     );
     println!("| operation | req/s | p50 ms | p99 ms | errors | of the static limit |");
     println!("|---|---:|---:|---:|---:|---:|");

@@ -5,7 +5,7 @@
 
 pub mod write;
 
-pub use write::{WriteTransaction, begin_write, take_turn};
+pub use write::{WriteTransaction, begin_write, execute_unless_busy, take_turn};
 
 use std::{path::Path, time::Duration};
 

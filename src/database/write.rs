@@ -73,6 +73,28 @@ impl WriteTurns {
     }
 }
 
+/// Runs one writing `statement` on `db` now, or not at all: on SQLite only
+/// when no writer of this process holds or awaits the turn, so a read that
+/// writes something on the side (a kept related ranking) never queues behind
+/// writes. Returns whether it ran.
+pub async fn execute_unless_busy(db: &DatabaseConnection, statement: Statement) -> AppResult<bool> {
+    let _turn = if db.get_database_backend() == DbBackend::Sqlite {
+        let file = db
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_path_buf();
+        match WriteTurns::for_file(file).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => return Ok(false),
+        }
+    } else {
+        None
+    };
+    db.execute_raw(statement).await?;
+    Ok(true)
+}
+
 /// A transaction that holds the write lock from its start. Use it for every
 /// transaction that writes; dropping it without [`Self::commit`] rolls back.
 pub struct WriteTransaction {

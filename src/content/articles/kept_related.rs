@@ -195,8 +195,12 @@ pub async fn keep(
             ids.into(),
         ],
     );
-    if let Err(error) = db.execute_raw(statement).await {
-        tracing::debug!(%error, "a related ranking was not kept");
+    match crate::database::execute_unless_busy(db, statement).await {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!("a related ranking was not kept: writes are waiting"),
+        Err(error) => {
+            tracing::debug!(error = %error.log_message(), "a related ranking was not kept")
+        }
     }
 }
 
