@@ -46,7 +46,7 @@ impl TrustedSince {
 
 /// The change feed's latest number, as a subquery: read in the same
 /// snapshot as the ranking beside it.
-pub(crate) const FEED_SEQ: &str = r#"(SELECT COALESCE(MAX("seq"), 0) FROM "changes")"#;
+pub(crate) const FEED_SEQ: &str = r#"COALESCE((SELECT MAX("seq") FROM "changes"), 0)"#;
 
 /// A `LEFT JOIN` of the `articles` row to its kept ranking (as `"kept"`)
 /// when that can be trusted for `asked` teasers: it was asked for at least
