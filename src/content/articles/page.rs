@@ -7,9 +7,12 @@
 //! and hands the connection back with one more round trip, and the database
 //! wakes up for each. A cold article page ran three statements (article,
 //! related, comments); as one it runs one. Comments and teasers travel as
-//! JSON arrays, since one row cannot hold lists otherwise. The lists that
-//! are not read here (and related teasers on SQLite, see [`AlsoRead::on`])
-//! still come from [`crate::content::articles::related`] and
+//! JSON arrays, since one row cannot hold lists otherwise. Related teasers
+//! come from the article's kept ranking when it can be trusted
+//! ([`crate::content::articles::kept_related`]), which the statement looks
+//! up; on SQLite they are then read by id, or ranked, in a second statement
+//! (see [`AlsoRead::on`]). The lists that are not read here still come from
+//! [`crate::content::articles::related`] and
 //! [`crate::content::comments::list_approved`], which rank and order them the same.
 
 use chrono::{DateTime, Utc};

@@ -3,7 +3,9 @@
 //! its approved comments and its related teasers, with the decoders of its
 //! row. Comments, teasers and tags travel as JSON arrays, since one row
 //! cannot hold lists otherwise; SQLite keeps ids as 16-byte blobs, which
-//! travel as hex there.
+//! travel as hex there. Related teasers are the article's kept ranking when
+//! it can be trusted, else ranked in place (PostgreSQL); either way the row
+//! says whether a kept one was found and the feed's number it read.
 
 use chrono::{DateTime, Utc};
 use entity::{
