@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use entity::api_token::Role;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::common::{self, TestApp, process::Server};
@@ -686,4 +687,56 @@ async fn views_counted_by_one_process_show_in_the_others_answers_within_a_flush(
     );
     a.stop().await;
     b.stop().await;
+}
+
+/// A related ranking kept by one process is given up by the other when a
+/// write through the first changes one of its tags' articles: the kept
+/// ranking lives in the database, the mark of the write too, and neither
+/// process clears anything but what the change names.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ranking_kept_by_one_process_gives_way_to_a_publication_through_the_other() {
+    let app = TestApp::spawn().await;
+    let editor = app.token(Role::Editor).await;
+    let a = Server::start(&app.database_url, &[]);
+    let b = Server::start(&app.database_url, &[]);
+    const PAGE: &str = "query($slug: String!) { article(slug: $slug) { category { id } tags { slug } related(first: 3) { slug } } }";
+    let slug = json!({ "slug": "city-night-bus" });
+    // B ranks the article's related teasers and keeps the ranking.
+    let before = call(&b.graphql_url, None, PAGE, slug.clone()).await;
+    let article = &before["data"]["article"];
+    let tags: Vec<Value> = article["tags"].as_array().unwrap().clone();
+    assert!(!tags.is_empty(), "{before}");
+    let id = app.article_id("city-night-bus").await;
+    assert!(
+        entity::related_kept::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .is_some(),
+        "B kept its ranking"
+    );
+
+    // A publishes an article sharing every one of its tags, in its section:
+    // the best related teaser there can be.
+    let created = write(
+        &a.graphql_url,
+        &editor,
+        "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
+        json!({ "input": { "title": "夜班公交新线路", "slug": "night-bus-new-line",
+            "body": "<p>新线路</p>", "categoryId": article["category"]["id"],
+            "tags": tags.iter().map(|tag| tag["slug"].clone()).collect::<Vec<_>>() } }),
+    )
+    .await;
+    write(
+        &a.graphql_url,
+        &editor,
+        "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }",
+        json!({ "id": created["createArticle"]["article"]["id"] }),
+    )
+    .await;
+    served_within(&b.graphql_url, PAGE, slug, |answer| {
+        answer["data"]["article"]["related"][0]["slug"] == "night-bus-new-line"
+    })
+    .await;
 }
