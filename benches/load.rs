@@ -281,7 +281,11 @@ fn pin_for_benchmark(database_url: &str) -> Pinned {
         shown.rsplit(": ").next().unwrap().trim().to_owned()
     };
     if let Ok(cpus) = std::env::var("BENCH_CLIENT_CPUS") {
-        pin(&cpus, &std::process::id().to_string());
+        let pid = std::process::id().to_string();
+        assert!(
+            set_affinity(&cpus, &pid, Threads::All),
+            "cannot pin the clients"
+        );
     }
     let mut database = Vec::new();
     if let (Ok(cpus), true) = (
@@ -298,13 +302,7 @@ fn pin_for_benchmark(database_url: &str) -> Pinned {
         for pid in pids.split_whitespace() {
             // A connection's process may end between pgrep and taskset.
             let had = affinity(pid);
-            let pinned = Command::new("taskset")
-                .args(["-a", "-p", "-c", &cpus, pid])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            if pinned.success() {
+            if set_affinity(&cpus, pid, Threads::All) {
                 database.push((pid.to_owned(), had));
             }
         }
@@ -313,14 +311,28 @@ fn pin_for_benchmark(database_url: &str) -> Pinned {
     Pinned { database }
 }
 
-/// Pins every thread of process `pid` to `cpus`.
-fn pin(cpus: &str, pid: &str) {
-    let pinned = Command::new("taskset")
-        .args(["-a", "-p", "-c", cpus, pid])
+/// Which threads [`set_affinity`] pins.
+#[derive(Clone, Copy, PartialEq)]
+enum Threads {
+    /// Every thread of the process.
+    All,
+    /// The one thread named.
+    One,
+}
+
+/// Pins `task` (a process, or one thread) to `cpus`; whether taskset could.
+fn set_affinity(cpus: &str, task: &str, threads: Threads) -> bool {
+    let mut taskset = Command::new("taskset");
+    if threads == Threads::All {
+        taskset.arg("-a");
+    }
+    taskset
+        .args(["-p", "-c", cpus, task])
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
-        .unwrap();
-    assert!(pinned.success(), "taskset -c {cpus} -p {pid} failed");
+        .unwrap()
+        .success()
 }
 
 /// PostgreSQL's processes as they were before [`pin_for_benchmark`], with
@@ -333,10 +345,7 @@ impl Drop for Pinned {
     fn drop(&mut self) {
         for (pid, cpus) in &self.database {
             // A connection's process may have ended meanwhile.
-            let _ = Command::new("taskset")
-                .args(["-a", "-p", "-c", cpus, pid])
-                .stdout(Stdio::null())
-                .status();
+            set_affinity(cpus, pid, Threads::All);
         }
     }
 }
@@ -866,13 +875,11 @@ async fn main() {
     std::thread::spawn(move || {
         if let Ok(cpus) = std::env::var("BENCH_SERVER_CPUS") {
             let thread = std::fs::read_link("/proc/thread-self").unwrap();
-            let tid = thread.file_name().unwrap().to_str().unwrap().to_owned();
-            let pinned = Command::new("taskset")
-                .args(["-p", "-c", &cpus, &tid])
-                .stdout(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(pinned.success(), "cannot pin the static endpoint");
+            let tid = thread.file_name().unwrap().to_str().unwrap();
+            assert!(
+                set_affinity(&cpus, tid, Threads::One),
+                "cannot pin the static endpoint"
+            );
         }
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -52,17 +52,23 @@ impl WriteTurns {
         queue
     }
 
+    /// The queue of writers to `db`'s file; `None` on PostgreSQL.
+    fn of(db: &DatabaseConnection) -> Option<Arc<Semaphore>> {
+        (db.get_database_backend() == DbBackend::Sqlite).then(|| {
+            Self::for_file(
+                db.get_sqlite_connection_pool()
+                    .connect_options()
+                    .get_filename()
+                    .to_path_buf(),
+            )
+        })
+    }
+
     /// Waits for the one writer's turn on `db`'s file; `None` on PostgreSQL.
     async fn take(db: &DatabaseConnection) -> AppResult<Option<OwnedSemaphorePermit>> {
-        if db.get_database_backend() != DbBackend::Sqlite {
+        let Some(queue) = Self::of(db) else {
             return Ok(None);
-        }
-        let file = db
-            .get_sqlite_connection_pool()
-            .connect_options()
-            .get_filename()
-            .to_path_buf();
-        let queue = Self::for_file(file);
+        };
         match tokio::time::timeout(TURN_TIMEOUT, queue.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Some(permit)),
             Ok(Err(_)) | Err(_) => Err(AppError::Unavailable {
@@ -78,18 +84,9 @@ impl WriteTurns {
 /// writes something on the side (a kept related ranking) never queues behind
 /// writes. Returns whether it ran.
 pub async fn execute_unless_busy(db: &DatabaseConnection, statement: Statement) -> AppResult<bool> {
-    let _turn = if db.get_database_backend() == DbBackend::Sqlite {
-        let file = db
-            .get_sqlite_connection_pool()
-            .connect_options()
-            .get_filename()
-            .to_path_buf();
-        match WriteTurns::for_file(file).try_acquire_owned() {
-            Ok(permit) => Some(permit),
-            Err(_) => return Ok(false),
-        }
-    } else {
-        None
+    let _turn = match WriteTurns::of(db).map(Semaphore::try_acquire_owned) {
+        Some(Err(_)) => return Ok(false),
+        turn => turn.and_then(Result::ok),
     };
     db.execute_raw(statement).await?;
     Ok(true)

@@ -18,10 +18,10 @@
 
 use chrono::{DateTime, Utc};
 use entity::article;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
-use super::{Teaser, teasers, visible};
+use super::{Teaser, teasers_by_id, visible};
 use crate::error::AppResult;
 
 /// How long a kept ranking is trusted at most, in milliseconds, whatever
@@ -156,18 +156,8 @@ async fn in_order(
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Teaser>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut found = teasers(
-        db,
-        article::Entity::find()
-            .filter(article::Column::Id.is_in(ids.iter().copied()))
-            .filter(visible(now)),
-    )
-    .await?;
-    found.sort_by_key(|teaser| ids.iter().position(|id| *id == teaser.0.id));
-    Ok(found)
+    let mut found = teasers_by_id(db, ids.to_vec(), visible(now)).await?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// Keeps `ranked`, the ranking of `article_id` for `asked` teasers that

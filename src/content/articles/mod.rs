@@ -315,6 +315,28 @@ fn select_teaser_columns(query: &mut SelectStatement) {
     }
 }
 
+/// The teasers of the articles with `ids` that meet `condition`, by id;
+/// no statement when there are no ids.
+async fn teasers_by_id(
+    db: &DatabaseConnection,
+    ids: Vec<Uuid>,
+    condition: Condition,
+) -> AppResult<HashMap<Uuid, Teaser>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(teasers(
+        db,
+        article::Entity::find()
+            .filter(article::Column::Id.is_in(ids))
+            .filter(condition),
+    )
+    .await?
+    .into_iter()
+    .map(|teaser| (teaser.0.id, teaser))
+    .collect())
+}
+
 /// Reads the teaser rows `select` finds.
 async fn teasers(
     db: &DatabaseConnection,
@@ -442,14 +464,12 @@ pub async fn most_viewed(
     if ranked.is_empty() {
         return Ok(Vec::new());
     }
-    let mut found: HashMap<Uuid, Teaser> = teasers(
+    let mut found = teasers_by_id(
         db,
-        article::Entity::find().filter(article::Column::Id.is_in(ranked.iter().map(|(id, _)| *id))),
+        ranked.iter().map(|(id, _)| *id).collect(),
+        Condition::all(),
     )
-    .await?
-    .into_iter()
-    .map(|teaser| (teaser.0.id, teaser))
-    .collect();
+    .await?;
     Ok(ranked
         .into_iter()
         .filter_map(|(id, views)| found.remove(&id).map(|teaser| (teaser, views)))
@@ -523,18 +543,7 @@ pub async fn first_pages(
         members.push((list as usize, id));
     }
     let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
-    let models: HashMap<Uuid, Teaser> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        teasers(
-            db,
-            article::Entity::find().filter(article::Column::Id.is_in(ids)),
-        )
-        .await?
-        .into_iter()
-        .map(|teaser| (teaser.0.id, teaser))
-        .collect()
-    };
+    let models = teasers_by_id(db, ids, Condition::all()).await?;
     for (index, key) in keys.iter().enumerate() {
         let mut rows: Vec<Teaser> = members
             .iter()

@@ -262,11 +262,6 @@ async fn tick_tags<C: ConnectionTrait>(
 ) -> AppResult<()> {
     use entity::related_tick;
     use sea_orm::sea_query::OnConflict;
-    let on_conflict = || {
-        OnConflict::column(related_tick::Column::TagId)
-            .update_column(related_tick::Column::Tick)
-            .to_owned()
-    };
     if changes.iter().any(|(kind, _, _)| *kind == "site.imported") {
         let backend = txn.get_database_backend();
         txn.execute_raw(Statement::from_sql_and_values(
@@ -295,7 +290,11 @@ async fn tick_tags<C: ConnectionTrait>(
         tag_id: Set(tag_id),
         tick: Set(seq),
     }))
-    .on_conflict(on_conflict())
+    .on_conflict(
+        OnConflict::column(related_tick::Column::TagId)
+            .update_column(related_tick::Column::Tick)
+            .to_owned(),
+    )
     .exec(txn)
     .await?;
     Ok(())
