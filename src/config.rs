@@ -443,6 +443,24 @@ pub struct Config {
     )]
     pub response_cache_mb: u64,
 
+    /// How many of a search's newest matches are ranked by relevance; older
+    /// matches follow them by recency. Ranking reads every position of
+    /// every matched word, so this bounds a search for a word that most
+    /// articles hold.
+    #[arg(
+        long,
+        env = "NEWSROOM_SEARCH_RANKED_MATCHES",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub search_ranked_matches: u64,
+
+    /// How long one search statement may run on PostgreSQL before it is
+    /// cancelled and the reader asked to narrow the search: it never holds
+    /// a pooled connection past its request.
+    #[arg(long, env = "NEWSROOM_SEARCH_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration, global = true)]
+    pub search_timeout: std::time::Duration,
+
     /// How long a read cache entry lives at most: how long a write made
     /// through another server process on the same database goes unseen.
     #[arg(long, env = "NEWSROOM_READ_CACHE_TTL", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
@@ -497,6 +515,10 @@ impl Config {
             fingerprint_secret,
             webhooks: self.webhook_settings(),
             live_backlog: self.live_backlog,
+            search: crate::content::search::SearchSettings {
+                ranked_matches: self.search_ranked_matches.clamp(1, i64::MAX as u64),
+                statement_timeout: self.search_timeout,
+            },
         }
     }
 

@@ -22,6 +22,10 @@ pub enum DbFault {
     Connection,
     /// No pooled connection became free in time.
     PoolTimeout,
+    /// A statement ran past its time limit and was cancelled (PostgreSQL's
+    /// `statement_timeout`): the database was slower than the request may
+    /// wait, now.
+    TimedOut,
     /// A unique constraint failed: two writers raced for one name.
     Unique,
     /// Anything else: a bug or a lasting fault.
@@ -90,6 +94,7 @@ impl DbFault {
             "53100" => Self::Full,
             "25006" => Self::ReadOnly,
             "58030" => Self::Io,
+            "57014" => Self::TimedOut,
             _ if code.starts_with("08") || code.starts_with("57P") || code == "53300" => {
                 Self::Connection
             }
@@ -108,6 +113,7 @@ impl DbFault {
                 | Self::Io
                 | Self::Connection
                 | Self::PoolTimeout
+                | Self::TimedOut
         )
     }
 
@@ -120,6 +126,7 @@ impl DbFault {
             Self::Io => "io",
             Self::Connection => "connection",
             Self::PoolTimeout => "pool_timeout",
+            Self::TimedOut => "timed_out",
             Self::Unique => "unique",
             Self::Other => "other",
         }
@@ -148,7 +155,7 @@ mod tests {
     #[test]
     fn postgresql_states_are_sorted_by_class() {
         let kinds: Vec<DbFault> = [
-            "40001", "40P01", "53100", "25006", "08006", "57P01", "23505", "42P01",
+            "40001", "40P01", "53100", "25006", "08006", "57P01", "57014", "23505", "42P01",
         ]
         .into_iter()
         .map(DbFault::of_sqlstate)
@@ -157,7 +164,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                Busy, Busy, Full, ReadOnly, Connection, Connection, Other, Other
+                Busy, Busy, Full, ReadOnly, Connection, Connection, TimedOut, Other, Other
             ]
         );
     }

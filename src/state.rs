@@ -15,6 +15,7 @@ use crate::content::{
     cache::surrogate,
     comments::CommentPolicy,
     comments::abuse::AbuseGuard,
+    search::SearchSettings,
     sections::SectionsMemo,
     views::counter::ViewCounter,
     webhooks::delivery::WebhookSettings,
@@ -50,6 +51,8 @@ pub struct AppState {
     pub listeners: ChangeListeners,
     /// How webhooks are checked and sent.
     pub webhooks: WebhookSettings,
+    /// How far a search ranks, and how long its statements may run.
+    pub search: SearchSettings,
     /// Set when a request failed on the database; `/readyz` then proves a
     /// write before it says ready again.
     writes_suspect: Arc<AtomicBool>,
@@ -158,6 +161,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// How many batches of changes may wait for a live subscription.
     pub live_backlog: usize,
+    /// How far a search ranks, and how long its statements may run.
+    pub search: SearchSettings,
 }
 
 impl AppState {
@@ -188,6 +193,7 @@ impl AppState {
             fingerprint_secret,
             webhooks,
             live_backlog,
+            search,
         } = settings;
         let cache = Arc::new(ReadCache::new(read_cache_bytes, read_cache_ttl));
         let listeners = ChangeListeners::with_room(live_backlog);
@@ -224,6 +230,7 @@ impl AppState {
             responses,
             sections: Arc::default(),
             webhooks,
+            search,
             writes_suspect: Arc::default(),
             stopping: Arc::default(),
         }

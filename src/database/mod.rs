@@ -11,7 +11,8 @@ use std::{path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryResult,
+    Statement, TransactionTrait,
     sqlx::{
         postgres::PgSslMode,
         sqlite::{SqliteJournalMode, SqliteSynchronous},
@@ -177,6 +178,31 @@ pub async fn probe_write(db: &DatabaseConnection) -> AppResult<()> {
     )
     .await?;
     txn.commit().await
+}
+
+/// Runs one read `statement`, cancelled by PostgreSQL when it runs longer
+/// than `limit` (its `statement_timeout`, set for this statement's
+/// transaction only; the error is then [`crate::fault::DbFault::TimedOut`]).
+/// A request the server cuts short does not stop a statement the database
+/// is running, so this is what keeps one costly read from holding a pooled
+/// connection for long. SQLite runs the statement as it is.
+pub async fn query_all_within(
+    db: &DatabaseConnection,
+    statement: Statement,
+    limit: Duration,
+) -> Result<Vec<QueryResult>, DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return db.query_all_raw(statement).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!(
+        "SET LOCAL statement_timeout = {}",
+        limit.as_millis().clamp(1, i32::MAX as u128)
+    ))
+    .await?;
+    let rows = txn.query_all_raw(statement).await?;
+    txn.commit().await?;
+    Ok(rows)
 }
 
 /// Gives SQLite's query planner statistics about the data (bounded work,

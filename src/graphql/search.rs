@@ -50,6 +50,10 @@ impl SearchQueryRoot {
     /// `"quoted phrases"` must appear as written; `-word` excludes. At most
     /// 200 characters; a query of punctuation only finds nothing. `first`
     /// (10 unless given, at most 100) results after the `after` cursor.
+    /// Only the newest matches (1,000 unless the server says otherwise) are
+    /// ranked; older ones follow them, newest first, with a score of 0. A
+    /// search that runs too long is refused with `SERVICE_UNAVAILABLE`:
+    /// add words or a filter.
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -76,7 +80,7 @@ impl SearchQueryRoot {
             }
             .into_domain(state, request)
             .await?;
-            let search = Search::new(&query, domain, after.as_ref(), request.now)?;
+            let search = Search::new(&query, domain, after.as_ref(), request.now, state.search)?;
             let page = state
                 .reads(request.now)
                 .search_page(&search, size, after)
@@ -144,7 +148,8 @@ pub struct SearchEdge {
     node: Article,
     /// How well the article matches, recency boost included; higher is
     /// better. Comparable within one search only (and between databases
-    /// not at all: SQLite ranks by BM25, PostgreSQL by cover density).
+    /// not at all: SQLite ranks by BM25, PostgreSQL by cover density). 0
+    /// for a match older than the newest ones ranked.
     score: f64,
     /// The matches, marked.
     highlights: SearchHighlights,

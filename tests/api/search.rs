@@ -546,7 +546,8 @@ async fn newsroom_reindex_rebuilds_what_the_index_lost() {
 
 /// SQLite's planner, left to itself, starts from the visible articles and
 /// runs the full-text match once per article (45 ms a search at 10,000
-/// articles); the statement keeps the match as the outer loop.
+/// articles); the statement keeps the match as the outer loop, in the
+/// page and in the bound of its ranked matches alike.
 #[tokio::test]
 async fn sqlite_runs_the_full_text_match_once_per_search() {
     use sea_orm::ConnectionTrait;
@@ -561,7 +562,10 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
         sea_orm::DbBackend::Sqlite,
         &query,
         filter.condition(chrono::Utc::now()),
-        0.0,
+        newsroom::content::sql::search::Ranking {
+            as_of: chrono::Utc::now(),
+            ranked: 1_000,
+        },
         None,
         11,
     );
@@ -578,8 +582,12 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
         plan[0].starts_with("SCAN search_terms VIRTUAL TABLE"),
         "{plan:#?}"
     );
+    // The bound of the ranked matches is a query of its own, which also
+    // starts from the match; no step runs the match per article.
     assert!(
-        plan[1..].iter().all(|step| !step.contains("search_terms")),
+        plan.iter()
+            .filter(|step| step.contains("search_terms"))
+            .all(|step| step.starts_with("SCAN search_terms VIRTUAL TABLE")),
         "{plan:#?}"
     );
 }
@@ -667,4 +675,81 @@ async fn a_huge_body_of_distinct_words_is_saved_and_found() {
     .await;
     assert_eq!(found(&app, "哈希值", json!({})).await.len(), 1);
     assert_eq!(found(&app, "开篇", json!({})).await.len(), 1);
+}
+
+/// A word most articles hold would be ranked at every match; the server
+/// ranks only the newest `NEWSROOM_SEARCH_RANKED_MATCHES` (here one of the
+/// three articles about robots), and the older matches follow it by
+/// recency, unscored, on every page alike.
+#[tokio::test]
+async fn only_the_newest_matches_are_ranked_and_older_ones_follow_by_recency() {
+    let app = TestApp::spawn_with(Options {
+        tweak: |config| config.search_ranked_matches = 1,
+        ..Options::default()
+    })
+    .await;
+    const PAGE: &str = r#"query($after: String) { search(query: "机器人", first: 1, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { score node { slug publishedAt } } } }"#;
+    let mut seen: Vec<(String, String, f64)> = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app.data(PAGE, json!({ "after": after })).await;
+        let connection = &page["search"];
+        assert_eq!(connection["totalCount"], 3);
+        for edge in connection["edges"].as_array().unwrap() {
+            seen.push((
+                edge["node"]["slug"].as_str().unwrap().to_owned(),
+                edge["node"]["publishedAt"].as_str().unwrap().to_owned(),
+                edge["score"].as_f64().unwrap(),
+            ));
+        }
+        if connection["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].clone();
+    }
+    let mut newest_first = seen.clone();
+    newest_first.sort_by(|a, b| b.1.cmp(&a.1));
+    assert_eq!(seen, newest_first, "not in order of recency: {seen:#?}");
+    assert!(seen[0].2 > 0.0, "the newest match is ranked: {seen:#?}");
+    assert!(
+        seen[1..].iter().all(|(_, _, score)| *score == 0.0),
+        "older matches are not ranked: {seen:#?}"
+    );
+    let all = found(&app, "机器人", json!({ "first": 10 })).await;
+    let slugs: Vec<String> = seen.into_iter().map(|(slug, _, _)| slug).collect();
+    assert_eq!(all, slugs, "one page and many agree");
+}
+
+/// A search statement that runs past `NEWSROOM_SEARCH_TIMEOUT` is cancelled
+/// by PostgreSQL: the reader is asked to narrow the search, and the pooled
+/// connection is free again at once. Here the statement waits for a lock
+/// another connection holds on the index; SQLite readers never wait for
+/// locks, and it has no statement timeout (see the setting's help).
+#[tokio::test]
+async fn a_search_past_its_time_limit_is_cancelled_on_postgresql() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::spawn_with(Options {
+        tweak: |config| config.search_timeout = std::time::Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    if !app.is_postgres() {
+        return;
+    }
+    let lock = app.db.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE search_documents IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let refused = search(&app, "机器人", json!({})).await;
+    assert_eq!(error_code(&refused), "SERVICE_UNAVAILABLE", "{refused:#}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("add words or a filter"), "{message}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the statement was not cut at its limit"
+    );
+    lock.rollback().await.unwrap();
+    assert_eq!(found(&app, "机器人", json!({})).await.len(), 3);
 }

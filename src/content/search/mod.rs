@@ -20,7 +20,7 @@ use std::{collections::HashMap, sync::Arc};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use entity::article;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
@@ -31,8 +31,19 @@ use crate::{
         sql::search as statements,
     },
     error::{AppError, AppResult},
+    fault::DbFault,
 };
 use query::SearchQuery;
+
+/// How searches run on this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SearchSettings {
+    /// How many of a search's newest matches are ranked; older ones
+    /// follow by recency.
+    pub ranked_matches: u64,
+    /// How long one search statement may run (PostgreSQL).
+    pub statement_timeout: std::time::Duration,
+}
 
 /// Characters of body text a hit's excerpt shows.
 pub const EXCERPT_CHARS: usize = 120;
@@ -105,6 +116,8 @@ pub struct Search {
     pub filter: ArticleFilter,
     /// The ranking's moment: the first page's, carried by its cursors.
     pub as_of: DateTime<Utc>,
+    /// How far it ranks and how long it may run (the server's settings).
+    pub settings: SearchSettings,
 }
 
 /// One result.
@@ -138,12 +151,14 @@ pub struct SearchPage {
 
 impl Search {
     /// Reads the reader's query and filter: a new search ranks as of the
-    /// start of `now`'s minute, a continued one as of its cursor's moment.
+    /// start of `now`'s minute, a continued one as of its cursor's moment;
+    /// `settings` say how many of the newest matches are ranked.
     pub fn new(
         text: &str,
         filter: ArticleFilter,
         after: Option<&SearchCursor>,
         now: DateTime<Utc>,
+        settings: SearchSettings,
     ) -> AppResult<Self> {
         let as_of = match after {
             Some(cursor) => DateTime::from_timestamp_micros(cursor.as_of)
@@ -156,6 +171,7 @@ impl Search {
             query: SearchQuery::parse(text)?,
             filter,
             as_of,
+            settings,
         })
     }
 
@@ -174,17 +190,20 @@ impl Search {
             });
         }
         let backend = db.get_database_backend();
-        let as_of_seconds = self.as_of.timestamp_micros() as f64 / 1_000_000.0;
         let statement = statements::page(
             backend,
             &self.query,
             self.filter.condition(now),
-            as_of_seconds,
+            statements::Ranking {
+                as_of: self.as_of,
+                ranked: self.settings.ranked_matches,
+            },
             after,
             first + 1,
         );
         let mut ranked = Vec::new();
-        for row in db.query_all_raw(statement).await? {
+        let rows = self.bounded(db, statement).await?;
+        for row in rows {
             let id: Uuid = row.try_get("", "id")?;
             let published_at: Option<DateTime<Utc>> = row.try_get("", "published_at")?;
             let score: i64 = row.try_get("", statements::SCORE)?;
@@ -237,6 +256,34 @@ impl Search {
         })
     }
 
+    /// Runs one of the search's statements within the server's time limit;
+    /// past it, the reader is told to narrow the search.
+    async fn bounded(
+        &self,
+        db: &DatabaseConnection,
+        statement: sea_orm::Statement,
+    ) -> AppResult<Vec<sea_orm::QueryResult>> {
+        let limit = self.settings.statement_timeout;
+        match crate::database::query_all_within(db, statement, limit).await {
+            Ok(rows) => Ok(rows),
+            Err(error) if DbFault::of(&error) == DbFault::TimedOut => {
+                crate::metrics::database_error(DbFault::TimedOut);
+                tracing::warn!(
+                    words = self.query.required().count(),
+                    "a search ran past its time limit (its words are not logged: a reader typed them)"
+                );
+                Err(AppError::Unavailable {
+                    message: format!(
+                        "This search took longer than the server allows ({}); add words or a filter, or try again",
+                        humantime::format_duration(limit)
+                    ),
+                    retry_after: std::time::Duration::from_secs(1),
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// How many articles public at `now` match, across all pages.
     pub async fn count(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<u64> {
         if self.query.is_empty() {
@@ -247,9 +294,11 @@ impl Search {
             &self.query,
             self.filter.condition(now),
         );
-        let row = db
-            .query_one_raw(statement)
+        let row = self
+            .bounded(db, statement)
             .await?
+            .into_iter()
+            .next()
             .ok_or_else(|| AppError::Internal("a count returned no row".to_owned()))?;
         let count: i64 = row.try_get_by_index(0)?;
         Ok(count.max(0) as u64)

@@ -14,9 +14,10 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     Condition, DbBackend, Statement, Value,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement, SubQueryStatement},
 };
 use uuid::Uuid;
 
@@ -138,15 +139,27 @@ pub fn tsquery(query: &SearchQuery) -> String {
 /// The column every hit's score is read as.
 pub const SCORE: &str = "score";
 
-/// The articles matching `query` and `filter` (a condition on `articles`),
-/// scored as of `as_of` (seconds since the epoch): a select of `id`,
-/// `published_at` and, when `scored`, [`SCORE`].
+/// How a page of results is scored: from which moment recency is
+/// measured, and how many of the newest matches are ranked at all.
+#[derive(Debug, Clone, Copy)]
+pub struct Ranking {
+    /// The moment the recency boost is measured from (the search's).
+    pub as_of: DateTime<Utc>,
+    /// Only the newest this many matches published by `as_of` (and any
+    /// published since) are scored; older matches score 0 and follow by
+    /// recency. Scoring reads every position of every matched word, so
+    /// this is what bounds a search for a word most articles hold.
+    pub ranked: u64,
+}
+
+/// The articles matching `query` and `filter` (a condition on `articles`):
+/// a select of `id`, `published_at` and, when `ranking` is given,
+/// [`SCORE`].
 fn matching(
     backend: DbBackend,
     query: &SearchQuery,
     filter: Condition,
-    as_of: f64,
-    scored: bool,
+    ranking: Option<Ranking>,
 ) -> SelectStatement {
     let articles = Alias::new("articles");
     let documents = Alias::new("search_documents");
@@ -154,7 +167,7 @@ fn matching(
     select
         .column((articles.clone(), Alias::new("id")))
         .column((articles.clone(), Alias::new("published_at")));
-    match backend {
+    let relevance = match backend {
         DbBackend::Postgres => {
             let tsquery = tsquery(query);
             select
@@ -168,15 +181,12 @@ fn matching(
                     r#""search_documents"."terms" @@ $1::tsquery"#,
                     [tsquery.clone()],
                 ));
-            if scored {
-                select.expr_as(
-                    Expr::cust_with_values(
-                        r#"CAST(ts_rank_cd('{0.1,0.3,0.4,1.0}'::float4[], "search_documents"."terms", $1::tsquery, 1)::float8 * 1000000.0 * (1.0 + 6.0 / (30.0 + GREATEST(0.0, ($2 - extract(epoch FROM "articles"."published_at")::float8) / 86400.0))) AS BIGINT)"#,
-                        [Value::from(tsquery), Value::from(as_of)],
-                    ),
-                    Alias::new(SCORE),
-                );
-            }
+            ranking.map(|ranking| {
+                Expr::cust_with_values(
+                    r#"CAST(ts_rank_cd('{0.1,0.3,0.4,1.0}'::float4[], "search_documents"."terms", $1::tsquery, 1)::float8 * 1000000.0 * (1.0 + 6.0 / (30.0 + GREATEST(0.0, ($2 - extract(epoch FROM "articles"."published_at")::float8) / 86400.0))) AS BIGINT)"#,
+                    [Value::from(tsquery), Value::from(seconds_of(ranking.as_of))],
+                )
+            })
         }
         _ => {
             // CROSS JOIN keeps the full-text match the outer loop (SQLite
@@ -208,17 +218,14 @@ fn matching(
                     r#""search_terms" MATCH ?"#,
                     [fts5_expression(query)],
                 ));
-            if scored {
-                select.expr_as(
-                    Expr::cust_with_values(
-                        r#"CAST(-bm25("search_terms", 10.0, 4.0, 3.0, 1.0) * 1000000.0 * (1.0 + 6.0 / (30.0 + max(0.0, (? - unixepoch("articles"."published_at")) / 86400.0))) AS INTEGER)"#,
-                        [as_of],
-                    ),
-                    Alias::new(SCORE),
-                );
-            }
+            ranking.map(|ranking| {
+                Expr::cust_with_values(
+                    r#"CAST(-bm25("search_terms", 10.0, 4.0, 3.0, 1.0) * 1000000.0 * (1.0 + 6.0 / (30.0 + max(0.0, (? - unixepoch("articles"."published_at")) / 86400.0))) AS INTEGER)"#,
+                    [seconds_of(ranking.as_of)],
+                )
+            })
         }
-    }
+    };
     let find = match backend {
         DbBackend::Postgres => r#"strpos("search_documents"."normalized", $1) > 0"#,
         _ => r#"instr("search_documents"."normalized", ?) > 0"#,
@@ -226,8 +233,44 @@ fn matching(
     for phrase in &query.phrases {
         select.and_where(Expr::cust_with_values(find, [phrase.text.clone()]));
     }
-    select.cond_where(filter);
+    select.cond_where(filter.clone());
+    if let (Some(relevance), Some(ranking)) = (relevance, ranking) {
+        // The oldest publication time still ranked: the `ranked`-th newest
+        // match published by the search's moment, so that pages of one
+        // search agree on it while articles are published. No such match
+        // (fewer than `ranked`): every match is ranked. SQLite keeps
+        // publication times as RFC 3339 text, which sorts as time does.
+        let oldest_ranked = {
+            let window = Alias::new("ranked_window");
+            let published = (window.clone(), Alias::new("published_at"));
+            let mut newest = Query::select();
+            newest
+                .column(published.clone())
+                .from_subquery(matching(backend, query, filter.clone(), None), window)
+                .and_where(Expr::col(published.clone()).lte(ranking.as_of))
+                .order_by(published, Order::Desc)
+                .limit(1)
+                .offset(ranking.ranked.saturating_sub(1));
+            Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(newest)))
+        };
+        // Earlier than any publication time: every match is ranked.
+        let no_bound = match backend {
+            DbBackend::Postgres => Expr::cust("'-infinity'::timestamptz"),
+            _ => Expr::val(""),
+        };
+        let published = Expr::col((articles, Alias::new("published_at")));
+        let is_ranked = published.gte(Func::coalesce([oldest_ranked, no_bound]));
+        select.expr_as(
+            Expr::case(is_ranked, relevance).finally(Expr::val(0i64)),
+            Alias::new(SCORE),
+        );
+    }
     select
+}
+
+/// Seconds since the epoch, as the recency boost reads them.
+fn seconds_of(moment: DateTime<Utc>) -> f64 {
+    moment.timestamp_micros() as f64 / 1_000_000.0
 }
 
 /// One page of hits, best first: after `after` when given, at most
@@ -236,7 +279,7 @@ pub fn page(
     backend: DbBackend,
     query: &SearchQuery,
     filter: Condition,
-    as_of: f64,
+    ranking: Ranking,
     after: Option<&SearchCursor>,
     limit: u64,
 ) -> Statement {
@@ -251,7 +294,10 @@ pub fn page(
             (hits.clone(), Alias::new("published_at")),
             (hits.clone(), Alias::new(SCORE)),
         ])
-        .from_subquery(matching(backend, query, filter, as_of, true), hits.clone())
+        .from_subquery(
+            matching(backend, query, filter, Some(ranking)),
+            hits.clone(),
+        )
         .order_by((hits.clone(), Alias::new(SCORE)), Order::Desc)
         .order_by((hits.clone(), Alias::new("published_at")), Order::Desc)
         .order_by((hits.clone(), Alias::new("id")), Order::Desc)
@@ -277,10 +323,9 @@ pub fn page(
 /// How many articles match in all.
 pub fn count(backend: DbBackend, query: &SearchQuery, filter: Condition) -> Statement {
     let mut select = Query::select();
-    select.expr(Expr::cust("COUNT(*)")).from_subquery(
-        matching(backend, query, filter, 0.0, false),
-        Alias::new("hits"),
-    );
+    select
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(matching(backend, query, filter, None), Alias::new("hits"));
     backend.build(&select)
 }
 
@@ -386,20 +431,67 @@ mod tests {
     #[test]
     fn statements_name_their_engine_s_index() {
         let query = SearchQuery::parse(r#"台风 "台风 路径""#).unwrap();
-        let sqlite = page(DbBackend::Sqlite, &query, Condition::all(), 0.0, None, 11);
+        let ranking = Ranking {
+            as_of: Utc::now(),
+            ranked: 1_000,
+        };
+        let sqlite = page(
+            DbBackend::Sqlite,
+            &query,
+            Condition::all(),
+            ranking,
+            None,
+            11,
+        );
         assert!(
             sqlite.sql.contains(r#""search_terms" MATCH ?"#),
             "{}",
             sqlite.sql
         );
         assert!(sqlite.sql.contains("bm25") && sqlite.sql.contains("instr("));
-        let postgres = page(DbBackend::Postgres, &query, Condition::all(), 0.0, None, 11);
+        let postgres = page(
+            DbBackend::Postgres,
+            &query,
+            Condition::all(),
+            ranking,
+            None,
+            11,
+        );
         assert!(
-            postgres.sql.contains(r#""terms" @@ $3::tsquery"#),
+            postgres.sql.contains(r#""terms" @@ $1::tsquery"#),
             "{}",
             postgres.sql
         );
         assert!(postgres.sql.contains("ts_rank_cd") && postgres.sql.contains("strpos("));
+        // Both rank only matches at or after the bound, and rank all when
+        // there is none.
+        assert!(
+            postgres
+                .sql
+                .contains(r#"CASE WHEN ("articles"."published_at" >= COALESCE((SELECT"#),
+            "{}",
+            postgres.sql
+        );
+        assert!(
+            postgres
+                .sql
+                .contains("'-infinity'::timestamptz)) THEN CAST(ts_rank_cd")
+        );
+        assert!(
+            sqlite.sql.contains(", ?)) THEN CAST(-bm25"),
+            "{}",
+            sqlite.sql
+        );
+        assert_eq!(
+            postgres
+                .values
+                .iter()
+                .flat_map(|values| values.0.iter())
+                .filter(|value| **value == Value::from(999u64))
+                .count(),
+            1,
+            "the bound is the 1,000th newest match"
+        );
         let counted = count(DbBackend::Postgres, &query, Condition::all());
         assert!(counted.sql.starts_with("SELECT COUNT(*)"));
     }
