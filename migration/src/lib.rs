@@ -17,6 +17,7 @@ mod m20261129_000009_changes;
 mod m20261129_000010_search;
 mod m20261130_000011_webhooks;
 mod m20261130_000012_kept_related;
+mod m20261130_000013_lean_search_documents;
 
 pub use m20261129_000006_teaser_text::TEASER_TEXT_CHARS;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_search::Migration),
             Box::new(m20261130_000011_webhooks::Migration),
             Box::new(m20261130_000012_kept_related::Migration),
+            Box::new(m20261130_000013_lean_search_documents::Migration),
         ]
     }
 }

@@ -753,3 +753,56 @@ async fn a_search_past_its_time_limit_is_cancelled_on_postgresql() {
     lock.rollback().await.unwrap();
     assert_eq!(found(&app, "机器人", json!({})).await.len(), 3);
 }
+
+/// PostgreSQL's planner prices reading every document below the full-text
+/// index for a word most articles hold, not counting that each document's
+/// `tsvector` must then be read back from TOAST and matched (at 100,000
+/// articles it read and matched all of them). A search's statements run
+/// with sequential scans off and the search's time limit, both for their
+/// own transaction only.
+#[tokio::test]
+async fn postgresql_searches_run_with_their_own_planner_settings() {
+    let app = TestApp::spawn_with(Options {
+        tweak: |config| config.search_timeout = std::time::Duration::from_millis(2500),
+        ..Options::default()
+    })
+    .await;
+    if !app.is_postgres() {
+        return;
+    }
+    let settings = || {
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT current_setting('enable_seqscan') || ' ' || current_setting('statement_timeout')",
+        )
+    };
+    use sea_orm::ConnectionTrait;
+    let limits = app.state.search.read_limits();
+    let within = newsroom::database::query_all_with(&app.db, settings(), limits)
+        .await
+        .unwrap();
+    assert_eq!(
+        within[0].try_get_by_index::<String>(0).unwrap(),
+        "off 2500ms"
+    );
+    // The documents' long values live out of line, so that the rows a
+    // common word matches are read for their article ids alone.
+    let options = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'search_documents'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        options.try_get_by_index::<String>(0).unwrap(),
+        "toast_tuple_target=128"
+    );
+    // The next statement on any pooled connection plans as usual.
+    for _ in 0..4 {
+        let after = app.db.query_one_raw(settings()).await.unwrap().unwrap();
+        assert_eq!(after.try_get_by_index::<String>(0).unwrap(), "on 0");
+    }
+}

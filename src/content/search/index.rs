@@ -30,10 +30,10 @@ use crate::{
 };
 
 /// What the index's words are made by: change it when normalising,
-/// segmenting or the fields indexed change, and servers starting on an
-/// older index rebuild it.
+/// segmenting, the fields indexed or the way documents are stored change,
+/// and servers starting on an older index rebuild it.
 pub const INDEX_VERSION: &str =
-    "1: nfkc lowercase, jieba 0.11 search mode, title summary tags body";
+    "2: nfkc lowercase, jieba 0.11 search mode, title summary tags body; lean rows on postgresql";
 
 /// The setting that names the version the stored index was made by.
 const VERSION_SETTING: &str = "search_index_version";

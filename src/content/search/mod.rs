@@ -45,6 +45,18 @@ pub struct SearchSettings {
     pub statement_timeout: std::time::Duration,
 }
 
+impl SearchSettings {
+    /// How PostgreSQL runs a search's statements: within its time limit,
+    /// and from the full-text index (a word most articles hold would
+    /// otherwise be matched by reading every document).
+    pub fn read_limits(&self) -> crate::database::ReadLimits {
+        crate::database::ReadLimits {
+            timeout: self.statement_timeout,
+            index_scans: true,
+        }
+    }
+}
+
 /// Characters of body text a hit's excerpt shows.
 pub const EXCERPT_CHARS: usize = 120;
 
@@ -263,8 +275,8 @@ impl Search {
         db: &DatabaseConnection,
         statement: sea_orm::Statement,
     ) -> AppResult<Vec<sea_orm::QueryResult>> {
-        let limit = self.settings.statement_timeout;
-        match crate::database::query_all_within(db, statement, limit).await {
+        let limits = self.settings.read_limits();
+        match crate::database::query_all_with(db, statement, limits).await {
             Ok(rows) => Ok(rows),
             Err(error) if DbFault::of(&error) == DbFault::TimedOut => {
                 crate::metrics::database_error(DbFault::TimedOut);
@@ -275,7 +287,7 @@ impl Search {
                 Err(AppError::Unavailable {
                     message: format!(
                         "This search took longer than the server allows ({}); add words or a filter, or try again",
-                        humantime::format_duration(limit)
+                        humantime::format_duration(limits.timeout)
                     ),
                     retry_after: std::time::Duration::from_secs(1),
                 })
