@@ -10,7 +10,8 @@
 //! relevance times `1 + 6 / (30 + age in days)`, so an article of today
 //! gains a fifth, one a month old a tenth, one a year old a sixtieth. The score
 //! is kept as an integer (millionths), so that pages of results sort, and
-//! cursors resume, on exact values.
+//! cursors resume, on exact values. Only the newest matches are scored
+//! (see [`Ranking`]); the rest score 0 and follow by recency.
 
 use std::collections::BTreeMap;
 
