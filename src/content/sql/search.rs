@@ -168,7 +168,7 @@ fn matching(
     select
         .column((articles.clone(), Alias::new("id")))
         .column((articles.clone(), Alias::new("published_at")));
-    let relevance = match backend {
+    match backend {
         DbBackend::Postgres => {
             let tsquery = tsquery(query);
             select
@@ -180,14 +180,8 @@ fn matching(
                 )
                 .and_where(Expr::cust_with_values(
                     r#""search_documents"."terms" @@ $1::tsquery"#,
-                    [tsquery.clone()],
+                    [tsquery],
                 ));
-            ranking.map(|ranking| {
-                Expr::cust_with_values(
-                    r#"CAST(ts_rank_cd('{0.1,0.3,0.4,1.0}'::float4[], "search_documents"."terms", $1::tsquery, 1)::float8 * 1000000.0 * (1.0 + 6.0 / (30.0 + GREATEST(0.0, ($2 - extract(epoch FROM "articles"."published_at")::float8) / 86400.0))) AS BIGINT)"#,
-                    [Value::from(tsquery), Value::from(seconds_of(ranking.as_of))],
-                )
-            })
         }
         _ => {
             // CROSS JOIN keeps the full-text match the outer loop (SQLite
@@ -219,14 +213,8 @@ fn matching(
                     r#""search_terms" MATCH ?"#,
                     [fts5_expression(query)],
                 ));
-            ranking.map(|ranking| {
-                Expr::cust_with_values(
-                    r#"CAST(-bm25("search_terms", 10.0, 4.0, 3.0, 1.0) * 1000000.0 * (1.0 + 6.0 / (30.0 + max(0.0, (? - unixepoch("articles"."published_at")) / 86400.0))) AS INTEGER)"#,
-                    [seconds_of(ranking.as_of)],
-                )
-            })
         }
-    };
+    }
     let find = match backend {
         DbBackend::Postgres => r#"strpos("search_documents"."normalized", $1) > 0"#,
         _ => r#"instr("search_documents"."normalized", ?) > 0"#,
@@ -235,7 +223,7 @@ fn matching(
         select.and_where(Expr::cust_with_values(find, [phrase.text.clone()]));
     }
     select.cond_where(filter.clone());
-    if let (Some(relevance), Some(ranking)) = (relevance, ranking) {
+    if let Some(ranking) = ranking {
         // The oldest publication time still ranked: the `ranked`-th newest
         // match published by the search's moment, so that pages of one
         // search agree on it while articles are published. No such match
@@ -262,11 +250,27 @@ fn matching(
         let published = Expr::col((articles, Alias::new("published_at")));
         let is_ranked = published.gte(Func::coalesce([oldest_ranked, no_bound]));
         select.expr_as(
-            Expr::case(is_ranked, relevance).finally(Expr::val(0i64)),
+            Expr::case(is_ranked, relevance(backend, query, ranking.as_of))
+                .finally(Expr::val(0i64)),
             Alias::new(SCORE),
         );
     }
     select
+}
+
+/// A match's score as of `as_of`: the engine's relevance with the recency
+/// boost, in millionths.
+fn relevance(backend: DbBackend, query: &SearchQuery, as_of: DateTime<Utc>) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_values(
+            r#"CAST(ts_rank_cd('{0.1,0.3,0.4,1.0}'::float4[], "search_documents"."terms", $1::tsquery, 1)::float8 * 1000000.0 * (1.0 + 6.0 / (30.0 + GREATEST(0.0, ($2 - extract(epoch FROM "articles"."published_at")::float8) / 86400.0))) AS BIGINT)"#,
+            [Value::from(tsquery(query)), Value::from(seconds_of(as_of))],
+        ),
+        _ => Expr::cust_with_values(
+            r#"CAST(-bm25("search_terms", 10.0, 4.0, 3.0, 1.0) * 1000000.0 * (1.0 + 6.0 / (30.0 + max(0.0, (? - unixepoch("articles"."published_at")) / 86400.0))) AS INTEGER)"#,
+            [seconds_of(as_of)],
+        ),
+    }
 }
 
 /// Seconds since the epoch, as the recency boost reads them.
