@@ -108,3 +108,78 @@ async fn a_section_can_be_fetched_by_id_and_a_bad_id_is_bad_input() {
     assert_eq!(common::error_code(&bad), "BAD_USER_INPUT");
     assert_eq!(bad["errors"][0]["extensions"]["field"], "id");
 }
+
+/// The home page reads many sections' lists at once, section by section,
+/// and merges each list's sub-sections; each list must come out as the
+/// section's own list does: newest first, ties by id, drafts and scheduled
+/// articles left out, and `hasNextPage` only when more follow.
+#[tokio::test]
+async fn sections_read_together_list_what_each_section_lists_alone() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let news = arrange.category("news", None, 0).await;
+    let local = arrange.category("local", Some(news), 0).await;
+    let world = arrange.category("world", Some(news), 1).await;
+    let sport = arrange.category("sport", None, 1).await;
+    let football = arrange.category("football", Some(sport), 0).await;
+    arrange.category("empty", None, 2).await;
+    let published = ArticleStatus::Published;
+    arrange.article("news-1", news, published, past(1)).await;
+    arrange.article("local-2", local, published, past(2)).await;
+    // Two articles at one moment in two sub-sections: the later id first.
+    arrange.article("local-3", local, published, past(3)).await;
+    arrange.article("world-3", world, published, past(3)).await;
+    arrange.article("world-4", world, published, past(4)).await;
+    arrange
+        .article("world-draft", world, ArticleStatus::Draft, past(0))
+        .await;
+    arrange
+        .article("news-scheduled", news, published, past(-400))
+        .await;
+    for day in 0..5 {
+        arrange
+            .article(&format!("football-{day}"), football, published, past(day))
+            .await;
+    }
+    arrange.article("sport-9", sport, published, past(9)).await;
+
+    let page = |section: &str| {
+        format!(
+            r#"{section}: category(slug: "{section}") {{ articles(first: 3) {{ edges {{ node {{ slug }} }} pageInfo {{ hasNextPage }} }} }}"#
+        )
+    };
+    let together = app
+        .graphql(
+            "{ categories { slug articles(first: 3) { edges { node { slug } } pageInfo { hasNextPage } } } }",
+            json!({}),
+        )
+        .await;
+    let top = together["data"]["categories"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{together:#}"));
+    assert_eq!(
+        slugs(&together["data"]["categories"]),
+        ["news", "sport", "empty"]
+    );
+    assert_eq!(
+        edge_slugs(&top[0]["articles"]),
+        ["news-1", "local-2", "world-3"]
+    );
+    assert_eq!(top[0]["articles"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(
+        edge_slugs(&top[1]["articles"]),
+        ["football-0", "football-1", "football-2"]
+    );
+    assert_eq!(top[2]["articles"]["edges"], json!([]));
+    assert_eq!(top[2]["articles"]["pageInfo"]["hasNextPage"], false);
+
+    for (index, section) in ["news", "sport", "empty"].into_iter().enumerate() {
+        let alone = app
+            .graphql(&format!("{{ {} }}", page(section)), json!({}))
+            .await;
+        assert_eq!(
+            alone["data"][section]["articles"], top[index]["articles"],
+            "{section}"
+        );
+    }
+}

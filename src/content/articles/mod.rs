@@ -490,8 +490,8 @@ pub struct FirstPageKey {
 }
 
 /// The first pages of many section lists in two statements, however many
-/// sections there are: one `UNION ALL` of per-list id queries, then the
-/// teasers by id.
+/// sections there are: the lists' ids (one statement, see
+/// [`newest_in_sections`] and [`union_of_lists`]), then the teasers by id.
 pub async fn first_pages(
     db: &DatabaseConnection,
     keys: &[FirstPageKey],
@@ -502,6 +502,100 @@ pub async fn first_pages(
         let page = list(db, &key.filter, key.order, &Window::first(key.size), now).await?;
         return Ok(HashMap::from([(key.clone(), page)]));
     }
+    let mut pages: HashMap<FirstPageKey, Page<Teaser>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(pages);
+    }
+    let members = if keys.iter().all(FirstPageKey::is_newest_of_sections) {
+        newest_in_sections(db, keys, now).await?
+    } else {
+        union_of_lists(db, keys, now).await?
+    };
+    let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
+    let models = teasers_by_id(db, ids, Condition::all()).await?;
+    for (index, key) in keys.iter().enumerate() {
+        let mut rows: Vec<Teaser> = members
+            .iter()
+            .filter(|(list, _)| *list == index)
+            .filter_map(|(_, id)| models.get(id).cloned())
+            .collect();
+        rows.sort_by(|a, b| key.order.compare(&a.0, &b.0));
+        pages.insert(key.clone(), Page::from_overfetch(rows, key.size));
+    }
+    Ok(pages)
+}
+
+impl FirstPageKey {
+    /// Whether the list is a section's (with its sub-sections), newest
+    /// first: the home page's lists, read section by section.
+    fn is_newest_of_sections(&self) -> bool {
+        self.order == ArticleOrder::Newest
+            && self.filter.tag_slug.is_none()
+            && self.filter.category_ids.is_some()
+    }
+}
+
+/// The ids of each list's first page and one more, as `(list's place in
+/// keys, id)`, for lists that are all sections' newest: each section of
+/// each list read on its own from the index (see
+/// [`crate::content::sql::newest_in_sections`]), then a list's sections
+/// merged newest first.
+async fn newest_in_sections(
+    db: &DatabaseConnection,
+    keys: &[FirstPageKey],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(usize, Uuid)>> {
+    use crate::content::sql::newest_in_sections::{SECTIONS_PER_STATEMENT, newest};
+    let sections: Vec<(usize, Uuid)> = keys
+        .iter()
+        .enumerate()
+        .flat_map(|(list, key)| {
+            key.filter
+                .category_ids
+                .iter()
+                .flatten()
+                .map(move |section| (list, *section))
+        })
+        .collect();
+    let Some(most) = keys.iter().map(|key| key.size + 1).max() else {
+        return Ok(Vec::new());
+    };
+    let backend = db.get_database_backend();
+    let mut found: Vec<(usize, DateTime<Utc>, Uuid)> = Vec::new();
+    for chunk in sections.chunks(SECTIONS_PER_STATEMENT) {
+        for row in db.query_all_raw(newest(backend, chunk, most, now)).await? {
+            let list: i64 = row.try_get("", "list")?;
+            found.push((
+                list as usize,
+                row.try_get("", "published_at")?,
+                row.try_get("", "id")?,
+            ));
+        }
+    }
+    // Each list newest first (ties by id, as the list's order has it),
+    // then its first page and one more kept.
+    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+    let mut members = Vec::new();
+    for (list, key) in keys.iter().enumerate() {
+        members.extend(
+            found
+                .iter()
+                .filter(|(of, _, _)| *of == list)
+                .take((key.size + 1) as usize)
+                .map(|(_, _, id)| (list, *id)),
+        );
+    }
+    Ok(members)
+}
+
+/// The ids of each list's first page and one more, as `(list's place in
+/// keys, id)`: one `UNION ALL` of per-list id queries, for lists of any
+/// filter and order.
+async fn union_of_lists(
+    db: &DatabaseConnection,
+    keys: &[FirstPageKey],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(usize, Uuid)>> {
     let mut union: Option<SelectStatement> = None;
     for (index, key) in keys.iter().enumerate() {
         let filter = &key.filter;
@@ -531,9 +625,8 @@ pub async fn first_pages(
             }
         }
     }
-    let mut pages: HashMap<FirstPageKey, Page<Teaser>> = HashMap::new();
     let Some(union) = union else {
-        return Ok(pages);
+        return Ok(Vec::new());
     };
     let backend = db.get_database_backend();
     let mut members: Vec<(usize, Uuid)> = Vec::new();
@@ -542,18 +635,7 @@ pub async fn first_pages(
         let id: Uuid = row.try_get("", "id")?;
         members.push((list as usize, id));
     }
-    let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
-    let models = teasers_by_id(db, ids, Condition::all()).await?;
-    for (index, key) in keys.iter().enumerate() {
-        let mut rows: Vec<Teaser> = members
-            .iter()
-            .filter(|(list, _)| *list == index)
-            .filter_map(|(_, id)| models.get(id).cloned())
-            .collect();
-        rows.sort_by(|a, b| key.order.compare(&a.0, &b.0));
-        pages.insert(key.clone(), Page::from_overfetch(rows, key.size));
-    }
-    Ok(pages)
+    Ok(members)
 }
 
 /// How many public articles match `filter`.

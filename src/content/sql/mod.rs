@@ -7,12 +7,14 @@
 //!
 //! - [`article_page`]: an article's own page in one statement.
 //! - [`comment_pages`]: many articles' first comments at once.
+//! - [`newest_in_sections`]: the newest articles of many sections at once.
 //! - [`related`]: the ranking of articles that share tags.
 //! - [`search`]: full-text search, its index and its ranking.
 //! - [`view_counts`]: adding a flush's views to the stored counts.
 
 pub mod article_page;
 pub mod comment_pages;
+pub mod newest_in_sections;
 pub mod related;
 pub mod search;
 pub mod view_counts;
