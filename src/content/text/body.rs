@@ -1,7 +1,7 @@
 //! Article bodies: HTML made safe on the way in, the plain text kept beside it,
 //! and the excerpts cut from that text for teasers.
 
-use unicode_segmentation::UnicodeSegmentation;
+use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 
 /// How many characters a teaser's excerpt holds at most, the ellipsis included.
 pub const EXCERPT_LENGTH: usize = 120;
@@ -166,17 +166,7 @@ pub fn excerpt_of_start(start: &str, max_chars: usize, more_follows: bool) -> St
     if folded.chars().count() <= max_chars && !more_follows {
         return folded;
     }
-    let budget = max_chars.saturating_sub(1);
-    let mut cut = 0;
-    let mut used = 0;
-    for (index, grapheme) in folded.grapheme_indices(true) {
-        let width = grapheme.chars().count();
-        if used + width > budget {
-            break;
-        }
-        used += width;
-        cut = index + grapheme.len();
-    }
+    let cut = grapheme_cut(&folded, max_chars.saturating_sub(1));
     let mut head = &folded[..cut];
     let next = folded[cut..].chars().next();
     let ends_mid_word =
@@ -191,6 +181,42 @@ pub fn excerpt_of_start(start: &str, max_chars: usize, more_follows: bool) -> St
         c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；' | ':' | '：')
     });
     format!("{head}…")
+}
+
+/// Where to cut `text` to keep at most `chars` characters without splitting
+/// a grapheme: the end of the last whole grapheme among them. The grapheme
+/// rules run only where the cut falls; every teaser on a page is cut, and
+/// walking each excerpt grapheme by grapheme was a visible share of a cold
+/// page's time.
+fn grapheme_cut(text: &str, chars: usize) -> usize {
+    let Some((offset, _)) = text.char_indices().nth(chars) else {
+        return text.len();
+    };
+    let mut cursor = GraphemeCursor::new(offset, text.len(), true);
+    match cursor.is_boundary(text, 0) {
+        Ok(true) => offset,
+        Ok(false) => match cursor.prev_boundary(text, 0) {
+            Ok(boundary) => boundary.unwrap_or(0),
+            Err(_) => grapheme_cut_by_walking(text, chars),
+        },
+        // The cursor sees the whole text, so it never asks for more; were
+        // it to, the walk gives the same cut.
+        Err(_) => grapheme_cut_by_walking(text, chars),
+    }
+}
+
+/// [`grapheme_cut`] by walking the text grapheme by grapheme.
+fn grapheme_cut_by_walking(text: &str, chars: usize) -> usize {
+    let mut cut = 0;
+    let mut used = 0;
+    for (index, grapheme) in text.grapheme_indices(true) {
+        used += grapheme.chars().count();
+        if used > chars {
+            break;
+        }
+        cut = index + grapheme.len();
+    }
+    cut
 }
 
 /// Letters and digits of scripts that separate words with spaces.
@@ -301,6 +327,34 @@ mod tests {
         let body = cut.trim_end_matches('…');
         assert!(body.graphemes(true).all(|g| g == "👨‍👩‍👧"));
         assert!(cut.chars().count() <= 20);
+    }
+
+    #[test]
+    fn the_cut_falls_where_walking_the_graphemes_puts_it() {
+        let texts = [
+            "👨‍👩‍👧".repeat(9),
+            "e\u{301}".repeat(30),
+            "🇨🇳🇬🇧中文 Text".repeat(7),
+            "한국어 ᄀᄀᄀ각 नमस्ते ".repeat(6),
+            "\r\n".repeat(20),
+            String::new(),
+        ];
+        for text in &texts {
+            for chars in 0..=text.chars().count() + 1 {
+                assert_eq!(
+                    grapheme_cut(text, chars),
+                    grapheme_cut_by_walking(text, chars),
+                    "{text:?} at {chars}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_texts_cut_falls_where_walking_puts_it(text in "\\PC{0,60}", chars in 0usize..70) {
+            proptest::prop_assert_eq!(grapheme_cut(&text, chars), grapheme_cut_by_walking(&text, chars));
+        }
     }
 
     #[test]
