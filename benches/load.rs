@@ -404,9 +404,15 @@ fn start_server(database_url: &str, cache_max_age: u64) -> Server {
     // background as it starts: measured meanwhile, it would pay for that.
     if rebuilding {
         for line in lines.by_ref() {
-            if line.unwrap().contains("the search index is rebuilt") {
+            let line = line.unwrap();
+            if line.contains("the search index is rebuilt") {
                 break;
             }
+            // A failed rebuild never says it is done: waiting on would hang.
+            assert!(
+                !line.contains("rebuilding the search index failed"),
+                "the server could not rebuild the search index: {line}"
+            );
         }
     }
     std::thread::spawn(move || for _ in lines {});
