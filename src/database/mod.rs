@@ -180,41 +180,31 @@ pub async fn probe_write(db: &DatabaseConnection) -> AppResult<()> {
     txn.commit().await
 }
 
-/// How PostgreSQL runs one read of [`query_all_with`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ReadLimits {
-    /// Past this the database cancels the statement (its
-    /// `statement_timeout`; the error is then
-    /// [`crate::fault::DbFault::TimedOut`]).
-    pub timeout: Duration,
-    /// Whether the planner is kept from scanning tables whole where an
-    /// index serves (`enable_seqscan` off). Its costs do not count the
-    /// work a row's large values need (a `tsvector` read back from TOAST
-    /// and matched), so for a word most rows hold it prefers reading and
-    /// matching every row to the index that already knows the answer.
-    pub index_scans: bool,
-}
-
-/// Runs one read `statement` within `limits`, which hold for this
-/// statement's transaction only. A request the server cuts short does not
-/// stop a statement the database is running, so the timeout is what keeps
-/// one costly read from holding a pooled connection for long. SQLite runs
-/// the statement as it is.
-pub async fn query_all_with(
+/// Runs one read `statement` on PostgreSQL within `timeout` (its
+/// `statement_timeout`; past it the error is
+/// [`crate::fault::DbFault::TimedOut`]) and from indexes wherever they
+/// serve (`enable_seqscan` off), both for this statement's transaction
+/// only. A request the server cuts short does not stop a statement the
+/// database is running, so the timeout is what keeps one costly read from
+/// holding a pooled connection for long. The planner's costs do not count
+/// the work a row's large values need (a `tsvector` read back from TOAST
+/// and matched), so for a word most rows hold it would read and match
+/// every row rather than use the full-text index that already knows the
+/// answer. SQLite runs the statement as it is.
+pub async fn query_all_by_index_within(
     db: &DatabaseConnection,
     statement: Statement,
-    limits: ReadLimits,
+    timeout: Duration,
 ) -> Result<Vec<QueryResult>, DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
         return db.query_all_raw(statement).await;
     }
     let txn = db.begin().await?;
-    let timeout = limits.timeout.as_millis().clamp(1, i32::MAX as u128);
-    let seq_scans = if limits.index_scans { "off" } else { "on" };
+    let timeout = timeout.as_millis().clamp(1, i32::MAX as u128);
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', $2, true)",
-        [timeout.to_string().into(), seq_scans.into()],
+        "SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', 'off', true)",
+        [timeout.to_string().into()],
     ))
     .await?;
     let rows = txn.query_all_raw(statement).await?;

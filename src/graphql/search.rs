@@ -51,9 +51,9 @@ impl SearchQueryRoot {
     /// 200 characters; a query of punctuation only finds nothing. `first`
     /// (10 unless given, at most 100) results after the `after` cursor.
     /// Only the newest matches (1,000 unless the server says otherwise) are
-    /// ranked; older ones follow them, newest first, with a score of 0. A
-    /// search that runs too long is refused with `SERVICE_UNAVAILABLE`:
-    /// add words or a filter.
+    /// ranked; older ones follow them, newest first, with a score of 0. On
+    /// PostgreSQL a search that runs too long is refused with
+    /// `SERVICE_UNAVAILABLE`: add words or a filter.
     async fn search(
         &self,
         ctx: &Context<'_>,

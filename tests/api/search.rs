@@ -777,8 +777,8 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         )
     };
     use sea_orm::ConnectionTrait;
-    let limits = app.state.search.read_limits();
-    let within = newsroom::database::query_all_with(&app.db, settings(), limits)
+    let timeout = app.state.search.statement_timeout;
+    let within = newsroom::database::query_all_by_index_within(&app.db, settings(), timeout)
         .await
         .unwrap();
     assert_eq!(

@@ -41,20 +41,10 @@ pub struct SearchSettings {
     /// How many of a search's newest matches are ranked; older ones
     /// follow by recency.
     pub ranked_matches: u64,
-    /// How long one search statement may run (PostgreSQL).
+    /// How long one search statement may run (PostgreSQL), which also
+    /// reads from the full-text index wherever it serves
+    /// ([`crate::database::query_all_by_index_within`]).
     pub statement_timeout: std::time::Duration,
-}
-
-impl SearchSettings {
-    /// How PostgreSQL runs a search's statements: within its time limit,
-    /// and from the full-text index (a word most articles hold would
-    /// otherwise be matched by reading every document).
-    pub fn read_limits(&self) -> crate::database::ReadLimits {
-        crate::database::ReadLimits {
-            timeout: self.statement_timeout,
-            index_scans: true,
-        }
-    }
 }
 
 /// Characters of body text a hit's excerpt shows.
@@ -275,8 +265,8 @@ impl Search {
         db: &DatabaseConnection,
         statement: sea_orm::Statement,
     ) -> AppResult<Vec<sea_orm::QueryResult>> {
-        let limits = self.settings.read_limits();
-        match crate::database::query_all_with(db, statement, limits).await {
+        let timeout = self.settings.statement_timeout;
+        match crate::database::query_all_by_index_within(db, statement, timeout).await {
             Ok(rows) => Ok(rows),
             Err(error) if DbFault::of(&error) == DbFault::TimedOut => {
                 crate::metrics::database_error(DbFault::TimedOut);
@@ -287,7 +277,7 @@ impl Search {
                 Err(AppError::Unavailable {
                     message: format!(
                         "This search took longer than the server allows ({}); add words or a filter, or try again",
-                        humantime::format_duration(limits.timeout)
+                        humantime::format_duration(timeout)
                     ),
                     retry_after: std::time::Duration::from_secs(1),
                 })
