@@ -19,6 +19,12 @@
 //! these CPUs, as `taskset -c` names them; unpinned unless set); with
 //! `DATABASE_URL=postgres://…` the site is built in a new database there,
 //! otherwise in a SQLite file (kept in `BENCH_DIR` when that is set).
+//! `BENCH_SITE=<database URL>` measures a site an earlier run built (each
+//! run prints its site's URL) instead of building one: a 1,000,000-article
+//! site takes most of an hour to build and index, its measurements minutes.
+//! `BENCH_WARM_SECONDS` (0) sends each operation's traffic for that long,
+//! unmeasured, before measuring it: a warm run then measures the steady
+//! state a site's caches reach, not the minutes after a restart.
 
 #![allow(clippy::unwrap_used, missing_docs)] // a benchmark: a panic is a failed run
 
@@ -711,6 +717,50 @@ async fn index_for_search(db: &DatabaseConnection, database_url: &str) {
     );
 }
 
+/// Makes the schema (the measured build's own, see `BENCH_SERVER`), builds
+/// a site of `articles` articles and indexes it for search.
+async fn build_and_index(db: &DatabaseConnection, database_url: &str, articles: u64) {
+    let built = Instant::now();
+    match std::env::var("BENCH_SERVER") {
+        // An older build refuses a schema with migrations it does not know:
+        // it makes the schema itself (the site's rows fit both builds as
+        // long as the entities did not change between them).
+        Ok(other) => {
+            let migrated = Command::new(other)
+                .arg("migrate")
+                .env("DATABASE_URL", database_url)
+                .env("NEWSROOM_LOG", "warn")
+                .status()
+                .unwrap();
+            assert!(migrated.success(), "BENCH_SERVER migrate failed");
+        }
+        Err(_) => newsroom::database::migrate(db).await.unwrap(),
+    }
+    build_site(db, articles).await;
+    // A database in steady state has planner statistics and a visibility
+    // map: PostgreSQL's autovacuum makes both after a bulk load (without the
+    // map no index-only scan pays off), the server gathers SQLite's.
+    if database_url.starts_with("postgres") {
+        db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
+    }
+    eprintln!(
+        "built a site of {articles} articles in {:.1} s",
+        built.elapsed().as_secs_f64()
+    );
+    if std::env::var("BENCH_SERVER").is_err() {
+        index_for_search(db, database_url).await;
+    }
+    eprintln!("the site is {database_url}: BENCH_SITE={database_url} measures it again");
+}
+
+/// A site an earlier run built (`BENCH_SITE`): how many articles it has.
+async fn articles_built_before(db: &DatabaseConnection) -> u64 {
+    use sea_orm::PaginatorTrait;
+    let articles = article::Entity::find().count(db).await.unwrap();
+    eprintln!("measuring a site built before, of {articles} articles");
+    articles
+}
+
 fn contract(file: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/tests/contract/{file}",
@@ -730,47 +780,28 @@ async fn main() {
     let seconds = setting("BENCH_SECONDS", 5);
     let connections = setting("BENCH_CONNECTIONS", 32);
     let cache_max_age = setting("BENCH_CACHE_MAX_AGE", 30);
+    let warm_seconds = setting("BENCH_WARM_SECONDS", 0);
     let folder = tempfile::tempdir().unwrap();
     // BENCH_DIR keeps the SQLite site afterwards, for looking at query plans.
     let kept = std::env::var("BENCH_DIR")
         .ok()
         .map(std::path::PathBuf::from);
-    let database_url = fresh_database(kept.as_deref().unwrap_or(folder.path())).await;
-
-    let built = Instant::now();
+    let reused = std::env::var("BENCH_SITE").ok();
+    let database_url = match &reused {
+        Some(url) => url.clone(),
+        None => fresh_database(kept.as_deref().unwrap_or(folder.path())).await,
+    };
     let config = newsroom::config::Config::for_database(database_url.clone());
     let db = newsroom::database::connect(&config.database_url, config.database_connections())
         .await
         .unwrap();
-    match std::env::var("BENCH_SERVER") {
-        // An older build refuses a schema with migrations it does not know:
-        // it makes the schema itself (the site's rows fit both builds as
-        // long as the entities did not change between them).
-        Ok(other) => {
-            let migrated = Command::new(other)
-                .arg("migrate")
-                .env("DATABASE_URL", &database_url)
-                .env("NEWSROOM_LOG", "warn")
-                .status()
-                .unwrap();
-            assert!(migrated.success(), "BENCH_SERVER migrate failed");
+    let articles = match reused {
+        Some(_) => articles_built_before(&db).await,
+        None => {
+            build_and_index(&db, &database_url, articles).await;
+            articles
         }
-        Err(_) => newsroom::database::migrate(&db).await.unwrap(),
-    }
-    build_site(&db, articles).await;
-    // A database in steady state has planner statistics and a visibility
-    // map: PostgreSQL's autovacuum makes both after a bulk load (without the
-    // map no index-only scan pays off), the server gathers SQLite's.
-    if database_url.starts_with("postgres") {
-        db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
-    }
-    eprintln!(
-        "built a site of {articles} articles in {:.1} s",
-        built.elapsed().as_secs_f64()
-    );
-    if std::env::var("BENCH_SERVER").is_err() {
-        index_for_search(&db, &database_url).await;
-    }
+    };
     let article_id = article::Entity::find().one(&db).await.unwrap().unwrap().id;
     drop(db);
 
@@ -921,8 +952,12 @@ async fn main() {
         (Ok(clients), Ok(server)) => format!(", clients on CPU {clients}, server on CPU {server}"),
         _ => String::new(),
     };
+    let warmed = match warm_seconds {
+        0 => String::new(),
+        s => format!(", each after {s} s unmeasured"),
+    };
     println!(
-        "\n{backend}, {articles} articles, {connections} connections, {seconds} s each, {read_cache}{pinned}, ArticlePage response {size} bytes\n"
+        "\n{backend}, {articles} articles, {connections} connections, {seconds} s each{warmed}, {read_cache}{pinned}, ArticlePage response {size} bytes\n"
     );
     println!("| operation | req/s | p50 ms | p99 ms | errors | of the static limit |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -952,7 +987,6 @@ async fn main() {
     };
     for (name, body) in operations.into_iter().filter(|(name, _)| wanted(name)) {
         let counting = name.starts_with("recordView");
-        let before = if counting { stored_views().await } else { 0 };
         if let Body::Among { requests, .. } = &body {
             // Each distinct request once, alone, before the run: what an
             // uncached search costs, and a cache warm as a site's is.
@@ -979,6 +1013,18 @@ async fn main() {
                 each[each.len() - 1]
             );
         }
+        if warm_seconds > 0 {
+            let warming = drive(&server.url, body.clone(), connections, warm_seconds).await;
+            eprintln!(
+                "{name}: warmed for {warm_seconds} s ({:.0} req/s, p99 {:.1} ms, unmeasured)",
+                warming.rps, warming.p99_ms
+            );
+            if counting {
+                // The warm-up's views are stored before counting starts.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+        let before = if counting { stored_views().await } else { 0 };
         let measured = drive(&server.url, body, connections, seconds).await;
         if counting {
             // Every acknowledged view is stored within a flush or two.
