@@ -455,6 +455,8 @@ enum Slugs {
         /// The stride from ranks to article numbers (coprime with n).
         stride: u64,
     },
+    /// `numbers`' draws counted from `first` on.
+    From { first: u64, numbers: Box<Slugs> },
 }
 
 impl Slugs {
@@ -480,6 +482,7 @@ impl Slugs {
     /// The article number for one request.
     fn draw(&self, rng: &mut impl rand::Rng) -> u64 {
         match self {
+            Self::From { first, numbers } => first + numbers.draw(rng),
             Self::Uniform(n) => rng.random_range(0..*n),
             Self::Zipf { cumulative, stride } => {
                 let u: f64 = rng.random();
@@ -873,9 +876,18 @@ async fn main() {
             "search tag name",
             Body::drawn_at(&search("标签NUMBER"), "NUMBER", "", Slugs::zipf(200)),
         ),
+        // Numbers from 200 on: the tags' names hold 0 to 199.
         (
             "search one article",
-            Body::drawn_at(&search("NUMBER"), "NUMBER", "", Slugs::zipf(articles)),
+            Body::drawn_at(
+                &search("NUMBER"),
+                "NUMBER",
+                "",
+                Slugs::From {
+                    first: 200,
+                    numbers: Box::new(Slugs::zipf(articles.saturating_sub(200).max(1))),
+                },
+            ),
         ),
         ("recordView", Body::fixed(&record_view)),
         (
