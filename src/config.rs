@@ -455,6 +455,17 @@ pub struct Config {
     )]
     pub search_ranked_matches: u64,
 
+    /// How many matches a search's `totalCount` counts at most; past it,
+    /// `totalCountIsExact` is false. Counting reads every match, so this
+    /// bounds the count of a word that most articles hold.
+    #[arg(
+        long,
+        env = "NEWSROOM_SEARCH_COUNTED_MATCHES",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub search_counted_matches: u64,
+
     /// How long one search statement may run on PostgreSQL before it is
     /// cancelled and the reader asked to narrow the search: it never holds
     /// a pooled connection past its request.
@@ -517,6 +528,7 @@ impl Config {
             live_backlog: self.live_backlog,
             search: crate::content::search::SearchSettings {
                 ranked_matches: self.search_ranked_matches.clamp(1, i64::MAX as u64),
+                counted_matches: self.search_counted_matches.clamp(1, i64::MAX as u64 - 1),
                 statement_timeout: self.search_timeout,
             },
         }

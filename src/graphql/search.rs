@@ -9,7 +9,7 @@ use crate::graphql::shown;
 use crate::{
     content::{
         self,
-        search::{Search, SearchCursor},
+        search::{MatchCount, Search, SearchCursor},
     },
     graphql::{
         articles::{Article, ArticleFilter},
@@ -108,6 +108,7 @@ impl SearchQueryRoot {
                 },
                 edges,
                 search,
+                counted: tokio::sync::OnceCell::new(),
             })
         })
         .await
@@ -125,17 +126,42 @@ pub struct SearchConnection {
     page_info: PageInfo,
     #[graphql(skip)]
     search: Search,
+    #[graphql(skip)]
+    counted: tokio::sync::OnceCell<MatchCount>,
 }
 
 #[ComplexObject]
 impl SearchConnection {
-    /// How many published articles match, across all pages.
+    /// How many published articles match, across all pages; counted up to
+    /// the server's limit (`NEWSROOM_SEARCH_COUNTED_MATCHES`, 10,000 unless
+    /// set), which it is when more match (see `totalCountIsExact`).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        Box::pin(async move {
-            let (state, request) = scope(ctx)?;
-            Ok(state.reads(request.now).search_count(&self.search).await?)
-        })
-        .await
+        Ok(self.count(ctx).await?.counted)
+    }
+
+    /// Whether `totalCount` is all the matches: false when more match than
+    /// the server counts, so that a page can say "10,000+". The results
+    /// themselves go on past the count.
+    async fn total_count_is_exact(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.count(ctx).await?.is_exact)
+    }
+}
+
+impl SearchConnection {
+    /// The matches' count, read once for both fields that show it.
+    async fn count(&self, ctx: &Context<'_>) -> async_graphql::Result<MatchCount> {
+        let counted = self
+            .counted
+            .get_or_try_init(|| {
+                Box::pin(async move {
+                    let (state, request) = scope(ctx)?;
+                    Ok::<_, async_graphql::Error>(
+                        state.reads(request.now).search_count(&self.search).await?,
+                    )
+                })
+            })
+            .await?;
+        Ok(*counted)
     }
 }
 

@@ -721,6 +721,40 @@ async fn only_the_newest_matches_are_ranked_and_older_ones_follow_by_recency() {
     assert_eq!(all, slugs, "one page and many agree");
 }
 
+/// A word most articles hold would be counted at every match; the server
+/// counts up to `NEWSROOM_SEARCH_COUNTED_MATCHES` (here two of the three
+/// articles about robots) and says the count stopped there, while the
+/// results go on past it.
+#[tokio::test]
+async fn a_count_stops_at_the_counted_matches_and_says_so() {
+    const COUNT: &str = r#"query($query: String!) { search(query: $query, first: 10) {
+        totalCount totalCountIsExact edges { node { slug } } } }"#;
+    let capped = TestApp::spawn_with(Options {
+        tweak: |config| config.search_counted_matches = 2,
+        ..Options::default()
+    })
+    .await;
+    let page = capped.data(COUNT, json!({ "query": "机器人" })).await;
+    assert_eq!(page["search"]["totalCount"], 2, "{page}");
+    assert_eq!(page["search"]["totalCountIsExact"], false, "{page}");
+    assert_eq!(
+        page["search"]["edges"].as_array().unwrap().len(),
+        3,
+        "{page}"
+    );
+    // As many matches as it counts, or fewer: the count is exact.
+    let page = capped.data(COUNT, json!({ "query": "CLUE-Next" })).await;
+    let found = page["search"]["edges"].as_array().unwrap().len();
+    assert!((1..=2).contains(&found), "{page}");
+    assert_eq!(page["search"]["totalCount"], found, "{page}");
+    assert_eq!(page["search"]["totalCountIsExact"], true, "{page}");
+
+    let app = TestApp::spawn().await;
+    let page = app.data(COUNT, json!({ "query": "机器人" })).await;
+    assert_eq!(page["search"]["totalCount"], 3, "{page}");
+    assert_eq!(page["search"]["totalCountIsExact"], true, "{page}");
+}
+
 /// A search statement that runs past `NEWSROOM_SEARCH_TIMEOUT` is cancelled
 /// by PostgreSQL: the reader is asked to narrow the search, and the pooled
 /// connection is free again at once. Here the statement waits for a lock

@@ -41,10 +41,32 @@ pub struct SearchSettings {
     /// How many of a search's newest matches are ranked; older ones
     /// follow by recency.
     pub ranked_matches: u64,
+    /// How many matches a search's count visits at most: a word every
+    /// article holds would otherwise be counted at every article.
+    pub counted_matches: u64,
     /// How long one search statement may run (PostgreSQL), which also
     /// reads from the full-text index wherever it serves
     /// ([`crate::database::query_all_by_index_within`]).
     pub statement_timeout: std::time::Duration,
+}
+
+/// How many articles a search matches, as far as it was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchCount {
+    /// The matches counted: all of them, or the most a count visits.
+    pub counted: u64,
+    /// Whether `counted` is all of them; when not, more match.
+    pub is_exact: bool,
+}
+
+impl MatchCount {
+    /// What a count of up to one past `most` rows says.
+    pub fn of(rows: u64, most: u64) -> Self {
+        Self {
+            counted: rows.min(most),
+            is_exact: rows <= most,
+        }
+    }
 }
 
 /// Characters of body text a hit's excerpt shows.
@@ -286,7 +308,9 @@ impl Search {
         }
     }
 
-    /// How many articles public at `now` match, across all pages.
+    /// How many articles public at `now` match, across all pages, counted
+    /// up to one past [`SearchSettings::counted_matches`] (see
+    /// [`MatchCount`]).
     pub async fn count(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<u64> {
         if self.query.is_empty() {
             return Ok(0);
@@ -295,6 +319,7 @@ impl Search {
             db.get_database_backend(),
             &self.query,
             self.filter.condition(now),
+            self.settings.counted_matches.saturating_add(1),
         );
         let row = self
             .bounded(db, statement)
@@ -332,16 +357,18 @@ impl Reads<'_> {
     }
 
     /// How many public articles match `search`, through the read cache.
-    pub async fn search_count(&self, search: &Search) -> AppResult<u64> {
+    pub async fn search_count(&self, search: &Search) -> AppResult<MatchCount> {
         let lookup = Lookup::SearchCount {
             query: search.query.clone(),
             filter: search.filter.clone(),
         };
-        self.cache
+        let rows = self
+            .cache
             .get_or_load(self.db, self.now, lookup, async {
                 search.count(self.db, self.now).await
             })
-            .await
+            .await?;
+        Ok(MatchCount::of(rows, search.settings.counted_matches))
     }
 }
 

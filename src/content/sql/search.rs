@@ -325,12 +325,15 @@ pub fn page(
     backend.build(&select)
 }
 
-/// How many articles match in all.
-pub fn count(backend: DbBackend, query: &SearchQuery, filter: Condition) -> Statement {
+/// How many articles match, counting at most `most` of them: the matches
+/// are read until that many are found.
+pub fn count(backend: DbBackend, query: &SearchQuery, filter: Condition, most: u64) -> Statement {
+    let mut hits = matching(backend, query, filter, None);
+    hits.limit(most);
     let mut select = Query::select();
     select
         .expr(Expr::cust("COUNT(*)"))
-        .from_subquery(matching(backend, query, filter, None), Alias::new("hits"));
+        .from_subquery(hits, Alias::new("hits"));
     backend.build(&select)
 }
 
@@ -497,7 +500,13 @@ mod tests {
             1,
             "the bound is the 1,000th newest match"
         );
-        let counted = count(DbBackend::Postgres, &query, Condition::all());
+        let counted = count(DbBackend::Postgres, &query, Condition::all(), 10_001);
         assert!(counted.sql.starts_with("SELECT COUNT(*)"));
+        assert!(counted.sql.contains("LIMIT $"), "{}", counted.sql);
+        assert!(
+            counted
+                .values
+                .is_some_and(|values| values.0.contains(&Value::from(10_001u64)))
+        );
     }
 }
