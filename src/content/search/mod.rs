@@ -214,17 +214,43 @@ impl Search {
             });
         }
         let backend = db.get_database_backend();
-        let statement = statements::page(
-            backend,
-            &self.query,
-            self.filter.condition(now),
-            statements::Ranking {
-                as_of: self.as_of,
-                ranked: self.settings.ranked_matches,
-            },
-            after,
-            first + 1,
-        );
+        let ranking = statements::Ranking {
+            as_of: self.as_of,
+            ranked: self.settings.ranked_matches,
+        };
+        let statement = if backend == sea_orm::DbBackend::Postgres {
+            let oldest_ranked = self
+                .bounded(
+                    db,
+                    statements::oldest_ranked(
+                        backend,
+                        &self.query,
+                        self.filter.condition(now),
+                        ranking,
+                    ),
+                )
+                .await?
+                .first()
+                .map(|row| row.try_get::<DateTime<Utc>>("", "published_at"))
+                .transpose()?;
+            statements::page_split_at(
+                &self.query,
+                self.filter.condition(now),
+                ranking,
+                oldest_ranked,
+                after,
+                first + 1,
+            )
+        } else {
+            statements::page(
+                backend,
+                &self.query,
+                self.filter.condition(now),
+                ranking,
+                after,
+                first + 1,
+            )
+        };
         let mut ranked = Vec::new();
         let rows = self.bounded(db, statement).await?;
         for row in rows {

@@ -224,29 +224,18 @@ fn matching(
     }
     select.cond_where(filter.clone());
     if let Some(ranking) = ranking {
-        // The oldest publication time still ranked: the `ranked`-th newest
-        // match published by the search's moment, so that pages of one
-        // search agree on it while articles are published. No such match
-        // (fewer than `ranked`): every match is ranked. SQLite keeps
-        // publication times as RFC 3339 text, which sorts as time does.
-        let oldest_ranked = {
-            let window = Alias::new("ranked_window");
-            let published = (window.clone(), Alias::new("published_at"));
-            let mut newest = Query::select();
-            newest
-                .column(published.clone())
-                .from_subquery(matching(backend, query, filter.clone(), None), window)
-                .and_where(Expr::col(published.clone()).lte(ranking.as_of))
-                .order_by(published, Order::Desc)
-                .limit(1)
-                .offset(ranking.ranked.saturating_sub(1));
-            Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(newest)))
-        };
+        // No bound (fewer than `ranked` matches): every match is ranked.
         // Earlier than any publication time: every match is ranked.
         let no_bound = match backend {
             DbBackend::Postgres => Expr::cust("'-infinity'::timestamptz"),
             _ => Expr::val(""),
         };
+        let oldest_ranked = Expr::SubQuery(
+            None,
+            Box::new(SubQueryStatement::SelectStatement(oldest_ranked_select(
+                backend, query, &filter, ranking,
+            ))),
+        );
         let published = Expr::col((articles, Alias::new("published_at")));
         let is_ranked = published.gte(Func::coalesce([oldest_ranked, no_bound]));
         select.expr_as(
@@ -256,6 +245,43 @@ fn matching(
         );
     }
     select
+}
+
+/// The oldest publication time still ranked: the `ranked`-th newest
+/// match published by the search's moment, so that pages of one search
+/// agree on it while articles are published. No row when fewer match.
+/// SQLite keeps publication times as RFC 3339 text, which sorts as time
+/// does.
+fn oldest_ranked_select(
+    backend: DbBackend,
+    query: &SearchQuery,
+    filter: &Condition,
+    ranking: Ranking,
+) -> SelectStatement {
+    let window = Alias::new("ranked_window");
+    let published = (window.clone(), Alias::new("published_at"));
+    let mut newest = Query::select();
+    newest
+        .column(published.clone())
+        .from_subquery(matching(backend, query, filter.clone(), None), window)
+        .and_where(Expr::col(published.clone()).lte(ranking.as_of))
+        .order_by(published, Order::Desc)
+        .limit(1)
+        .offset(ranking.ranked.saturating_sub(1));
+    newest
+}
+
+/// The oldest publication time a search ranks (see [`Ranking`]), as a
+/// statement of its own: one row of `published_at`, or none when every
+/// match is ranked. PostgreSQL's page is planned with it as a value
+/// ([`page_split_at`]).
+pub fn oldest_ranked(
+    backend: DbBackend,
+    query: &SearchQuery,
+    filter: Condition,
+    ranking: Ranking,
+) -> Statement {
+    backend.build(&oldest_ranked_select(backend, query, &filter, ranking))
 }
 
 /// A match's score as of `as_of`: the engine's relevance with the recency
@@ -288,24 +314,72 @@ pub fn page(
     after: Option<&SearchCursor>,
     limit: u64,
 ) -> Statement {
-    let hits = Alias::new("hits");
-    let score = || Expr::col((hits.clone(), Alias::new(SCORE)));
-    let published = || Expr::col((hits.clone(), Alias::new("published_at")));
-    let id = || Expr::col((hits.clone(), Alias::new("id")));
+    backend.build(&best_first(
+        matching(backend, query, filter, Some(ranking)),
+        after,
+        limit,
+    ))
+}
+
+/// As [`page`], for PostgreSQL with the oldest ranked publication time
+/// known ([`oldest_ranked`]; `None` when every match is ranked). The
+/// ranked matches (at or after it) and the unranked ones (before it,
+/// scoring 0) are read apart, each only as far as the page goes: the
+/// newest unranked matches come from the articles' publication index,
+/// and the ranked ones number about `ranked`. Read together, a word that
+/// every article holds had each of its matches joined and sorted.
+pub fn page_split_at(
+    query: &SearchQuery,
+    filter: Condition,
+    ranking: Ranking,
+    oldest_ranked: Option<DateTime<Utc>>,
+    after: Option<&SearchCursor>,
+    limit: u64,
+) -> Statement {
+    let backend = DbBackend::Postgres;
+    let published = || Expr::col((Alias::new("articles"), Alias::new("published_at")));
+    let mut ranked = matching(backend, query, filter.clone(), None);
+    ranked.expr_as(relevance(backend, query, ranking.as_of), Alias::new(SCORE));
+    let Some(oldest_ranked) = oldest_ranked else {
+        return backend.build(&best_first(ranked, after, limit));
+    };
+    ranked.and_where(published().gte(oldest_ranked));
+    let mut unranked = matching(backend, query, filter, None);
+    unranked
+        .expr_as(Expr::val(0i64), Alias::new(SCORE))
+        .and_where(published().lt(oldest_ranked));
+    let mut both = Query::select();
+    both.column(sea_orm::sea_query::Asterisk)
+        .from_subquery(best_first(ranked, after, limit), Alias::new("ranked"))
+        .union(
+            sea_orm::sea_query::UnionType::All,
+            Query::select()
+                .column(sea_orm::sea_query::Asterisk)
+                .from_subquery(best_first(unranked, after, limit), Alias::new("unranked"))
+                .to_owned(),
+        );
+    backend.build(&best_first(both, None, limit))
+}
+
+/// `hits` (a select of `id`, `published_at` and [`SCORE`]) best first:
+/// by score, then the newest, then the greatest id; after `after` when
+/// given, at most `limit` rows.
+fn best_first(hits: SelectStatement, after: Option<&SearchCursor>, limit: u64) -> SelectStatement {
+    let name = Alias::new("hits");
+    let score = || Expr::col((name.clone(), Alias::new(SCORE)));
+    let published = || Expr::col((name.clone(), Alias::new("published_at")));
+    let id = || Expr::col((name.clone(), Alias::new("id")));
     let mut select = Query::select();
     select
         .columns([
-            (hits.clone(), Alias::new("id")),
-            (hits.clone(), Alias::new("published_at")),
-            (hits.clone(), Alias::new(SCORE)),
+            (name.clone(), Alias::new("id")),
+            (name.clone(), Alias::new("published_at")),
+            (name.clone(), Alias::new(SCORE)),
         ])
-        .from_subquery(
-            matching(backend, query, filter, Some(ranking)),
-            hits.clone(),
-        )
-        .order_by((hits.clone(), Alias::new(SCORE)), Order::Desc)
-        .order_by((hits.clone(), Alias::new("published_at")), Order::Desc)
-        .order_by((hits.clone(), Alias::new("id")), Order::Desc)
+        .from_subquery(hits, name.clone())
+        .order_by((name.clone(), Alias::new(SCORE)), Order::Desc)
+        .order_by((name.clone(), Alias::new("published_at")), Order::Desc)
+        .order_by((name.clone(), Alias::new("id")), Order::Desc)
         .limit(limit);
     if let Some(after) = after {
         select.cond_where(
@@ -322,7 +396,7 @@ pub fn page(
             ),
         );
     }
-    backend.build(&select)
+    select
 }
 
 /// How many articles match, counting at most `most` of them: the matches
@@ -508,5 +582,31 @@ mod tests {
                 .values
                 .is_some_and(|values| values.0.contains(&Value::from(10_001u64)))
         );
+    }
+
+    #[test]
+    fn postgresql_reads_ranked_and_unranked_matches_apart_when_there_is_a_bound() {
+        let query = SearchQuery::parse("数据").unwrap();
+        let ranking = Ranking {
+            as_of: Utc::now(),
+            ranked: 1_000,
+        };
+        let oldest = Utc::now() - chrono::TimeDelta::days(3);
+        let split = page_split_at(&query, Condition::all(), ranking, Some(oldest), None, 11);
+        assert!(split.sql.contains(" UNION ALL "), "{}", split.sql);
+        assert_eq!(split.sql.matches("ts_rank_cd").count(), 1, "{}", split.sql);
+        assert!(split.sql.contains(r#""articles"."published_at" >= $"#));
+        assert!(split.sql.contains(r#""articles"."published_at" < $"#));
+        assert!(!split.sql.contains("OFFSET"), "the bound is a value");
+        // Each part and the whole stop at the page's size.
+        assert_eq!(split.sql.matches("LIMIT $").count(), 3, "{}", split.sql);
+
+        let unbounded = page_split_at(&query, Condition::all(), ranking, None, None, 11);
+        assert!(!unbounded.sql.contains("UNION"), "{}", unbounded.sql);
+        assert!(unbounded.sql.contains("ts_rank_cd"));
+        assert!(!unbounded.sql.contains("CASE"), "every match is ranked");
+
+        let bound = oldest_ranked(DbBackend::Postgres, &query, Condition::all(), ranking);
+        assert!(bound.sql.contains(" LIMIT $3 OFFSET $4"), "{}", bound.sql);
     }
 }
