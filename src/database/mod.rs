@@ -190,7 +190,13 @@ pub async fn probe_write(db: &DatabaseConnection) -> AppResult<()> {
 /// the work a row's large values need (a `tsvector` read back from TOAST
 /// and matched), so for a word most rows hold it would read and match
 /// every row rather than use the full-text index that already knows the
-/// answer. SQLite runs the statement as it is.
+/// answer. Each run is planned for its own values (`plan_cache_mode`):
+/// how many rows a full-text match finds decides the plan, and a plan
+/// made once for any words (PostgreSQL's generic plan of a prepared
+/// statement) walked every article for a word only one holds. And it runs
+/// in this process alone (no parallel workers): starting them took longer
+/// than a search for one article, and a server's concurrent requests keep
+/// the cores busy already. SQLite runs the statement as it is.
 pub async fn query_all_by_index_within(
     db: &DatabaseConnection,
     statement: Statement,
@@ -203,7 +209,9 @@ pub async fn query_all_by_index_within(
     let timeout = timeout.as_millis().clamp(1, i32::MAX as u128);
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', 'off', true)",
+        "SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', 'off', true), \
+         set_config('plan_cache_mode', 'force_custom_plan', true), \
+         set_config('max_parallel_workers_per_gather', '0', true)",
         [timeout.to_string().into()],
     ))
     .await?;

@@ -807,7 +807,8 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
     let settings = || {
         sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
-            "SELECT current_setting('enable_seqscan') || ' ' || current_setting('statement_timeout')",
+            "SELECT current_setting('enable_seqscan') || ' ' || current_setting('statement_timeout') \
+             || ' ' || current_setting('plan_cache_mode') || ' ' || current_setting('max_parallel_workers_per_gather')",
         )
     };
     use sea_orm::ConnectionTrait;
@@ -817,7 +818,8 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         .unwrap();
     assert_eq!(
         within[0].try_get_by_index::<String>(0).unwrap(),
-        "off 2500ms"
+        "off 2500ms force_custom_plan 0",
+        "each search is planned for its own words, and runs without parallel workers"
     );
     // The documents' long values live out of line, so that the rows a
     // common word matches are read for their article ids alone.
@@ -840,6 +842,6 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
     let (open, _) = newsroom::database::pool_usage(&app.db);
     for _ in 0..=open {
         let after = app.db.query_one_raw(settings()).await.unwrap().unwrap();
-        assert_eq!(after.try_get_by_index::<String>(0).unwrap(), "on 0");
+        assert_eq!(after.try_get_by_index::<String>(0).unwrap(), "on 0 auto 2");
     }
 }
