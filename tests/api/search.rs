@@ -845,3 +845,100 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         assert_eq!(after.try_get_by_index::<String>(0).unwrap(), "on 0 auto 2");
     }
 }
+
+/// PostgreSQL reads a page's ranked and unranked matches apart
+/// (`page_split_at`, planned with the bound as a value); SQLite, and
+/// PostgreSQL before, in one statement (`page`). Both must list the same
+/// hits with the same scores, page after page, wherever the bound falls.
+#[tokio::test]
+async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
+    use newsroom::content::{
+        articles::ArticleFilter,
+        search::{SearchCursor, query::SearchQuery},
+        sql::search::{Ranking, oldest_ranked, page, page_split_at},
+    };
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let now = chrono::Utc::now();
+    let read = |statement| async {
+        let rows = app.db.query_all_raw(statement).await.unwrap();
+        rows.iter()
+            .map(|row| SearchCursor {
+                as_of: now.timestamp_micros(),
+                score: row.try_get("", "score").unwrap(),
+                published_at: row.try_get("", "published_at").unwrap(),
+                id: row.try_get("", "id").unwrap(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut compared = 0;
+    for text in ["机器人", "开源", "AI", "大模型 开源", "-机器人 AI"] {
+        let query = SearchQuery::parse(text).unwrap();
+        let filter = || ArticleFilter::default().condition(now);
+        for ranked in [1, 2, 3, 1_000] {
+            let ranking = Ranking { as_of: now, ranked };
+            let bound = app
+                .db
+                .query_all_raw(oldest_ranked(
+                    DbBackend::Postgres,
+                    &query,
+                    filter(),
+                    ranking,
+                ))
+                .await
+                .unwrap()
+                .first()
+                .map(|row| {
+                    row.try_get::<chrono::DateTime<chrono::Utc>>("", "published_at")
+                        .unwrap()
+                });
+            let (mut whole, mut split) = (Vec::new(), Vec::new());
+            let mut after: Option<SearchCursor> = None;
+            loop {
+                let one = read(page(
+                    DbBackend::Postgres,
+                    &query,
+                    filter(),
+                    ranking,
+                    after.as_ref(),
+                    2,
+                ))
+                .await;
+                let other = read(page_split_at(
+                    &query,
+                    filter(),
+                    ranking,
+                    bound,
+                    after.as_ref(),
+                    2,
+                ))
+                .await;
+                assert_eq!(
+                    one.iter()
+                        .map(|hit| (hit.id, hit.score))
+                        .collect::<Vec<_>>(),
+                    other
+                        .iter()
+                        .map(|hit| (hit.id, hit.score))
+                        .collect::<Vec<_>>(),
+                    "{text:?}, {ranked} ranked, after {after:?}"
+                );
+                whole.extend(one.iter().map(|hit| hit.id));
+                split.extend(other.iter().map(|hit| hit.id));
+                match one.last() {
+                    Some(last) if one.len() == 2 => after = Some(*last),
+                    _ => break,
+                }
+            }
+            assert_eq!(whole, split);
+            compared += whole.len();
+        }
+    }
+    assert!(
+        compared > 20,
+        "the queries found too little to compare: {compared}"
+    );
+}

@@ -224,8 +224,8 @@ fn matching(
     }
     select.cond_where(filter.clone());
     if let Some(ranking) = ranking {
-        // No bound (fewer than `ranked` matches): every match is ranked.
-        // Earlier than any publication time: every match is ranked.
+        // No bound (fewer than `ranked` matches): a time earlier than any
+        // publication, so every match is ranked.
         let no_bound = match backend {
             DbBackend::Postgres => Expr::cust("'-infinity'::timestamptz"),
             _ => Expr::val(""),
