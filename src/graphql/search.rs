@@ -132,9 +132,10 @@ pub struct SearchConnection {
 
 #[ComplexObject]
 impl SearchConnection {
-    /// How many published articles match, across all pages; counted up to
-    /// the server's limit (`NEWSROOM_SEARCH_COUNTED_MATCHES`, 10,000 unless
-    /// set), which it is when more match (see `totalCountIsExact`).
+    /// How many published articles match, across all pages. Counting stops
+    /// at the server's limit (`NEWSROOM_SEARCH_COUNTED_MATCHES`, 10,000
+    /// unless set): when more match, this is the limit and
+    /// `totalCountIsExact` is false.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         Ok(self.count(ctx).await?.counted)
     }
