@@ -305,7 +305,9 @@ fn seconds_of(moment: DateTime<Utc>) -> f64 {
 }
 
 /// One page of hits, best first: after `after` when given, at most
-/// `limit` rows of `id`, `published_at` and [`SCORE`].
+/// `limit` rows of `id`, `published_at` and [`SCORE`], in one statement
+/// with the ranking's bound as a subquery. SQLite's page; PostgreSQL
+/// reads its pages with [`page_split_at`], which lists the same hits.
 pub fn page(
     backend: DbBackend,
     query: &SearchQuery,
