@@ -3,16 +3,17 @@
 //! [`write`](mod@write) opens the transactions that write; [`crate::fault`] sorts database
 //! errors into the client's, passing and lasting ones.
 
+pub mod index_reads;
 pub mod write;
 
+pub use index_reads::{IndexReads, query_all_by_index_within};
 pub use write::{WriteTransaction, begin_write, execute_unless_busy, take_turn};
 
 use std::{path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryResult,
-    Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     sqlx::{
         postgres::PgSslMode,
         sqlite::{SqliteJournalMode, SqliteSynchronous},
@@ -178,46 +179,6 @@ pub async fn probe_write(db: &DatabaseConnection) -> AppResult<()> {
     )
     .await?;
     txn.commit().await
-}
-
-/// Runs one read `statement` on PostgreSQL within `timeout` (its
-/// `statement_timeout`; past it the error is
-/// [`crate::fault::DbFault::TimedOut`]) and from indexes wherever they
-/// serve (`enable_seqscan` off), both for this statement's transaction
-/// only. A request the server cuts short does not stop a statement the
-/// database is running, so the timeout is what keeps one costly read from
-/// holding a pooled connection for long. The planner's costs do not count
-/// the work a row's large values need (a `tsvector` read back from TOAST
-/// and matched), so for a word most rows hold it would read and match
-/// every row rather than use the full-text index that already knows the
-/// answer. Each run is planned for its own values (`plan_cache_mode`):
-/// how many rows a full-text match finds decides the plan, and a plan
-/// made once for any words (PostgreSQL's generic plan of a prepared
-/// statement) walked every article for a word only one holds. And it runs
-/// in this process alone (no parallel workers): starting them took longer
-/// than a search for one article, and a server's concurrent requests keep
-/// the cores busy already. SQLite runs the statement as it is.
-pub async fn query_all_by_index_within(
-    db: &DatabaseConnection,
-    statement: Statement,
-    timeout: Duration,
-) -> Result<Vec<QueryResult>, DbErr> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        return db.query_all_raw(statement).await;
-    }
-    let txn = db.begin().await?;
-    let timeout = timeout.as_millis().clamp(1, i32::MAX as u128);
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', 'off', true), \
-         set_config('plan_cache_mode', 'force_custom_plan', true), \
-         set_config('max_parallel_workers_per_gather', '0', true)",
-        [timeout.to_string().into()],
-    ))
-    .await?;
-    let rows = txn.query_all_raw(statement).await?;
-    txn.commit().await?;
-    Ok(rows)
 }
 
 /// Gives SQLite's query planner statistics about the data (bounded work,

@@ -812,6 +812,14 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         )
     };
     use sea_orm::ConnectionTrait;
+    let usual = app
+        .db
+        .query_one_raw(settings())
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<String>(0)
+        .unwrap();
     let timeout = app.state.search.statement_timeout;
     let within = newsroom::database::query_all_by_index_within(&app.db, settings(), timeout)
         .await
@@ -842,7 +850,7 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
     let (open, _) = newsroom::database::pool_usage(&app.db);
     for _ in 0..=open {
         let after = app.db.query_one_raw(settings()).await.unwrap().unwrap();
-        assert_eq!(after.try_get_by_index::<String>(0).unwrap(), "on 0 auto 2");
+        assert_eq!(after.try_get_by_index::<String>(0).unwrap(), usual);
     }
 }
 
@@ -941,4 +949,35 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
         compared > 20,
         "the queries found too little to compare: {compared}"
     );
+}
+
+/// A search's statements on PostgreSQL share one transaction with its
+/// settings (one `BEGIN`, one `set_config`, one `COMMIT` a page), not
+/// one each: `now()` is the transaction's start, so it stays the same
+/// across statements run apart in time.
+#[tokio::test]
+async fn postgresql_index_reads_share_one_transaction_and_its_settings() {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let started = || {
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT now()::text || ' ' || current_setting('enable_seqscan')",
+        )
+    };
+    let reads = newsroom::database::IndexReads::begin(&app.db, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    let first = reads.query_all(started()).await.unwrap()[0]
+        .try_get_by_index::<String>(0)
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let second = reads.query_all(started()).await.unwrap()[0]
+        .try_get_by_index::<String>(0)
+        .unwrap();
+    reads.finish().await.unwrap();
+    assert!(first.ends_with(" off"), "{first}");
+    assert_eq!(first, second, "both statements ran in one transaction");
 }

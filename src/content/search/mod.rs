@@ -30,6 +30,7 @@ use crate::{
         reads::Reads,
         sql::search as statements,
     },
+    database::{IndexReads, query_all_by_index_within},
     error::{AppError, AppResult},
     fault::DbFault,
 };
@@ -46,7 +47,7 @@ pub struct SearchSettings {
     pub counted_matches: u64,
     /// How long one search statement may run (PostgreSQL), which also
     /// reads from the full-text index wherever it serves
-    /// ([`crate::database::query_all_by_index_within`]).
+    /// ([`crate::database::IndexReads`]).
     pub statement_timeout: std::time::Duration,
 }
 
@@ -218,18 +219,19 @@ impl Search {
             as_of: self.as_of,
             ranked: self.settings.ranked_matches,
         };
+        let reads = IndexReads::begin(db, self.settings.statement_timeout)
+            .await
+            .map_err(|error| self.read_error(error))?;
         let statement = if backend == sea_orm::DbBackend::Postgres {
-            let oldest_ranked = self
-                .bounded(
-                    db,
-                    statements::oldest_ranked(
-                        backend,
-                        &self.query,
-                        self.filter.condition(now),
-                        ranking,
-                    ),
-                )
-                .await?
+            let oldest_ranked = reads
+                .query_all(statements::oldest_ranked(
+                    backend,
+                    &self.query,
+                    self.filter.condition(now),
+                    ranking,
+                ))
+                .await
+                .map_err(|error| self.read_error(error))?
                 .first()
                 .map(|row| row.try_get::<DateTime<Utc>>("", "published_at"))
                 .transpose()?;
@@ -251,8 +253,12 @@ impl Search {
                 first + 1,
             )
         };
+        let rows = reads
+            .query_all(statement)
+            .await
+            .map_err(|error| self.read_error(error))?;
+        reads.finish().await?;
         let mut ranked = Vec::new();
-        let rows = self.bounded(db, statement).await?;
         for row in rows {
             let id: Uuid = row.try_get("", "id")?;
             let published_at: Option<DateTime<Utc>> = row.try_get("", "published_at")?;
@@ -306,31 +312,23 @@ impl Search {
         })
     }
 
-    /// Runs one of the search's statements within the server's time limit;
-    /// past it, the reader is told to narrow the search.
-    async fn bounded(
-        &self,
-        db: &DatabaseConnection,
-        statement: sea_orm::Statement,
-    ) -> AppResult<Vec<sea_orm::QueryResult>> {
-        let timeout = self.settings.statement_timeout;
-        match crate::database::query_all_by_index_within(db, statement, timeout).await {
-            Ok(rows) => Ok(rows),
-            Err(error) if DbFault::of(&error) == DbFault::TimedOut => {
-                crate::metrics::database_error(DbFault::TimedOut);
-                tracing::warn!(
-                    words = self.query.required().count(),
-                    "a search ran past its time limit (its words are not logged: a reader typed them)"
-                );
-                Err(AppError::Unavailable {
-                    message: format!(
-                        "This search took longer than the server allows ({}); add words or a filter, or try again",
-                        humantime::format_duration(timeout)
-                    ),
-                    retry_after: std::time::Duration::from_secs(1),
-                })
-            }
-            Err(error) => Err(error.into()),
+    /// A search statement's error as the reader sees it: past the
+    /// server's time limit, a request to narrow the search.
+    fn read_error(&self, error: sea_orm::DbErr) -> AppError {
+        if DbFault::of(&error) != DbFault::TimedOut {
+            return error.into();
+        }
+        crate::metrics::database_error(DbFault::TimedOut);
+        tracing::warn!(
+            words = self.query.required().count(),
+            "a search ran past its time limit (its words are not logged: a reader typed them)"
+        );
+        AppError::Unavailable {
+            message: format!(
+                "This search took longer than the server allows ({}); add words or a filter, or try again",
+                humantime::format_duration(self.settings.statement_timeout)
+            ),
+            retry_after: std::time::Duration::from_secs(1),
         }
     }
 
@@ -347,9 +345,9 @@ impl Search {
             self.filter.condition(now),
             self.settings.counted_matches.saturating_add(1),
         );
-        let row = self
-            .bounded(db, statement)
-            .await?
+        let row = query_all_by_index_within(db, statement, self.settings.statement_timeout)
+            .await
+            .map_err(|error| self.read_error(error))?
             .into_iter()
             .next()
             .ok_or_else(|| AppError::Internal("a count returned no row".to_owned()))?;
