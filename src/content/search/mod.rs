@@ -223,23 +223,29 @@ impl Search {
             .await
             .map_err(|error| self.read_error(error))?;
         let statement = if backend == sea_orm::DbBackend::Postgres {
-            let oldest_ranked = reads
+            let row = reads
                 .query_all(statements::oldest_ranked(
-                    backend,
                     &self.query,
                     self.filter.condition(now),
                     ranking,
+                    ranking
+                        .ranked
+                        .saturating_mul(statements::FEW_MATCHES_PER_RANKED),
                 ))
                 .await
                 .map_err(|error| self.read_error(error))?
-                .first()
-                .map(|row| row.try_get::<DateTime<Utc>>("", "published_at"))
-                .transpose()?;
+                .into_iter()
+                .next()
+                .ok_or_else(|| AppError::Internal("a search's bound returned no row".to_owned()))?;
+            let bound = statements::Bound {
+                oldest_ranked: row.try_get("", "published_at")?,
+                few: row.try_get("", "few")?,
+            };
             statements::page_split_at(
                 &self.query,
                 self.filter.condition(now),
                 ranking,
-                oldest_ranked,
+                bound,
                 after,
                 first + 1,
             )
