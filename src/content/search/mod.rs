@@ -223,16 +223,14 @@ impl Search {
             .await
             .map_err(|error| self.read_error(error))?;
         let statement = if backend == sea_orm::DbBackend::Postgres {
-            let few = ranking
-                .ranked
-                .saturating_mul(statements::FEW_MATCHES_PER_RANKED);
-            let expected = self.estimated_matches(&reads).await?;
             let row = reads
                 .query_all(statements::oldest_ranked(
                     &self.query,
                     self.filter.condition(now),
                     ranking,
-                    (expected <= few as f64).then_some(few),
+                    ranking
+                        .ranked
+                        .saturating_mul(statements::FEW_MATCHES_PER_RANKED),
                 ))
                 .await
                 .map_err(|error| self.read_error(error))?
@@ -318,22 +316,6 @@ impl Search {
             hits,
             has_next_page,
         })
-    }
-
-    /// How many documents PostgreSQL expects the query to match (its
-    /// statistics, filters and phrases aside): a word it knows to be
-    /// common skips reading the matches from the index first.
-    async fn estimated_matches(&self, reads: &IndexReads<'_>) -> AppResult<f64> {
-        let plan: serde_json::Value = reads
-            .query_all(statements::estimated_matches(&self.query))
-            .await
-            .map_err(|error| self.read_error(error))?
-            .first()
-            .ok_or_else(|| AppError::Internal("a plan returned no row".to_owned()))?
-            .try_get_by_index(0)?;
-        plan.pointer("/0/Plan/Plan Rows")
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| AppError::Internal("a plan without its rows".to_owned()))
     }
 
     /// A search statement's error as the reader sees it: past the

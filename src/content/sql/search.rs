@@ -328,43 +328,20 @@ pub struct Bound {
     pub few: bool,
 }
 
-/// How many documents PostgreSQL's planner expects `query` to match, by
-/// the statistics it keeps on the words in documents: a plan of one
-/// line, as JSON, whose `Plan Rows` says. Planning reads no document.
-pub fn estimated_matches(query: &SearchQuery) -> Statement {
-    Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        r#"EXPLAIN (FORMAT JSON) SELECT 1 FROM "search_documents" WHERE "terms" @@ $1::tsquery"#,
-        [Value::from(tsquery(query))],
-    )
-}
-
 /// PostgreSQL's [`Bound`] as one statement of its own, so that the page
 /// is planned with it as a value ([`page_split_at`]): one row of
-/// `published_at` (NULL when every match is ranked) and `few`. Given
-/// `few` (the most matches still read from the index first, see
-/// [`FEW_MATCHES_PER_RANKED`]), it reads the matches from the index
-/// first, stopping one past that; when they are few, the bound is the
-/// `ranked`-th newest of them. Otherwise, and without `few` (a word the
-/// statistics say is common), it walks the newest articles.
+/// `published_at` (NULL when every match is ranked) and `few`. It reads
+/// the matches from the index first, stopping one past "few"; when they
+/// are few, the bound is the `ranked`-th newest of them, and otherwise
+/// it walks the newest articles as before. `few` is the most matches
+/// still read from the index first (see [`FEW_MATCHES_PER_RANKED`]).
 pub fn oldest_ranked(
     query: &SearchQuery,
     filter: Condition,
     ranking: Ranking,
-    few: Option<u64>,
+    few: u64,
 ) -> Statement {
     let backend = DbBackend::Postgres;
-    let subquery = |select: SelectStatement| {
-        Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)))
-    };
-    let walked = oldest_ranked_select(backend, query, &filter, ranking);
-    let Some(few) = few else {
-        let mut bound = Query::select();
-        bound
-            .expr_as(subquery(walked), Alias::new("published_at"))
-            .expr_as(Expr::val(false), Alias::new("few"));
-        return backend.build(&bound);
-    };
     let index_first = Alias::new("index_first");
     let published = Alias::new("published_at");
     let mut first = matching_by(backend, query, filter.clone(), None, Reading::IndexFirst);
@@ -768,7 +745,7 @@ mod tests {
 
         // The bound reads the matches from the index first, one past few,
         // and walks the newest articles only when they are more.
-        let bound = oldest_ranked(&query, Condition::all(), ranking, Some(20_000));
+        let bound = oldest_ranked(&query, Condition::all(), ranking, 20_000);
         assert!(
             bound.sql.starts_with(r#"WITH "index_first" AS "#)
                 && bound.sql.contains(" MATERIALIZED (SELECT"),
