@@ -223,29 +223,23 @@ impl Search {
             .await
             .map_err(|error| self.read_error(error))?;
         let statement = if backend == sea_orm::DbBackend::Postgres {
-            let row = reads
+            let oldest_ranked = reads
                 .query_all(statements::oldest_ranked(
+                    backend,
                     &self.query,
                     self.filter.condition(now),
                     ranking,
-                    ranking
-                        .ranked
-                        .saturating_mul(statements::FEW_MATCHES_PER_RANKED),
                 ))
                 .await
                 .map_err(|error| self.read_error(error))?
-                .into_iter()
-                .next()
-                .ok_or_else(|| AppError::Internal("a search's bound returned no row".to_owned()))?;
-            let bound = statements::Bound {
-                oldest_ranked: row.try_get("", "published_at")?,
-                few: row.try_get("", "few")?,
-            };
+                .first()
+                .map(|row| row.try_get::<DateTime<Utc>>("", "published_at"))
+                .transpose()?;
             statements::page_split_at(
                 &self.query,
                 self.filter.condition(now),
                 ranking,
-                bound,
+                oldest_ranked,
                 after,
                 first + 1,
             )

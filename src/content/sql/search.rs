@@ -162,29 +162,6 @@ fn matching(
     filter: Condition,
     ranking: Option<Ranking>,
 ) -> SelectStatement {
-    matching_by(backend, query, filter, ranking, Reading::AsPlanned)
-}
-
-/// How PostgreSQL finds a search's matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reading {
-    /// As its planner chooses: for a word most articles hold, the newest
-    /// articles first, each document matched in turn, which stops early.
-    AsPlanned,
-    /// Every match from the full-text index first, then their articles:
-    /// cheap while they are few, and never a walk that matches one
-    /// document after another (see [`FEW_MATCHES_PER_RANKED`]).
-    IndexFirst,
-}
-
-/// [`matching`], with PostgreSQL's matches read as `reading` says.
-fn matching_by(
-    backend: DbBackend,
-    query: &SearchQuery,
-    filter: Condition,
-    ranking: Option<Ranking>,
-    reading: Reading,
-) -> SelectStatement {
     let articles = Alias::new("articles");
     let documents = Alias::new("search_documents");
     let mut select = Query::select();
@@ -193,32 +170,18 @@ fn matching_by(
         .column((articles.clone(), Alias::new("published_at")));
     match backend {
         DbBackend::Postgres => {
-            let matched = Expr::cust_with_values(
-                r#""search_documents"."terms" @@ $1::tsquery"#,
-                [tsquery(query)],
-            );
-            match reading {
-                Reading::AsPlanned => {
-                    select.from(documents.clone()).and_where(matched);
-                }
-                Reading::IndexFirst => {
-                    // OFFSET keeps the match a query of its own, planned
-                    // apart from the articles (PostgreSQL never merges a
-                    // subquery with one into the outer query).
-                    let mut index_first = Query::select();
-                    index_first
-                        .column(sea_orm::sea_query::Asterisk)
-                        .from(documents.clone())
-                        .and_where(matched)
-                        .offset(0);
-                    select.from_subquery(index_first, documents.clone());
-                }
-            }
-            select.inner_join(
-                articles.clone(),
-                Expr::col((articles.clone(), Alias::new("id")))
-                    .equals((documents.clone(), Alias::new("article_id"))),
-            );
+            let tsquery = tsquery(query);
+            select
+                .from(documents.clone())
+                .inner_join(
+                    articles.clone(),
+                    Expr::col((articles.clone(), Alias::new("id")))
+                        .equals((documents.clone(), Alias::new("article_id"))),
+                )
+                .and_where(Expr::cust_with_values(
+                    r#""search_documents"."terms" @@ $1::tsquery"#,
+                    [tsquery],
+                ));
         }
         _ => {
             // CROSS JOIN keeps the full-text match the outer loop (SQLite
@@ -308,82 +271,17 @@ fn oldest_ranked_select(
     newest
 }
 
-/// While at most this many matches per ranked one
-/// ([`Ranking::ranked`]) match, PostgreSQL reads a search's matches from
-/// the full-text index first ([`Reading::IndexFirst`]): their cost grows
-/// with how many match. Past it, the word is common enough that walking
-/// the newest articles finds the ranked ones soon: that walk matches one
-/// document after another, each read back from TOAST, so its cost grows
-/// as the word gets rarer.
-pub const FEW_MATCHES_PER_RANKED: u64 = 20;
-
-/// Where PostgreSQL's ranked matches end, and how to read them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bound {
-    /// The oldest publication time ranked (see [`Ranking`]); `None`
-    /// when every match is ranked.
-    pub oldest_ranked: Option<DateTime<Utc>>,
-    /// Whether few enough articles match to read them from the index
-    /// first (see [`FEW_MATCHES_PER_RANKED`]).
-    pub few: bool,
-}
-
-/// PostgreSQL's [`Bound`] as one statement of its own, so that the page
-/// is planned with it as a value ([`page_split_at`]): one row of
-/// `published_at` (NULL when every match is ranked) and `few`. It reads
-/// the matches from the index first, stopping one past "few"; when they
-/// are few, the bound is the `ranked`-th newest of them, and otherwise
-/// it walks the newest articles as before. `few` is the most matches
-/// still read from the index first (see [`FEW_MATCHES_PER_RANKED`]).
+/// The oldest publication time a search ranks (see [`Ranking`]), as a
+/// statement of its own: one row of `published_at`, or none when every
+/// match is ranked. PostgreSQL's page is planned with it as a value
+/// ([`page_split_at`]).
 pub fn oldest_ranked(
+    backend: DbBackend,
     query: &SearchQuery,
     filter: Condition,
     ranking: Ranking,
-    few: u64,
 ) -> Statement {
-    let backend = DbBackend::Postgres;
-    let index_first = Alias::new("index_first");
-    let published = Alias::new("published_at");
-    let mut first = matching_by(backend, query, filter.clone(), None, Reading::IndexFirst);
-    first
-        .and_where(Expr::col((Alias::new("articles"), published.clone())).lte(ranking.as_of))
-        .limit(few.saturating_add(1));
-    let mut cte = sea_orm::sea_query::CommonTableExpression::new();
-    cte.query(first)
-        .table_name(index_first.clone())
-        .materialized(true);
-    let mut counted = Query::select();
-    counted
-        .expr_as(
-            Expr::cust("COUNT(*)").lte(Expr::val(few)),
-            Alias::new("few"),
-        )
-        .from(index_first.clone());
-    let mut newest = Query::select();
-    newest
-        .column(published.clone())
-        .from(index_first)
-        .order_by(published.clone(), Order::Desc)
-        .limit(1)
-        .offset(ranking.ranked.saturating_sub(1));
-    let walked = oldest_ranked_select(backend, query, &filter, ranking);
-    let subquery = |select: SelectStatement| {
-        Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)))
-    };
-    let counted_name = Alias::new("counted");
-    let mut bound = Query::select();
-    bound
-        .expr_as(
-            Expr::case(
-                Expr::col((counted_name.clone(), Alias::new("few"))),
-                subquery(newest),
-            )
-            .finally(subquery(walked)),
-            published,
-        )
-        .column((counted_name.clone(), Alias::new("few")))
-        .from_subquery(counted, counted_name);
-    backend.build(&bound.with(sea_orm::sea_query::WithClause::new().cte(cte).to_owned()))
+    backend.build(&oldest_ranked_select(backend, query, &filter, ranking))
 }
 
 /// A match's score as of `as_of`: the engine's relevance with the recency
@@ -425,8 +323,8 @@ pub fn page(
     ))
 }
 
-/// As [`page`], for PostgreSQL with its [`Bound`] known
-/// ([`oldest_ranked`]), reading the matches as the bound says. The
+/// As [`page`], for PostgreSQL with the oldest ranked publication time
+/// known ([`oldest_ranked`]; `None` when every match is ranked). The
 /// ranked matches (at or after it) and the unranked ones (before it,
 /// scoring 0) are read apart, each only as far as the page goes: the
 /// newest unranked matches come from the articles' publication index,
@@ -436,24 +334,19 @@ pub fn page_split_at(
     query: &SearchQuery,
     filter: Condition,
     ranking: Ranking,
-    bound: Bound,
+    oldest_ranked: Option<DateTime<Utc>>,
     after: Option<&SearchCursor>,
     limit: u64,
 ) -> Statement {
     let backend = DbBackend::Postgres;
-    let reading = if bound.few {
-        Reading::IndexFirst
-    } else {
-        Reading::AsPlanned
-    };
     let published = || Expr::col((Alias::new("articles"), Alias::new("published_at")));
-    let mut ranked = matching_by(backend, query, filter.clone(), None, reading);
+    let mut ranked = matching(backend, query, filter.clone(), None);
     ranked.expr_as(relevance(backend, query, ranking.as_of), Alias::new(SCORE));
-    let Some(oldest_ranked) = bound.oldest_ranked else {
+    let Some(oldest_ranked) = oldest_ranked else {
         return backend.build(&best_first(ranked, after, limit));
     };
     ranked.and_where(published().gte(oldest_ranked));
-    let mut unranked = matching_by(backend, query, filter, None, reading);
+    let mut unranked = matching(backend, query, filter, None);
     unranked
         .expr_as(Expr::val(0i64), Alias::new(SCORE))
         .and_where(published().lt(oldest_ranked));
@@ -701,11 +594,7 @@ mod tests {
             ranked: 1_000,
         };
         let oldest = Utc::now() - chrono::TimeDelta::days(3);
-        let many = Bound {
-            oldest_ranked: Some(oldest),
-            few: false,
-        };
-        let split = page_split_at(&query, Condition::all(), ranking, many, None, 11);
+        let split = page_split_at(&query, Condition::all(), ranking, Some(oldest), None, 11);
         assert!(split.sql.contains(" UNION ALL "), "{}", split.sql);
         assert_eq!(split.sql.matches("ts_rank_cd").count(), 1, "{}", split.sql);
         assert!(split.sql.contains(r#""articles"."published_at" >= $"#));
@@ -714,59 +603,12 @@ mod tests {
         // Each part and the whole stop at the page's size.
         assert_eq!(split.sql.matches("LIMIT $").count(), 3, "{}", split.sql);
 
-        // Few matches: each part reads them from the index first, in a
-        // subquery PostgreSQL plans apart (OFFSET keeps it apart).
-        let few = page_split_at(
-            &query,
-            Condition::all(),
-            ranking,
-            Bound { few: true, ..many },
-            None,
-            11,
-        );
-        assert_eq!(
-            few.sql
-                .matches(r#"FROM (SELECT * FROM "search_documents" WHERE "search_documents"."terms" @@ $"#)
-                .count(),
-            2,
-            "{}",
-            few.sql
-        );
-        assert_eq!(few.sql.matches("OFFSET $").count(), 2, "{}", few.sql);
-
-        let unbounded = Bound {
-            oldest_ranked: None,
-            few: false,
-        };
-        let unbounded = page_split_at(&query, Condition::all(), ranking, unbounded, None, 11);
+        let unbounded = page_split_at(&query, Condition::all(), ranking, None, None, 11);
         assert!(!unbounded.sql.contains("UNION"), "{}", unbounded.sql);
         assert!(unbounded.sql.contains("ts_rank_cd"));
         assert!(!unbounded.sql.contains("CASE"), "every match is ranked");
 
-        // The bound reads the matches from the index first, one past few,
-        // and walks the newest articles only when they are more.
-        let bound = oldest_ranked(&query, Condition::all(), ranking, 20_000);
-        assert!(
-            bound.sql.starts_with(r#"WITH "index_first" AS "#)
-                && bound.sql.contains(" MATERIALIZED (SELECT"),
-            "{}",
-            bound.sql
-        );
-        assert!(
-            bound
-                .sql
-                .contains(r#"CASE WHEN ("counted"."few") THEN (SELECT"#)
-        );
-        let values = bound.values.map(|values| values.0).unwrap_or_default();
-        assert!(values.contains(&Value::from(20_001u64)), "{values:?}");
-        assert!(values.contains(&Value::from(20_000u64)), "{values:?}");
-        assert_eq!(
-            values
-                .iter()
-                .filter(|value| **value == Value::from(999u64))
-                .count(),
-            2,
-            "the bound is the 1,000th newest match, either way"
-        );
+        let bound = oldest_ranked(DbBackend::Postgres, &query, Condition::all(), ranking);
+        assert!(bound.sql.contains(" LIMIT $3 OFFSET $4"), "{}", bound.sql);
     }
 }
