@@ -844,6 +844,21 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         options.try_get_by_index::<String>(0).unwrap(),
         "toast_tuple_target=128"
     );
+    // The full-text index takes each document's words at once: a pending
+    // list would be read by every search until a vacuum merged it.
+    let options = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'idx_search_documents_terms'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        options.try_get_by_index::<String>(0).unwrap(),
+        "fastupdate=off"
+    );
     // Statements after it plan as usual, on every connection the pool
     // holds (it hands idle connections out in turn, so one more round
     // than it holds reaches the connection the search used).
