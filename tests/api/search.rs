@@ -829,34 +829,32 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         "off 2500ms force_custom_plan 0",
         "each search is planned for its own words, and runs without parallel workers"
     );
+    // A table's or an index's storage options, as PostgreSQL lists them.
+    let options_of = |relation: &'static str| {
+        let db = &app.db;
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = $1",
+                [relation.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<String>(0)
+            .unwrap()
+        }
+    };
     // The documents' long values live out of line, so that the rows a
     // common word matches are read for their article ids alone.
-    let options = app
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'search_documents'",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        options.try_get_by_index::<String>(0).unwrap(),
+        options_of("search_documents").await,
         "toast_tuple_target=128"
     );
     // The full-text index takes each document's words at once: a pending
     // list would be read by every search until a vacuum merged it.
-    let options = app
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'idx_search_documents_terms'",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        options.try_get_by_index::<String>(0).unwrap(),
+        options_of("idx_search_documents_terms").await,
         "fastupdate=off"
     );
     // Statements after it plan as usual, on every connection the pool
