@@ -2,9 +2,10 @@
 //! full-text (GIN) index instead of a pending list (`fastupdate` off).
 //! With the list on, every publish or edit appended to it until a vacuum
 //! or 4 MB of it merged it in, and meanwhile every search read the whole
-//! list and the planner, pricing that, walked the articles one document
-//! at a time instead: on a 10,000-article site, 2,740 documents in the
-//! list made a search for one article's number 90 times slower. Entries
+//! list and the planner, pricing that, read every document in turn
+//! through its primary key instead: on a 10,000-article site, 2,740
+//! documents in the list made a search for one article's number 90 times
+//! slower. Entries
 //! already in the list are merged now. A publish pays the merge of its
 //! own document instead. SQLite's FTS5 has no such list.
 
