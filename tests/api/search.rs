@@ -916,7 +916,6 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
                     row.try_get::<chrono::DateTime<chrono::Utc>>("", "published_at")
                         .unwrap()
                 });
-            let (mut whole, mut split) = (Vec::new(), Vec::new());
             let mut after: Option<SearchCursor> = None;
             loop {
                 let one = read(page(
@@ -947,15 +946,12 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
                         .collect::<Vec<_>>(),
                     "{text:?}, {ranked} ranked, after {after:?}"
                 );
-                whole.extend(one.iter().map(|hit| hit.id));
-                split.extend(other.iter().map(|hit| hit.id));
+                compared += one.len();
                 match one.last() {
                     Some(last) if one.len() == 2 => after = Some(*last),
                     _ => break,
                 }
             }
-            assert_eq!(whole, split);
-            compared += whole.len();
         }
     }
     assert!(

@@ -219,6 +219,7 @@ impl Search {
             as_of: self.as_of,
             ranked: self.settings.ranked_matches,
         };
+        let filter = self.filter.condition(now);
         let reads = IndexReads::begin(db, self.settings.statement_timeout)
             .await
             .map_err(|error| self.read_error(error))?;
@@ -227,7 +228,7 @@ impl Search {
                 .query_all(statements::oldest_ranked(
                     backend,
                     &self.query,
-                    self.filter.condition(now),
+                    filter.clone(),
                     ranking,
                 ))
                 .await
@@ -237,21 +238,14 @@ impl Search {
                 .transpose()?;
             statements::page_split_at(
                 &self.query,
-                self.filter.condition(now),
+                filter,
                 ranking,
                 oldest_ranked,
                 after,
                 first + 1,
             )
         } else {
-            statements::page(
-                backend,
-                &self.query,
-                self.filter.condition(now),
-                ranking,
-                after,
-                first + 1,
-            )
+            statements::page(backend, &self.query, filter, ranking, after, first + 1)
         };
         let rows = reads
             .query_all(statement)
