@@ -19,6 +19,7 @@ mod m20261130_000011_webhooks;
 mod m20261130_000012_kept_related;
 mod m20261130_000013_lean_search_documents;
 mod m20261130_000014_search_index_without_pending_list;
+mod m20261130_000015_search_documents_publication;
 
 pub use m20261129_000006_teaser_text::TEASER_TEXT_CHARS;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_kept_related::Migration),
             Box::new(m20261130_000013_lean_search_documents::Migration),
             Box::new(m20261130_000014_search_index_without_pending_list::Migration),
+            Box::new(m20261130_000015_search_documents_publication::Migration),
         ]
     }
 }

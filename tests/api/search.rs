@@ -356,6 +356,136 @@ async fn a_change_is_found_at_once_and_a_takedown_is_gone_at_once() {
     assert!(found(&app, "夜间线路", json!({})).await.is_empty());
 }
 
+/// The documents whose publication differs from their article's: a
+/// published article's time, `NULL` for any other status.
+async fn stale_stamps(app: &TestApp) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            r#"SELECT a.slug FROM search_documents d JOIN articles a ON a.id = d.article_id
+               WHERE (a.status = 'published' AND (d.published_at IS NULL OR d.published_at <> a.published_at))
+                  OR (a.status <> 'published' AND d.published_at IS NOT NULL)"#,
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "slug").unwrap())
+        .collect()
+}
+
+/// The ranking's bound is read from the documents alone, so each carries
+/// its article's publication: every write that publishes, schedules,
+/// takes down, archives or edits an article keeps it true in the same
+/// transaction, and so does the demo load.
+#[tokio::test]
+async fn every_document_carries_its_article_s_publication() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        stale_stamps(&app).await,
+        Vec::<String>::new(),
+        "the demo load"
+    );
+    let editor = app.token(Role::Editor).await;
+    let article = app
+        .graphql(
+            r#"{ article(slug: "city-night-bus") { id version } }"#,
+            json!({}),
+        )
+        .await["data"]["article"]
+        .clone();
+    let id = &article["id"];
+    let steps = [
+        (
+            "unpublishArticle",
+            "mutation($id: ID!) { unpublishArticle(id: $id) { article { status } } }",
+        ),
+        (
+            "publishArticle later",
+            r#"mutation($id: ID!) { publishArticle(id: $id, at: "2099-01-01T08:00:00Z") { article { status } } }"#,
+        ),
+        (
+            "publishArticle earlier",
+            r#"mutation($id: ID!) { publishArticle(id: $id, at: "2020-03-04T05:06:07Z") { article { status } } }"#,
+        ),
+        (
+            "updateArticle",
+            "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, version: $v, input: { title: \"杭州通宵巴士满月\" }) { article { version } } }",
+        ),
+        (
+            "archiveArticle",
+            "mutation($id: ID!) { archiveArticle(id: $id) { article { status } } }",
+        ),
+        (
+            "publishArticle now",
+            "mutation($id: ID!) { publishArticle(id: $id) { article { status } } }",
+        ),
+    ];
+    for (label, mutation) in steps {
+        let variables = if mutation.contains("$v") {
+            json!({ "id": id, "v": article["version"] })
+        } else {
+            json!({ "id": id })
+        };
+        let response = app.graphql_as(&editor, mutation, variables).await;
+        assert!(
+            response["errors"].is_null(),
+            "{label}: {:#}",
+            response["errors"]
+        );
+        assert_eq!(
+            stale_stamps(&app).await,
+            Vec::<String>::new(),
+            "after {label}"
+        );
+    }
+    use sea_orm::ConnectionTrait;
+    let stamped = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM search_documents WHERE published_at IS NOT NULL",
+        ))
+        .await
+        .unwrap()[0]
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert!(
+        stamped > 5,
+        "the check compared too few documents: {stamped}"
+    );
+}
+
+/// A site indexed before documents carried their publication gets it
+/// from the migration that adds it: every document, drafts and archived
+/// articles left empty.
+#[tokio::test]
+async fn documents_indexed_before_get_their_article_s_publication() {
+    use migration::MigratorTrait;
+    let app = TestApp::spawn().await;
+    migration::Migrator::down(&app.db, Some(1)).await.unwrap();
+    migration::Migrator::up(&app.db, None).await.unwrap();
+    assert_eq!(stale_stamps(&app).await, Vec::<String>::new());
+    assert!(!found(&app, "机器人", json!({})).await.is_empty());
+    if app.is_postgres() {
+        // The full-text index, dropped while the rows were rewritten, is
+        // back as it was: without a pending list.
+        use sea_orm::ConnectionTrait;
+        let options = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'idx_search_documents_terms'",
+            ))
+            .await
+            .unwrap()
+            .expect("the full-text index is there")
+            .try_get_by_index::<String>(0)
+            .unwrap();
+        assert_eq!(options, "fastupdate=off");
+    }
+}
+
 #[tokio::test]
 async fn a_tag_s_new_name_is_found_and_a_deleted_tag_s_is_not() {
     let app = TestApp::spawn().await;
@@ -565,6 +695,7 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
         newsroom::content::sql::search::Ranking {
             as_of: chrono::Utc::now(),
             ranked: 1_000,
+            on_documents: None,
         },
         None,
         11,
@@ -876,7 +1007,7 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
     use newsroom::content::{
         articles::ArticleFilter,
         search::{SearchCursor, query::SearchQuery},
-        sql::search::{Ranking, oldest_ranked, page, page_split_at},
+        sql::search::{PublishedRange, Ranking, page, page_split_at},
     };
     use sea_orm::{ConnectionTrait, DbBackend};
     let app = TestApp::spawn().await;
@@ -896,26 +1027,30 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
             .collect::<Vec<_>>()
     };
     let mut compared = 0;
+    let mut bounds = 0;
     for text in ["机器人", "开源", "AI", "大模型 开源", "-机器人 AI"] {
         let query = SearchQuery::parse(text).unwrap();
         let filter = || ArticleFilter::default().condition(now);
         for ranked in [1, 2, 3, 1_000] {
-            let ranking = Ranking { as_of: now, ranked };
-            let bound = app
-                .db
-                .query_all_raw(oldest_ranked(
-                    DbBackend::Postgres,
-                    &query,
-                    filter(),
-                    ranking,
-                ))
-                .await
-                .unwrap()
-                .first()
-                .map(|row| {
-                    row.try_get::<chrono::DateTime<chrono::Utc>>("", "published_at")
-                        .unwrap()
-                });
+            let ranking = Ranking {
+                as_of: now,
+                ranked,
+                on_documents: None,
+            };
+            let bound = bound_of(&app, &query, ranking, now).await;
+            // Read from the documents alone, the bound is the same.
+            let on_documents = bound_of(
+                &app,
+                &query,
+                Ranking {
+                    on_documents: Some(PublishedRange::default()),
+                    ..ranking
+                },
+                now,
+            )
+            .await;
+            assert_eq!(bound, on_documents, "{text:?}, {ranked} ranked");
+            bounds += usize::from(bound.is_some());
             let mut after: Option<SearchCursor> = None;
             loop {
                 let one = read(page(
@@ -958,6 +1093,34 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
         compared > 20,
         "the queries found too little to compare: {compared}"
     );
+    assert!(bounds > 5, "too few searches had a bound: {bounds}");
+}
+
+/// The oldest ranked publication time, as [`oldest_ranked`] reads it on
+/// PostgreSQL.
+///
+/// [`oldest_ranked`]: newsroom::content::sql::search::oldest_ranked
+async fn bound_of(
+    app: &TestApp,
+    query: &newsroom::content::search::query::SearchQuery,
+    ranking: newsroom::content::sql::search::Ranking,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .query_all_raw(newsroom::content::sql::search::oldest_ranked(
+            sea_orm::DbBackend::Postgres,
+            query,
+            newsroom::content::articles::ArticleFilter::default().condition(now),
+            ranking,
+        ))
+        .await
+        .unwrap()
+        .first()
+        .map(|row| {
+            row.try_get::<chrono::DateTime<chrono::Utc>>("", "published_at")
+                .unwrap()
+        })
 }
 
 /// A search's statements on PostgreSQL share one transaction with its

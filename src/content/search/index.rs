@@ -3,8 +3,11 @@
 //! document in the write's own transaction ([`refresh`], called by
 //! [`crate::content::writes::Edit::commit`]), so a search run after the
 //! commit finds the new words and never the old ones. Every article is
-//! indexed, drafts too; who may see a hit is decided when searching, so
-//! publishing, scheduling and taking down need no index work at all.
+//! indexed, drafts too; who may see a hit is decided when searching. A
+//! document also carries when its article became public ([`restamp`]),
+//! so a write that publishes, schedules or takes an article down updates
+//! that one column, and the ranking's bound is found among the documents
+//! alone.
 //!
 //! [`rebuild`] indexes everything again (`newsroom reindex`, and a server
 //! starting on a database whose index an older build made), and tells the
@@ -12,7 +15,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{article, article_tag, tag};
+use chrono::{DateTime, Utc};
+use entity::{
+    article::{self, ArticleStatus},
+    article_tag, tag,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, sea_query::LockType,
@@ -44,6 +51,8 @@ const REBUILD_BATCH: usize = 200;
 /// An article's text as the index reads it.
 struct Source {
     id: Uuid,
+    /// When it became public, while it is published.
+    published_at: Option<DateTime<Utc>>,
     title: String,
     summary: Option<String>,
     body_text: String,
@@ -74,6 +83,18 @@ pub async fn refresh_tagged<C: ConnectionTrait>(conn: &C, tag_ids: &[Uuid]) -> A
     refresh(conn, &articles_tagged(conn, tag_ids).await?).await
 }
 
+/// Copies these articles' publication onto their documents, for writes
+/// that publish, schedule or take down without changing any words (the
+/// ranking's bound reads it from the documents; see
+/// [`statements::restamp`]).
+pub async fn restamp<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
+    for chunk in ids.chunks(REBUILD_BATCH) {
+        conn.execute_raw(statements::restamp(conn.get_database_backend(), chunk))
+            .await?;
+    }
+    Ok(())
+}
+
 /// The ids of the articles carrying any of `tag_ids` (for a write about
 /// to take a tag from them, before it does).
 pub async fn articles_tagged<C: ConnectionTrait>(
@@ -96,6 +117,8 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
         .select_only()
         .columns([
             article::Column::Id,
+            article::Column::Status,
+            article::Column::PublishedAt,
             article::Column::Title,
             article::Column::Summary,
             article::Column::BodyText,
@@ -111,16 +134,26 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
             .lock(LockType::Update);
     }
     let sources: Vec<Source> = rows
-        .into_tuple::<(Uuid, String, Option<String>, String)>()
+        .into_tuple::<(
+            Uuid,
+            ArticleStatus,
+            Option<DateTime<Utc>>,
+            String,
+            Option<String>,
+            String,
+        )>()
         .all(conn)
         .await?
         .into_iter()
-        .map(|(id, title, summary, body_text)| Source {
-            id,
-            title,
-            summary,
-            body_text,
-        })
+        .map(
+            |(id, status, published_at, title, summary, body_text)| Source {
+                id,
+                published_at: published_at.filter(|_| status == ArticleStatus::Published),
+                title,
+                summary,
+                body_text,
+            },
+        )
         .collect();
     let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
     for (article_id, name) in article_tag::Entity::find()
@@ -154,7 +187,8 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
             tag_names.join("\n"),
             source.body_text
         ));
-        let stored = statements::store(backend, source.id, &normalized, &words);
+        let stored =
+            statements::store(backend, source.id, source.published_at, &normalized, &words);
         if backend == DbBackend::Postgres {
             conn.execute_raw(stored).await?;
         } else {

@@ -218,6 +218,7 @@ impl Search {
         let ranking = statements::Ranking {
             as_of: self.as_of,
             ranked: self.settings.ranked_matches,
+            on_documents: on_documents(&self.filter),
         };
         let filter = self.filter.condition(now);
         let reads = IndexReads::begin(db, self.settings.statement_timeout)
@@ -348,6 +349,25 @@ impl Search {
         let count: i64 = row.try_get_by_index(0)?;
         Ok(count.max(0) as u64)
     }
+}
+
+/// The reader's filter as a search's documents can apply it themselves:
+/// when it narrows by publication time only, or not at all.
+fn on_documents(filter: &ArticleFilter) -> Option<statements::PublishedRange> {
+    let ArticleFilter {
+        category_ids: None,
+        tag_slug: None,
+        published_after,
+        published_before,
+        updated_since: None,
+    } = filter
+    else {
+        return None;
+    };
+    Some(statements::PublishedRange {
+        after: *published_after,
+        before: *published_before,
+    })
 }
 
 impl Reads<'_> {

@@ -151,36 +151,25 @@ pub struct Ranking {
     /// recency. Scoring reads every position of every matched word, so
     /// this is what bounds a search for a word most articles hold.
     pub ranked: u64,
+    /// The reader's filter as the documents can apply it themselves, when
+    /// it narrows by publication time only (or not at all): the oldest
+    /// ranked match is then found among the documents alone.
+    pub on_documents: Option<PublishedRange>,
 }
 
-/// The articles matching `query` and `filter` (a condition on `articles`):
-/// a select of `id`, `published_at` and, when `ranking` is given,
-/// [`SCORE`].
-fn matching(
-    backend: DbBackend,
-    query: &SearchQuery,
-    filter: Condition,
-    ranking: Option<Ranking>,
-) -> SelectStatement {
-    let articles = Alias::new("articles");
+/// The documents matching `query`: a select with no columns yet, from
+/// `search_documents` (and, on SQLite, the FTS5 table it is found
+/// through), holding the match and each quoted phrase.
+fn matched_documents(backend: DbBackend, query: &SearchQuery) -> SelectStatement {
     let documents = Alias::new("search_documents");
     let mut select = Query::select();
-    select
-        .column((articles.clone(), Alias::new("id")))
-        .column((articles.clone(), Alias::new("published_at")));
     match backend {
         DbBackend::Postgres => {
-            let tsquery = tsquery(query);
             select
                 .from(documents.clone())
-                .inner_join(
-                    articles.clone(),
-                    Expr::col((articles.clone(), Alias::new("id")))
-                        .equals((documents.clone(), Alias::new("article_id"))),
-                )
                 .and_where(Expr::cust_with_values(
                     r#""search_documents"."terms" @@ $1::tsquery"#,
-                    [tsquery],
+                    [tsquery(query)],
                 ));
         }
         _ => {
@@ -196,18 +185,9 @@ fn matching(
                     documents.clone(),
                     Condition::all(),
                 )
-                .join(
-                    sea_orm::sea_query::JoinType::CrossJoin,
-                    articles.clone(),
-                    Condition::all(),
-                )
                 .and_where(
-                    Expr::col((documents.clone(), Alias::new("id")))
+                    Expr::col((documents, Alias::new("id")))
                         .equals((Alias::new("search_terms"), Alias::new("rowid"))),
-                )
-                .and_where(
-                    Expr::col((articles.clone(), Alias::new("id")))
-                        .equals((documents.clone(), Alias::new("article_id"))),
                 )
                 .and_where(Expr::cust_with_values(
                     r#""search_terms" MATCH ?"#,
@@ -221,6 +201,40 @@ fn matching(
     };
     for phrase in &query.phrases {
         select.and_where(Expr::cust_with_values(find, [phrase.text.clone()]));
+    }
+    select
+}
+
+/// The articles matching `query` and `filter` (a condition on `articles`):
+/// a select of `id`, `published_at` and, when `ranking` is given,
+/// [`SCORE`].
+fn matching(
+    backend: DbBackend,
+    query: &SearchQuery,
+    filter: Condition,
+    ranking: Option<Ranking>,
+) -> SelectStatement {
+    let articles = Alias::new("articles");
+    let documents = Alias::new("search_documents");
+    let mut select = matched_documents(backend, query);
+    select
+        .column((articles.clone(), Alias::new("id")))
+        .column((articles.clone(), Alias::new("published_at")));
+    let on_document = Expr::col((articles.clone(), Alias::new("id")))
+        .equals((documents, Alias::new("article_id")));
+    match backend {
+        DbBackend::Postgres => {
+            select.inner_join(articles.clone(), on_document);
+        }
+        _ => {
+            select
+                .join(
+                    sea_orm::sea_query::JoinType::CrossJoin,
+                    articles.clone(),
+                    Condition::all(),
+                )
+                .and_where(on_document);
+        }
     }
     select.cond_where(filter.clone());
     if let Some(ranking) = ranking {
@@ -247,11 +261,24 @@ fn matching(
     select
 }
 
+/// A reader's filter that narrows by publication time alone, or not at
+/// all: which matches are then public, and in range, is on the documents
+/// themselves (each carries its article's publication while published),
+/// so the ranking's bound is read without joining a single article.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishedRange {
+    /// Only articles published at or after this moment.
+    pub after: Option<DateTime<Utc>>,
+    /// Only articles published before this moment.
+    pub before: Option<DateTime<Utc>>,
+}
+
 /// The oldest publication time still ranked: the `ranked`-th newest
 /// match published by the search's moment, so that pages of one search
 /// agree on it while articles are published. No row when fewer match.
-/// SQLite keeps publication times as RFC 3339 text, which sorts as time
-/// does.
+/// Read from the documents alone when the filter is a [`PublishedRange`],
+/// else from the matches joined to their articles. SQLite keeps
+/// publication times as RFC 3339 text, which sorts as time does.
 fn oldest_ranked_select(
     backend: DbBackend,
     query: &SearchQuery,
@@ -260,10 +287,26 @@ fn oldest_ranked_select(
 ) -> SelectStatement {
     let window = Alias::new("ranked_window");
     let published = (window.clone(), Alias::new("published_at"));
+    let matches = match ranking.on_documents {
+        Some(range) => {
+            let stamped =
+                || Expr::col((Alias::new("search_documents"), Alias::new("published_at")));
+            let mut documents = matched_documents(backend, query);
+            documents.expr_as(stamped(), Alias::new("published_at"));
+            if let Some(after) = range.after {
+                documents.and_where(stamped().gte(after));
+            }
+            if let Some(before) = range.before {
+                documents.and_where(stamped().lt(before));
+            }
+            documents
+        }
+        None => matching(backend, query, filter.clone(), None),
+    };
     let mut newest = Query::select();
     newest
         .column(published.clone())
-        .from_subquery(matching(backend, query, filter.clone(), None), window)
+        .from_subquery(matches, window)
         .and_where(Expr::col(published.clone()).lte(ranking.as_of))
         .order_by(published, Order::Desc)
         .limit(1)
@@ -439,25 +482,59 @@ pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
     statements
 }
 
-/// Stores one article's document: on PostgreSQL one statement; on SQLite
-/// the document row, whose id ([`fts5_row`]'s `rowid`) it returns.
-pub fn store(backend: DbBackend, id: Uuid, normalized: &str, words: &IndexedWords) -> Statement {
+/// Stores one article's document, with the time it became public
+/// (`None` while it is not published; see [`restamp`]): on PostgreSQL one
+/// statement; on SQLite the document row, whose id ([`fts5_row`]'s
+/// `rowid`) it returns.
+pub fn store(
+    backend: DbBackend,
+    id: Uuid,
+    published_at: Option<DateTime<Utc>>,
+    normalized: &str,
+    words: &IndexedWords,
+) -> Statement {
     match backend {
         DbBackend::Postgres => Statement::from_sql_and_values(
             backend,
-            r#"INSERT INTO "search_documents" ("article_id", "normalized", "terms") VALUES ($1, $2, $3::tsvector)"#,
+            r#"INSERT INTO "search_documents" ("article_id", "published_at", "normalized", "terms") VALUES ($1, $2, $3, $4::tsvector)"#,
             [
                 Value::from(id),
+                Value::from(published_at),
                 Value::from(normalized.to_owned()),
                 Value::from(words.tsvector()),
             ],
         ),
         _ => Statement::from_sql_and_values(
             backend,
-            r#"INSERT INTO "search_documents" ("article_id", "normalized") VALUES ($1, $2) RETURNING "id""#,
-            [Value::from(id), Value::from(normalized.to_owned())],
+            r#"INSERT INTO "search_documents" ("article_id", "published_at", "normalized") VALUES ($1, $2, $3) RETURNING "id""#,
+            [
+                Value::from(id),
+                Value::from(published_at),
+                Value::from(normalized.to_owned()),
+            ],
         ),
     }
+}
+
+/// Copies these articles' publication onto their documents: the
+/// article's `published_at` while its status is published, else `NULL`.
+/// The ranking's bound reads it from the documents alone
+/// ([`oldest_ranked`]), so every write that publishes, schedules or takes
+/// an article down runs this in its transaction.
+pub fn restamp(backend: DbBackend, ids: &[Uuid]) -> Statement {
+    let mut values = Values::default();
+    let list = ids
+        .iter()
+        .map(|id| values.bind(*id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Statement::from_sql_and_values(
+        backend,
+        format!(
+            r#"UPDATE "search_documents" SET "published_at" = (SELECT "articles"."published_at" FROM "articles" WHERE "articles"."id" = "search_documents"."article_id" AND "articles"."status" = 'published') WHERE "article_id" IN ({list})"#
+        ),
+        values.0,
+    )
 }
 
 /// SQLite: the full-text row of the document stored as `rowid`.
@@ -518,6 +595,7 @@ mod tests {
         let ranking = Ranking {
             as_of: Utc::now(),
             ranked: 1_000,
+            on_documents: None,
         };
         let sqlite = page(
             DbBackend::Sqlite,
@@ -592,6 +670,7 @@ mod tests {
         let ranking = Ranking {
             as_of: Utc::now(),
             ranked: 1_000,
+            on_documents: None,
         };
         let oldest = Utc::now() - chrono::TimeDelta::days(3);
         let split = page_split_at(&query, Condition::all(), ranking, Some(oldest), None, 11);
@@ -610,5 +689,37 @@ mod tests {
 
         let bound = oldest_ranked(DbBackend::Postgres, &query, Condition::all(), ranking);
         assert!(bound.sql.contains(" LIMIT $3 OFFSET $4"), "{}", bound.sql);
+        assert!(bound.sql.contains(r#"JOIN "articles""#), "{}", bound.sql);
+    }
+
+    #[test]
+    fn a_bound_over_a_time_range_only_is_read_from_the_documents_alone() {
+        let query = SearchQuery::parse("标签 77").unwrap();
+        let since = Utc::now() - chrono::TimeDelta::days(30);
+        let ranking = Ranking {
+            as_of: Utc::now(),
+            ranked: 1_000,
+            on_documents: Some(PublishedRange {
+                after: Some(since),
+                before: None,
+            }),
+        };
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            let bound = oldest_ranked(backend, &query, Condition::all(), ranking);
+            assert!(!bound.sql.contains(r#""articles""#), "{}", bound.sql);
+            assert!(
+                bound
+                    .sql
+                    .contains(r#""search_documents"."published_at" >= "#),
+                "{}",
+                bound.sql
+            );
+            let page = page(backend, &query, Condition::all(), ranking, None, 11);
+            assert!(
+                page.sql.contains(r#"COALESCE((SELECT "ranked_window"."published_at" FROM (SELECT "search_documents"."published_at" AS "published_at""#),
+                "{}",
+                page.sql
+            );
+        }
     }
 }
