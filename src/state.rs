@@ -15,7 +15,7 @@ use crate::content::{
     cache::surrogate,
     comments::CommentPolicy,
     comments::abuse::AbuseGuard,
-    search::SearchSettings,
+    search::{SearchSettings, shares::SharesMemo},
     sections::SectionsMemo,
     views::counter::ViewCounter,
     webhooks::delivery::WebhookSettings,
@@ -44,6 +44,9 @@ pub struct AppState {
     pub responses: Arc<ResponseCache>,
     /// The last section tree read, reused while its version is current.
     pub sections: Arc<SectionsMemo>,
+    /// How common the search index's words are, as the database last
+    /// counted them (PostgreSQL searches choose their plan by it).
+    pub word_shares: Arc<SharesMemo>,
     /// This process's place in the change feed.
     pub feed: Arc<Feed>,
     /// Who in this process hears the changes the feed brings (live
@@ -174,6 +177,7 @@ impl AppState {
             cache: &self.cache,
             views: &self.views,
             sections: &self.sections,
+            word_shares: &self.word_shares,
             now,
         }
     }
@@ -229,6 +233,7 @@ impl AppState {
             cache,
             responses,
             sections: Arc::default(),
+            word_shares: Arc::default(),
             webhooks,
             search,
             writes_suspect: Arc::default(),

@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::content::{
     cache::{Cacheable, Lookup, ReadCache},
+    search::shares::SharesMemo,
     sections::SectionsMemo,
     views::counter::ViewCounter,
 };
@@ -27,6 +28,8 @@ pub struct Reads<'a> {
     pub views: &'a ViewCounter,
     /// The section trees remembered by version.
     pub sections: &'a SectionsMemo,
+    /// How common the search index's words are.
+    pub word_shares: &'a SharesMemo,
     /// The request's moment: what is public is public at this time.
     pub now: DateTime<Utc>,
 }

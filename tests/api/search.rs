@@ -456,6 +456,58 @@ async fn every_document_carries_its_article_s_publication() {
     );
 }
 
+/// PostgreSQL's statistics of the documents' words are read as the
+/// planner keeps them: after `ANALYZE`, the demo's words with their
+/// shares, a word every document holds at (almost) all of them, and the
+/// choice of bound follows from them.
+#[tokio::test]
+async fn postgresql_s_word_statistics_are_read_for_the_choice_of_bound() {
+    use newsroom::content::search::{query::SearchQuery, shares::WordShares};
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let query = SearchQuery::parse("机器人").unwrap();
+    // One word in every document makes the statistics' top word.
+    app.db
+        .execute_unprepared("UPDATE search_documents SET terms = terms || 'everywhere'::tsvector")
+        .await
+        .unwrap();
+    app.db
+        .execute_unprepared("ANALYZE search_documents")
+        .await
+        .unwrap();
+    let documents = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*)::float8 AS n FROM search_documents",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<f64>("", "n")
+        .unwrap();
+    let shares = WordShares::read(&app.db).await.unwrap();
+    let everywhere = shares
+        .matches_at_most(&SearchQuery::parse("everywhere").unwrap())
+        .unwrap();
+    assert!(
+        (everywhere - documents).abs() < 0.5,
+        "{everywhere} of {documents} documents"
+    );
+    let robots = shares.matches_at_most(&query).unwrap();
+    assert!(
+        robots >= 1.0 && robots < documents,
+        "{robots} of {documents}"
+    );
+    // Fewer documents than are ranked: any word is read from the index.
+    assert!(shares.bound_on_documents(&query, 1_000));
+    // Ranking one match, a word in every document is walked to.
+    assert!(!shares.bound_on_documents(&SearchQuery::parse("everywhere").unwrap(), 1));
+}
+
 /// A site indexed before documents carried their publication gets it
 /// from the migration that adds it: every document, drafts and archived
 /// articles left empty.

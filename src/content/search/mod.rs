@@ -14,6 +14,7 @@
 pub mod highlight;
 pub mod index;
 pub mod query;
+pub mod shares;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -35,6 +36,7 @@ use crate::{
     fault::DbFault,
 };
 use query::SearchQuery;
+use shares::WordShares;
 
 /// How searches run on this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -200,10 +202,13 @@ impl Search {
         })
     }
 
-    /// Up to `first` results after `after`, public at `now`.
+    /// Up to `first` results after `after`, public at `now`; `shares`
+    /// say how common the words are, which decides on PostgreSQL where
+    /// the ranking's bound is read from.
     pub async fn page(
         &self,
         db: &DatabaseConnection,
+        shares: &WordShares,
         first: u64,
         after: Option<&SearchCursor>,
         now: DateTime<Utc>,
@@ -215,10 +220,15 @@ impl Search {
             });
         }
         let backend = db.get_database_backend();
+        // SQLite reads every match from its full-text index whichever way;
+        // PostgreSQL could walk the newest articles instead, which pays
+        // for common words only.
+        let few_matches = backend != sea_orm::DbBackend::Postgres
+            || shares.bound_on_documents(&self.query, self.settings.ranked_matches);
         let ranking = statements::Ranking {
             as_of: self.as_of,
             ranked: self.settings.ranked_matches,
-            on_documents: on_documents(&self.filter),
+            on_documents: on_documents(&self.filter).filter(|_| few_matches),
         };
         let filter = self.filter.condition(now);
         let reads = IndexReads::begin(db, self.settings.statement_timeout)
@@ -385,9 +395,14 @@ impl Reads<'_> {
         };
         self.cache
             .get_or_load(self.db, self.now, lookup, async {
+                let shares = if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+                    self.word_shares.current(self.db).await
+                } else {
+                    Arc::default()
+                };
                 Ok(Arc::new(
                     search
-                        .page(self.db, first, after.as_ref(), self.now)
+                        .page(self.db, &shares, first, after.as_ref(), self.now)
                         .await?,
                 ))
             })
