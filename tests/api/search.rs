@@ -503,9 +503,9 @@ async fn postgresql_s_word_statistics_are_read_for_the_choice_of_bound() {
         "{robots} of {documents}"
     );
     // Fewer documents than are ranked: any word is read from the index.
-    assert!(shares.bound_on_documents(&query, 1_000));
+    assert!(shares.read_from_documents(&query, 1_000));
     // Ranking one match, a word in every document is walked to.
-    assert!(!shares.bound_on_documents(&SearchQuery::parse("everywhere").unwrap(), 1));
+    assert!(!shares.read_from_documents(&SearchQuery::parse("everywhere").unwrap(), 1));
 }
 
 /// A site indexed before documents carried their publication gets it
@@ -1114,25 +1114,32 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
                     2,
                 ))
                 .await;
-                let other = read(page_split_at(
-                    &query,
-                    filter(),
-                    ranking,
-                    bound,
-                    after.as_ref(),
-                    2,
-                ))
-                .await;
-                assert_eq!(
-                    one.iter()
-                        .map(|hit| (hit.id, hit.score))
-                        .collect::<Vec<_>>(),
-                    other
-                        .iter()
-                        .map(|hit| (hit.id, hit.score))
-                        .collect::<Vec<_>>(),
-                    "{text:?}, {ranked} ranked, after {after:?}"
-                );
+                // Split, and split with the ranked part also cut by the
+                // documents' own time.
+                for on_documents in [None, Some(PublishedRange::default())] {
+                    let other = read(page_split_at(
+                        &query,
+                        filter(),
+                        Ranking {
+                            on_documents,
+                            ..ranking
+                        },
+                        bound,
+                        after.as_ref(),
+                        2,
+                    ))
+                    .await;
+                    assert_eq!(
+                        one.iter()
+                            .map(|hit| (hit.id, hit.score))
+                            .collect::<Vec<_>>(),
+                        other
+                            .iter()
+                            .map(|hit| (hit.id, hit.score))
+                            .collect::<Vec<_>>(),
+                        "{text:?}, {ranked} ranked, after {after:?}, {on_documents:?}"
+                    );
+                }
                 compared += one.len();
                 match one.last() {
                     Some(last) if one.len() == 2 => after = Some(*last),

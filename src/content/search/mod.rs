@@ -220,15 +220,10 @@ impl Search {
             });
         }
         let backend = db.get_database_backend();
-        // SQLite reads every match from its full-text index whichever way;
-        // PostgreSQL could walk the newest articles instead, which pays
-        // for common words only.
-        let few_matches = backend != sea_orm::DbBackend::Postgres
-            || shares.bound_on_documents(&self.query, self.settings.ranked_matches);
         let ranking = statements::Ranking {
             as_of: self.as_of,
             ranked: self.settings.ranked_matches,
-            on_documents: on_documents(&self.filter).filter(|_| few_matches),
+            on_documents: self.on_documents(backend, shares, self.settings.ranked_matches),
         };
         let filter = self.filter.condition(now);
         let reads = IndexReads::begin(db, self.settings.statement_timeout)
@@ -317,6 +312,22 @@ impl Search {
         })
     }
 
+    /// The reader's filter as the documents apply it, when the statement
+    /// that wants this many matches should read them from the documents
+    /// alone. SQLite reads every match from its full-text index whichever
+    /// way; PostgreSQL could walk the newest articles instead, which pays
+    /// for common words only ([`WordShares::read_from_documents`]).
+    fn on_documents(
+        &self,
+        backend: sea_orm::DbBackend,
+        shares: &WordShares,
+        wanted: u64,
+    ) -> Option<statements::PublishedRange> {
+        let range = on_documents(&self.filter)?;
+        (backend != sea_orm::DbBackend::Postgres || shares.read_from_documents(&self.query, wanted))
+            .then_some(range)
+    }
+
     /// A search statement's error as the reader sees it: past the
     /// server's time limit, a request to narrow the search.
     fn read_error(&self, error: sea_orm::DbErr) -> AppError {
@@ -340,15 +351,24 @@ impl Search {
     /// How many articles public at `now` match, across all pages, counted
     /// up to one past [`SearchSettings::counted_matches`] (see
     /// [`MatchCount`]).
-    pub async fn count(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<u64> {
+    pub async fn count(
+        &self,
+        db: &DatabaseConnection,
+        shares: &WordShares,
+        now: DateTime<Utc>,
+    ) -> AppResult<u64> {
         if self.query.is_empty() {
             return Ok(0);
         }
+        let backend = db.get_database_backend();
+        let most = self.settings.counted_matches.saturating_add(1);
         let statement = statements::count(
-            db.get_database_backend(),
+            backend,
             &self.query,
             self.filter.condition(now),
-            self.settings.counted_matches.saturating_add(1),
+            self.on_documents(backend, shares, most)
+                .map(|range| (range, now)),
+            most,
         );
         let row = query_all_by_index_within(db, statement, self.settings.statement_timeout)
             .await
@@ -395,11 +415,7 @@ impl Reads<'_> {
         };
         self.cache
             .get_or_load(self.db, self.now, lookup, async {
-                let shares = if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
-                    self.word_shares.current(self.db).await
-                } else {
-                    Arc::default()
-                };
+                let shares = self.word_shares().await;
                 Ok(Arc::new(
                     search
                         .page(self.db, &shares, first, after.as_ref(), self.now)
@@ -407,6 +423,16 @@ impl Reads<'_> {
                 ))
             })
             .await
+    }
+
+    /// How common the index's words are: PostgreSQL's statistics as this
+    /// server last read them; nothing on SQLite, which has no use for them.
+    async fn word_shares(&self) -> Arc<WordShares> {
+        if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            self.word_shares.current(self.db).await
+        } else {
+            Arc::default()
+        }
     }
 
     /// How many public articles match `search`, through the read cache.
@@ -418,7 +444,8 @@ impl Reads<'_> {
         let rows = self
             .cache
             .get_or_load(self.db, self.now, lookup, async {
-                search.count(self.db, self.now).await
+                let shares = self.word_shares().await;
+                search.count(self.db, &shares, self.now).await
             })
             .await?;
         Ok(MatchCount::of(rows, search.settings.counted_matches))

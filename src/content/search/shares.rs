@@ -2,7 +2,7 @@
 //! statistics last counted them (`ANALYZE` keeps the most common words of
 //! the documents' `tsvector`s and each one's share), read by the server
 //! every few minutes. A PostgreSQL search uses them to choose how to find
-//! its ranking's bound ([`WordShares::bound_on_documents`]).
+//! its ranking's bound ([`WordShares::read_from_documents`]).
 //!
 //! The bound is the `ranked`-th newest match. It is found either by
 //! walking the articles newest first and trying each one's words, which
@@ -29,9 +29,9 @@ const READ_AGAIN_AFTER: Duration = Duration::from_secs(300);
 
 /// What trying one article's words costs, in units of what reading one
 /// match from the index and sorting it costs: trying reads the article's
-/// whole `tsvector` back, a match read from the index only its lean row.
-/// BENCHMARKS.md has the measurement.
-const TRY_COST_PER_MATCH_COST: f64 = 1.0;
+/// whole `tsvector` back, a match read from the index only its lean row
+/// (BENCHMARKS.md, "Bounds read from the documents").
+const TRY_COST_PER_MATCH_COST: f64 = 4.0;
 
 /// The shares of the documents' most common words.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -117,14 +117,15 @@ impl WordShares {
     }
 
     /// Whether reading every match of `query` costs less than walking the
-    /// newest articles until `ranked` of them match: the walk tries about
-    /// `ranked × documents / matches` articles. Unknown statistics leave
+    /// newest articles until `wanted` of them match (the ranked ones, for
+    /// a bound; the counted ones, for a count): the walk tries about
+    /// `wanted × documents / matches` articles. Unknown statistics leave
     /// the choice to the planner (`false`).
-    pub fn bound_on_documents(&self, query: &SearchQuery, ranked: u64) -> bool {
+    pub fn read_from_documents(&self, query: &SearchQuery, wanted: u64) -> bool {
         let Some(matches) = self.matches_at_most(query) else {
             return false;
         };
-        let tried = ranked as f64 * self.documents / matches.max(1.0);
+        let tried = wanted as f64 * self.documents / matches.max(1.0);
         matches <= tried * TRY_COST_PER_MATCH_COST
     }
 }
@@ -199,7 +200,7 @@ mod tests {
     fn few_matches_are_read_from_the_index_and_many_are_walked() {
         let shares = shares();
         let on_documents =
-            |text| shares.bound_on_documents(&SearchQuery::parse(text).unwrap(), 1_000);
+            |text| shares.read_from_documents(&SearchQuery::parse(text).unwrap(), 1_000);
         // 15,000 matches against 66,667 articles tried.
         assert!(on_documents("标签 77"));
         // 1,000,000 matches against 1,000 tried; 200,000 against 5,000.
@@ -207,7 +208,7 @@ mod tests {
         assert!(!on_documents("经济"));
         // Fewer matches than are ranked: a walk would try every article.
         let small = WordShares::new(500.0, [("数据".to_owned(), 1.0)]);
-        assert!(small.bound_on_documents(&SearchQuery::parse("数据").unwrap(), 1_000));
+        assert!(small.read_from_documents(&SearchQuery::parse("数据").unwrap(), 1_000));
     }
 
     #[test]
@@ -215,6 +216,6 @@ mod tests {
         let unknown = WordShares::default();
         let query = SearchQuery::parse("标签 77").unwrap();
         assert_eq!(unknown.matches_at_most(&query), None);
-        assert!(!unknown.bound_on_documents(&query, 1_000));
+        assert!(!unknown.read_from_documents(&query, 1_000));
     }
 }

@@ -273,6 +273,26 @@ pub struct PublishedRange {
     pub before: Option<DateTime<Utc>>,
 }
 
+/// The documents matching `query` whose articles are published within
+/// `range`: a select of their `published_at` (a time the caller still
+/// bounds by its moment: a scheduled article carries its future time).
+fn public_documents(
+    backend: DbBackend,
+    query: &SearchQuery,
+    range: PublishedRange,
+) -> SelectStatement {
+    let stamped = || Expr::col((Alias::new("search_documents"), Alias::new("published_at")));
+    let mut documents = matched_documents(backend, query);
+    documents.expr_as(stamped(), Alias::new("published_at"));
+    if let Some(after) = range.after {
+        documents.and_where(stamped().gte(after));
+    }
+    if let Some(before) = range.before {
+        documents.and_where(stamped().lt(before));
+    }
+    documents
+}
+
 /// The oldest publication time still ranked: the `ranked`-th newest
 /// match published by the search's moment, so that pages of one search
 /// agree on it while articles are published. No row when fewer match.
@@ -288,19 +308,7 @@ fn oldest_ranked_select(
     let window = Alias::new("ranked_window");
     let published = (window.clone(), Alias::new("published_at"));
     let matches = match ranking.on_documents {
-        Some(range) => {
-            let stamped =
-                || Expr::col((Alias::new("search_documents"), Alias::new("published_at")));
-            let mut documents = matched_documents(backend, query);
-            documents.expr_as(stamped(), Alias::new("published_at"));
-            if let Some(after) = range.after {
-                documents.and_where(stamped().gte(after));
-            }
-            if let Some(before) = range.before {
-                documents.and_where(stamped().lt(before));
-            }
-            documents
-        }
+        Some(range) => public_documents(backend, query, range),
         None => matching(backend, query, filter.clone(), None),
     };
     let mut newest = Query::select();
@@ -389,6 +397,15 @@ pub fn page_split_at(
         return backend.build(&best_first(ranked, after, limit));
     };
     ranked.and_where(published().gte(oldest_ranked));
+    if ranking.on_documents.is_some() {
+        // The same bound on the documents' own time: the full-text
+        // index's matches are cut to the ranked ones before any is joined
+        // to its article.
+        ranked.and_where(
+            Expr::col((Alias::new("search_documents"), Alias::new("published_at")))
+                .gte(oldest_ranked),
+        );
+    }
     let mut unranked = matching(backend, query, filter, None);
     unranked
         .expr_as(Expr::val(0i64), Alias::new(SCORE))
@@ -445,9 +462,25 @@ fn best_first(hits: SelectStatement, after: Option<&SearchCursor>, limit: u64) -
 }
 
 /// How many articles match, counting at most `most` of them: the matches
-/// are read until that many are found.
-pub fn count(backend: DbBackend, query: &SearchQuery, filter: Condition, most: u64) -> Statement {
-    let mut hits = matching(backend, query, filter, None);
+/// are read until that many are found. When the filter is a time range
+/// (`on_documents`) the documents alone are counted, as public at `now`.
+pub fn count(
+    backend: DbBackend,
+    query: &SearchQuery,
+    filter: Condition,
+    on_documents: Option<(PublishedRange, DateTime<Utc>)>,
+    most: u64,
+) -> Statement {
+    let mut hits = match on_documents {
+        Some((range, now)) => {
+            let mut documents = public_documents(backend, query, range);
+            documents.and_where(
+                Expr::col((Alias::new("search_documents"), Alias::new("published_at"))).lte(now),
+            );
+            documents
+        }
+        None => matching(backend, query, filter, None),
+    };
     hits.limit(most);
     let mut select = Query::select();
     select
@@ -654,7 +687,7 @@ mod tests {
             1,
             "the bound is the 1,000th newest match"
         );
-        let counted = count(DbBackend::Postgres, &query, Condition::all(), 10_001);
+        let counted = count(DbBackend::Postgres, &query, Condition::all(), None, 10_001);
         assert!(counted.sql.starts_with("SELECT COUNT(*)"));
         assert!(counted.sql.contains("LIMIT $"), "{}", counted.sql);
         assert!(
@@ -681,6 +714,28 @@ mod tests {
         assert!(!split.sql.contains("OFFSET"), "the bound is a value");
         // Each part and the whole stop at the page's size.
         assert_eq!(split.sql.matches("LIMIT $").count(), 3, "{}", split.sql);
+
+        // Read from the documents, the ranked part is cut by the
+        // documents' own time as well.
+        assert!(!split.sql.contains(r#""search_documents"."published_at""#));
+        let on_documents = Ranking {
+            on_documents: Some(PublishedRange::default()),
+            ..ranking
+        };
+        let cut = page_split_at(
+            &query,
+            Condition::all(),
+            on_documents,
+            Some(oldest),
+            None,
+            11,
+        );
+        assert!(
+            cut.sql
+                .contains(r#""search_documents"."published_at" >= $"#),
+            "{}",
+            cut.sql
+        );
 
         let unbounded = page_split_at(&query, Condition::all(), ranking, None, None, 11);
         assert!(!unbounded.sql.contains("UNION"), "{}", unbounded.sql);
@@ -714,6 +769,14 @@ mod tests {
                 "{}",
                 bound.sql
             );
+            let counted = count(
+                backend,
+                &query,
+                Condition::all(),
+                Some((ranking.on_documents.unwrap(), Utc::now())),
+                10_001,
+            );
+            assert!(!counted.sql.contains(r#""articles""#), "{}", counted.sql);
             let page = page(backend, &query, Condition::all(), ranking, None, 11);
             assert!(
                 page.sql.contains(r#"COALESCE((SELECT "ranked_window"."published_at" FROM (SELECT "search_documents"."published_at" AS "published_at""#),
