@@ -3,8 +3,9 @@
 //! document in the write's own transaction ([`refresh`], called by
 //! [`crate::content::writes::Edit::commit`]), so a search run after the
 //! commit finds the new words and never the old ones. Every article is
-//! indexed, drafts too; who may see a hit is decided when searching. A
-//! document also carries when its article became public ([`restamp`]),
+//! indexed, drafts too; who may see a hit is decided when searching. On
+//! PostgreSQL a document also carries when its article became public
+//! ([`restamp`]),
 //! so a write that publishes, schedules or takes an article down updates
 //! that one column, and the ranking's bound is found among the documents
 //! alone.
@@ -86,11 +87,14 @@ pub async fn refresh_tagged<C: ConnectionTrait>(conn: &C, tag_ids: &[Uuid]) -> A
 /// Copies these articles' publication onto their documents, for writes
 /// that publish, schedule or take down without changing any words (the
 /// ranking's bound reads it from the documents; see
-/// [`statements::restamp`]).
+/// [`statements::restamp`]). PostgreSQL only: SQLite's documents carry no
+/// publication.
 pub async fn restamp<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
     for chunk in ids.chunks(REBUILD_BATCH) {
-        conn.execute_raw(statements::restamp(conn.get_database_backend(), chunk))
-            .await?;
+        conn.execute_raw(statements::restamp(chunk)).await?;
     }
     Ok(())
 }

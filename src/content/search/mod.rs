@@ -314,9 +314,10 @@ impl Search {
 
     /// The reader's filter as the documents apply it, when the statement
     /// that wants this many matches should read them from the documents
-    /// alone. SQLite reads every match from its full-text index whichever
-    /// way; PostgreSQL could walk the newest articles instead, which pays
-    /// for common words only ([`WordShares::read_from_documents`]).
+    /// alone: on PostgreSQL, when the words are rare enough that reading
+    /// every match costs less than walking the newest articles
+    /// ([`WordShares::read_from_documents`]). SQLite's documents carry no
+    /// publication (see the migration that added it on PostgreSQL).
     fn on_documents(
         &self,
         backend: sea_orm::DbBackend,
@@ -324,7 +325,7 @@ impl Search {
         wanted: u64,
     ) -> Option<statements::PublishedRange> {
         let range = on_documents(&self.filter)?;
-        (backend != sea_orm::DbBackend::Postgres || shares.read_from_documents(&self.query, wanted))
+        (backend == sea_orm::DbBackend::Postgres && shares.read_from_documents(&self.query, wanted))
             .then_some(range)
     }
 

@@ -515,9 +515,9 @@ pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
     statements
 }
 
-/// Stores one article's document, with the time it became public
-/// (`None` while it is not published; see [`restamp`]): on PostgreSQL one
-/// statement; on SQLite the document row, whose id ([`fts5_row`]'s
+/// Stores one article's document: on PostgreSQL one statement, with the
+/// time the article became public (`None` while it is not published; see
+/// [`restamp`]); on SQLite the document row, whose id ([`fts5_row`]'s
 /// `rowid`) it returns.
 pub fn store(
     backend: DbBackend,
@@ -539,22 +539,18 @@ pub fn store(
         ),
         _ => Statement::from_sql_and_values(
             backend,
-            r#"INSERT INTO "search_documents" ("article_id", "published_at", "normalized") VALUES ($1, $2, $3) RETURNING "id""#,
-            [
-                Value::from(id),
-                Value::from(published_at),
-                Value::from(normalized.to_owned()),
-            ],
+            r#"INSERT INTO "search_documents" ("article_id", "normalized") VALUES ($1, $2) RETURNING "id""#,
+            [Value::from(id), Value::from(normalized.to_owned())],
         ),
     }
 }
 
-/// Copies these articles' publication onto their documents: the
-/// article's `published_at` while its status is published, else `NULL`.
-/// The ranking's bound reads it from the documents alone
+/// Copies these articles' publication onto their PostgreSQL documents:
+/// the article's `published_at` while its status is published, else
+/// `NULL`. The ranking's bound reads it from the documents alone
 /// ([`oldest_ranked`]), so every write that publishes, schedules or takes
 /// an article down runs this in its transaction.
-pub fn restamp(backend: DbBackend, ids: &[Uuid]) -> Statement {
+pub fn restamp(ids: &[Uuid]) -> Statement {
     let mut values = Values::default();
     let list = ids
         .iter()
@@ -562,7 +558,7 @@ pub fn restamp(backend: DbBackend, ids: &[Uuid]) -> Statement {
         .collect::<Vec<_>>()
         .join(", ");
     Statement::from_sql_and_values(
-        backend,
+        DbBackend::Postgres,
         format!(
             r#"UPDATE "search_documents" SET "published_at" = (SELECT "articles"."published_at" FROM "articles" WHERE "articles"."id" = "search_documents"."article_id" AND "articles"."status" = 'published') WHERE "article_id" IN ({list})"#
         ),
@@ -759,7 +755,8 @@ mod tests {
                 before: None,
             }),
         };
-        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+        {
+            let backend = DbBackend::Postgres;
             let bound = oldest_ranked(backend, &query, Condition::all(), ranking);
             assert!(!bound.sql.contains(r#""articles""#), "{}", bound.sql);
             assert!(
