@@ -36,6 +36,12 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         db.execute_unprepared("ALTER TABLE search_documents ADD COLUMN published_at TIMESTAMPTZ")
             .await?;
+        // Room on each page for a document's new version: publishing
+        // rewrites only the publication, and a version that stays on its
+        // page (a heap-only tuple) enters no index, where one that moves
+        // enters all its words into the full-text index again.
+        db.execute_unprepared("ALTER TABLE search_documents SET (fillfactor = 90)")
+            .await?;
         db.execute_unprepared("DROP INDEX idx_search_documents_terms")
             .await?;
         db.execute_unprepared(
@@ -59,7 +65,9 @@ impl MigrationTrait for Migration {
         if manager.get_database_backend() == DatabaseBackend::Postgres {
             manager
                 .get_connection()
-                .execute_unprepared("ALTER TABLE search_documents DROP COLUMN published_at")
+                .execute_unprepared(
+                    "ALTER TABLE search_documents DROP COLUMN published_at, RESET (fillfactor)",
+                )
                 .await?;
         }
         Ok(())

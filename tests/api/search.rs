@@ -1035,10 +1035,11 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         }
     };
     // The documents' long values live out of line, so that the rows a
-    // common word matches are read for their article ids alone.
+    // common word matches are read for their article ids alone; their
+    // pages keep room for a publication's new version beside the old.
     assert_eq!(
         options_of("search_documents").await,
-        "toast_tuple_target=128"
+        "toast_tuple_target=128,fillfactor=90"
     );
     // The full-text index takes each document's words at once: a pending
     // list would be read by every search until a vacuum merged it.
