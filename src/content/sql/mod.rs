@@ -41,6 +41,14 @@ impl Values {
         self.0.push(value.into());
         format!("${}", self.0.len())
     }
+
+    /// Binds each id and returns their placeholders as a list for `IN (…)`.
+    pub(crate) fn bind_list(&mut self, ids: &[uuid::Uuid]) -> String {
+        ids.iter()
+            .map(|id| self.bind(*id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A `LIMIT` written into the statement's text rather than bound. With a

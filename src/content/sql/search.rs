@@ -492,11 +492,7 @@ pub fn count(
 /// Drops the index's rows of these articles.
 pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
     let mut values = Values::default();
-    let list = ids
-        .iter()
-        .map(|id| values.bind(*id))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = values.bind_list(ids);
     let mut statements = Vec::new();
     if backend != DbBackend::Postgres {
         statements.push(Statement::from_sql_and_values(
@@ -552,11 +548,7 @@ pub fn store(
 /// an article down runs this in its transaction.
 pub fn restamp(ids: &[Uuid]) -> Statement {
     let mut values = Values::default();
-    let list = ids
-        .iter()
-        .map(|id| values.bind(*id))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = values.bind_list(ids);
     Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
