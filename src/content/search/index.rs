@@ -5,10 +5,9 @@
 //! commit finds the new words and never the old ones. Every article is
 //! indexed, drafts too; who may see a hit is decided when searching. On
 //! PostgreSQL a document also carries when its article became public
-//! ([`restamp`]),
-//! so a write that publishes, schedules or takes an article down updates
-//! that one column, and the ranking's bound is found among the documents
-//! alone.
+//! ([`restamp`]), so a write that publishes, schedules or takes an
+//! article down updates that one column, and the ranking's bound is found
+//! among the documents alone.
 //!
 //! [`rebuild`] indexes everything again (`newsroom reindex`, and a server
 //! starting on a database whose index an older build made), and tells the

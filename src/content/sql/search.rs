@@ -262,9 +262,10 @@ fn matching(
 }
 
 /// A reader's filter that narrows by publication time alone, or not at
-/// all: which matches are then public, and in range, is on the documents
-/// themselves (each carries its article's publication while published),
-/// so the ranking's bound is read without joining a single article.
+/// all: which matches are then public, and in range, is on PostgreSQL's
+/// documents themselves (each carries its article's publication while
+/// published), so the ranking's bound and the count are read without
+/// joining a single article.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PublishedRange {
     /// Only articles published at or after this moment.
@@ -747,31 +748,23 @@ mod tests {
                 before: None,
             }),
         };
-        {
-            let backend = DbBackend::Postgres;
-            let bound = oldest_ranked(backend, &query, Condition::all(), ranking);
-            assert!(!bound.sql.contains(r#""articles""#), "{}", bound.sql);
-            assert!(
-                bound
-                    .sql
-                    .contains(r#""search_documents"."published_at" >= "#),
-                "{}",
-                bound.sql
-            );
-            let counted = count(
-                backend,
-                &query,
-                Condition::all(),
-                Some((ranking.on_documents.unwrap(), Utc::now())),
-                10_001,
-            );
-            assert!(!counted.sql.contains(r#""articles""#), "{}", counted.sql);
-            let page = page(backend, &query, Condition::all(), ranking, None, 11);
-            assert!(
-                page.sql.contains(r#"COALESCE((SELECT "ranked_window"."published_at" FROM (SELECT "search_documents"."published_at" AS "published_at""#),
-                "{}",
-                page.sql
-            );
-        }
+        let backend = DbBackend::Postgres;
+        let bound = oldest_ranked(backend, &query, Condition::all(), ranking);
+        assert!(!bound.sql.contains(r#""articles""#), "{}", bound.sql);
+        assert!(
+            bound
+                .sql
+                .contains(r#""search_documents"."published_at" >= "#),
+            "{}",
+            bound.sql
+        );
+        let counted = count(
+            backend,
+            &query,
+            Condition::all(),
+            Some((ranking.on_documents.unwrap(), Utc::now())),
+            10_001,
+        );
+        assert!(!counted.sql.contains(r#""articles""#), "{}", counted.sql);
     }
 }
