@@ -364,8 +364,8 @@ async fn stale_stamps(app: &TestApp) -> Vec<String> {
         .query_all_raw(sea_orm::Statement::from_string(
             app.db.get_database_backend(),
             r#"SELECT a.slug FROM search_documents d JOIN articles a ON a.id = d.article_id
-               WHERE (a.status = 'published' AND (d.published_at IS NULL OR d.published_at <> a.published_at))
-                  OR (a.status <> 'published' AND d.published_at IS NOT NULL)"#,
+               WHERE (a.status = 'published' AND (d.public_since IS NULL OR d.public_since <> a.published_at))
+                  OR (a.status <> 'published' AND d.public_since IS NOT NULL)"#,
         ))
         .await
         .unwrap()
@@ -377,7 +377,8 @@ async fn stale_stamps(app: &TestApp) -> Vec<String> {
 /// PostgreSQL reads the ranking's bound from the documents alone, so each
 /// carries its article's publication: every write that publishes, schedules,
 /// takes down, archives or edits an article keeps it true in the same
-/// transaction, and so does the demo load.
+/// transaction, and so do the demo load and a script writing SQL behind
+/// the server's back.
 #[tokio::test]
 async fn postgresql_documents_carry_their_article_s_publication() {
     let app = TestApp::spawn().await;
@@ -443,11 +444,28 @@ async fn postgresql_documents_carry_their_article_s_publication() {
         );
     }
     use sea_orm::ConnectionTrait;
+    for (label, script) in [
+        (
+            "a script archiving",
+            "UPDATE articles SET status = 'archived' WHERE slug = 'city-night-bus'",
+        ),
+        (
+            "a script republishing",
+            "UPDATE articles SET status = 'published', published_at = '2021-05-06T07:08:09Z' WHERE slug = 'city-night-bus'",
+        ),
+    ] {
+        app.db.execute_unprepared(script).await.unwrap();
+        assert_eq!(
+            stale_stamps(&app).await,
+            Vec::<String>::new(),
+            "after {label}"
+        );
+    }
     let stamped = app
         .db
         .query_all_raw(sea_orm::Statement::from_string(
             app.db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM search_documents WHERE published_at IS NOT NULL",
+            "SELECT COUNT(*) AS n FROM search_documents WHERE public_since IS NOT NULL",
         ))
         .await
         .unwrap()[0]

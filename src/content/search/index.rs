@@ -4,10 +4,9 @@
 //! [`crate::content::writes::Edit::commit`]), so a search run after the
 //! commit finds the new words and never the old ones. Every article is
 //! indexed, drafts too; who may see a hit is decided when searching. On
-//! PostgreSQL a document also carries when its article became public
-//! ([`restamp`]), so a write that publishes, schedules or takes an
-//! article down updates that one column, and the ranking's bound is found
-//! among the documents alone.
+//! PostgreSQL a document also carries when its article is public, written
+//! here and kept by a trigger as the article is published, scheduled or
+//! taken down, so the ranking's bound is found among the documents alone.
 //!
 //! [`rebuild`] indexes everything again (`newsroom reindex`, and a server
 //! starting on a database whose index an older build made), and tells the
@@ -51,8 +50,8 @@ const REBUILD_BATCH: usize = 200;
 /// An article's text as the index reads it.
 struct Source {
     id: Uuid,
-    /// When it became public, while it is published.
-    published_at: Option<DateTime<Utc>>,
+    /// When it is public from, while it is published.
+    public_since: Option<DateTime<Utc>>,
     title: String,
     summary: Option<String>,
     body_text: String,
@@ -81,21 +80,6 @@ pub async fn refresh_tagged<C: ConnectionTrait>(conn: &C, tag_ids: &[Uuid]) -> A
         return Ok(());
     }
     refresh(conn, &articles_tagged(conn, tag_ids).await?).await
-}
-
-/// Copies these articles' publication onto their documents, for writes
-/// that publish, schedule or take down without changing any words (the
-/// ranking's bound reads it from the documents; see
-/// [`statements::restamp`]). PostgreSQL only: SQLite's documents carry no
-/// publication.
-pub async fn restamp<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
-    if conn.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    for chunk in ids.chunks(REBUILD_BATCH) {
-        conn.execute_raw(statements::restamp(chunk)).await?;
-    }
-    Ok(())
 }
 
 /// The ids of the articles carrying any of `tag_ids` (for a write about
@@ -151,7 +135,7 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
         .map(
             |(id, status, published_at, title, summary, body_text)| Source {
                 id,
-                published_at: published_at.filter(|_| status == ArticleStatus::Published),
+                public_since: published_at.filter(|_| status == ArticleStatus::Published),
                 title,
                 summary,
                 body_text,
@@ -191,7 +175,7 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
             source.body_text
         ));
         let stored =
-            statements::store(backend, source.id, source.published_at, &normalized, &words);
+            statements::store(backend, source.id, source.public_since, &normalized, &words);
         if backend == DbBackend::Postgres {
             conn.execute_raw(stored).await?;
         } else {

@@ -282,7 +282,7 @@ fn public_documents(
     query: &SearchQuery,
     range: PublishedRange,
 ) -> SelectStatement {
-    let stamped = || Expr::col((Alias::new("search_documents"), Alias::new("published_at")));
+    let stamped = || Expr::col((Alias::new("search_documents"), Alias::new("public_since")));
     let mut documents = matched_documents(backend, query);
     documents.expr_as(stamped(), Alias::new("published_at"));
     if let Some(after) = range.after {
@@ -403,7 +403,7 @@ pub fn page_split_at(
         // index's matches are cut to the ranked ones before any is joined
         // to its article.
         ranked.and_where(
-            Expr::col((Alias::new("search_documents"), Alias::new("published_at")))
+            Expr::col((Alias::new("search_documents"), Alias::new("public_since")))
                 .gte(oldest_ranked),
         );
     }
@@ -476,7 +476,7 @@ pub fn count(
         Some((range, now)) => {
             let mut documents = public_documents(backend, query, range);
             documents.and_where(
-                Expr::col((Alias::new("search_documents"), Alias::new("published_at"))).lte(now),
+                Expr::col((Alias::new("search_documents"), Alias::new("public_since"))).lte(now),
             );
             documents
         }
@@ -513,23 +513,23 @@ pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
 }
 
 /// Stores one article's document: on PostgreSQL one statement, with the
-/// time the article became public (`None` while it is not published; see
-/// [`restamp`]); on SQLite the document row, whose id ([`fts5_row`]'s
-/// `rowid`) it returns.
+/// time the article is public from (`None` while it is not published; a
+/// trigger keeps it as the article changes); on SQLite the document row,
+/// whose id ([`fts5_row`]'s `rowid`) it returns.
 pub fn store(
     backend: DbBackend,
     id: Uuid,
-    published_at: Option<DateTime<Utc>>,
+    public_since: Option<DateTime<Utc>>,
     normalized: &str,
     words: &IndexedWords,
 ) -> Statement {
     match backend {
         DbBackend::Postgres => Statement::from_sql_and_values(
             backend,
-            r#"INSERT INTO "search_documents" ("article_id", "published_at", "normalized", "terms") VALUES ($1, $2, $3, $4::tsvector)"#,
+            r#"INSERT INTO "search_documents" ("article_id", "public_since", "normalized", "terms") VALUES ($1, $2, $3, $4::tsvector)"#,
             [
                 Value::from(id),
-                Value::from(published_at),
+                Value::from(public_since),
                 Value::from(normalized.to_owned()),
                 Value::from(words.tsvector()),
             ],
@@ -540,23 +540,6 @@ pub fn store(
             [Value::from(id), Value::from(normalized.to_owned())],
         ),
     }
-}
-
-/// Copies these articles' publication onto their PostgreSQL documents:
-/// the article's `published_at` while its status is published, else
-/// `NULL`. The ranking's bound reads it from the documents alone
-/// ([`oldest_ranked`]), so every write that publishes, schedules or takes
-/// an article down runs this in its transaction.
-pub fn restamp(ids: &[Uuid]) -> Statement {
-    let mut values = Values::default();
-    let list = values.bind_list(ids);
-    Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            r#"UPDATE "search_documents" SET "published_at" = (SELECT "articles"."published_at" FROM "articles" WHERE "articles"."id" = "search_documents"."article_id" AND "articles"."status" = 'published') WHERE "article_id" IN ({list})"#
-        ),
-        values.0,
-    )
 }
 
 /// SQLite: the full-text row of the document stored as `rowid`.
@@ -706,7 +689,7 @@ mod tests {
 
         // Read from the documents, the ranked part is cut by the
         // documents' own time as well.
-        assert!(!split.sql.contains(r#""search_documents"."published_at""#));
+        assert!(!split.sql.contains(r#""search_documents"."public_since""#));
         let on_documents = Ranking {
             on_documents: Some(PublishedRange::default()),
             ..ranking
@@ -721,7 +704,7 @@ mod tests {
         );
         assert!(
             cut.sql
-                .contains(r#""search_documents"."published_at" >= $"#),
+                .contains(r#""search_documents"."public_since" >= $"#),
             "{}",
             cut.sql
         );
@@ -754,7 +737,7 @@ mod tests {
         assert!(
             bound
                 .sql
-                .contains(r#""search_documents"."published_at" >= "#),
+                .contains(r#""search_documents"."public_since" >= "#),
             "{}",
             bound.sql
         );

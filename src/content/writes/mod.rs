@@ -169,9 +169,8 @@ impl<'a> Edit<'a> {
 
     /// Stores the audit entries and the feed's changes, refreshes the
     /// search documents of the articles (and tags' articles) whose words
-    /// changed, copies other touched articles' publication onto their
-    /// documents, and commits with them; returns what the write touched,
-    /// in the order it was done.
+    /// changed, and commits with them; returns what the write touched, in
+    /// the order it was done.
     pub async fn commit(self) -> AppResult<Vec<Subject>> {
         let mut articles = self.search_again.clone();
         let mut tags = Vec::new();
@@ -184,16 +183,6 @@ impl<'a> Edit<'a> {
         }
         crate::content::search::index::refresh(&self.txn, &articles).await?;
         crate::content::search::index::refresh_tagged(&self.txn, &tags).await?;
-        let restamped: Vec<Uuid> = self
-            .done
-            .iter()
-            .filter(|done| !changes_words(done.action))
-            .filter_map(|done| match done.subject {
-                Subject::Article(id) => Some(id),
-                _ => None,
-            })
-            .collect();
-        crate::content::search::index::restamp(&self.txn, &restamped).await?;
         for done in &self.done {
             audit::record(
                 &self.txn,
