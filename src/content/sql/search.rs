@@ -263,9 +263,9 @@ fn matching(
 
 /// A reader's filter that narrows by publication time alone, or not at
 /// all: which matches are then public, and in range, is on PostgreSQL's
-/// documents themselves (each carries its article's publication while
-/// published), so the ranking's bound and the count are read without
-/// joining a single article.
+/// documents themselves (`public_since`: their article's publication
+/// while it is published), so the ranking's bound and the count are read
+/// without joining a single article.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PublishedRange {
     /// Only articles published at or after this moment.
@@ -275,8 +275,9 @@ pub struct PublishedRange {
 }
 
 /// The documents matching `query` whose articles are published within
-/// `range`: a select of their `published_at` (a time the caller still
-/// bounds by its moment: a scheduled article carries its future time).
+/// `range`: a select of their `public_since` as `published_at` (a time
+/// the caller still bounds by its moment: a scheduled article carries its
+/// future time).
 fn public_documents(
     backend: DbBackend,
     query: &SearchQuery,
