@@ -15,10 +15,9 @@ use super::{Values, plan_constant};
 pub fn first_approved(backend: DbBackend, article_ids: &[Uuid], limit: u64) -> Statement {
     let mut values = Values::default();
     let approved = values.bind(CommentStatus::Approved.to_value());
-    let ids: Vec<String> = article_ids.iter().map(|id| values.bind(*id)).collect();
+    let ids = values.bind_list(article_ids);
     let sql = format!(
         r#"SELECT * FROM (SELECT "comments".*, ROW_NUMBER() OVER (PARTITION BY "article_id" ORDER BY "created_at" DESC, "id" DESC) AS "place" FROM "comments" WHERE "status" = {approved} AND "article_id" IN ({ids})) AS "numbered" WHERE "place" <= {limit} ORDER BY "article_id", "place""#,
-        ids = ids.join(", "),
         limit = plan_constant(limit),
     );
     Statement::from_sql_and_values(backend, sql, values.0)
