@@ -186,11 +186,18 @@ pub async fn probe_write(db: &DatabaseConnection) -> AppResult<()> {
 /// the range in `published_at <= now` over the one that serves the order, and
 /// sorts the whole table for "most viewed". PostgreSQL gathers its own
 /// statistics (autovacuum), so this does nothing there.
+///
+/// `ANALYZE` writes the statistics, so it waits for this process's turn
+/// among writers ([`begin_write`]). Run beside them instead, it and the
+/// search index a large site's server rebuilds as it starts each waited
+/// for the other's lock until both gave up, and the server did not start.
 pub async fn optimize(db: &DatabaseConnection) -> AppResult<()> {
     if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA analysis_limit = 1000")
+        let txn = begin_write(db).await?;
+        txn.execute_unprepared("PRAGMA analysis_limit = 1000")
             .await?;
-        db.execute_unprepared("ANALYZE").await?;
+        txn.execute_unprepared("ANALYZE").await?;
+        txn.commit().await?;
     }
     Ok(())
 }
