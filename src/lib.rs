@@ -60,7 +60,15 @@ pub async fn prepare_connected(
     if added > 0 {
         tracing::info!(added, folder = %spills.folder().display(), "added the view counts left at the last shutdown");
     }
-    database::optimize(&db).await?;
+    // Statistics help the planner but are no reason not to serve: a busy
+    // file (a search index rebuilding) gets them at the next start.
+    match database::optimize(&db).await {
+        Ok(()) => {}
+        Err(error @ error::AppError::Unavailable { .. }) => {
+            tracing::warn!(error = %error.log_message(), "the planner statistics were not gathered");
+        }
+        Err(error) => return Err(error),
+    }
     let feed_start = content::writes::change::latest(&db).await?;
     // Where announcing scheduled publications starts, set before serving,
     // so the background's first look is a read, not a write.
