@@ -543,23 +543,29 @@ async fn postgresql_documents_indexed_before_get_their_article_s_publication() {
     migration::Migrator::up(&app.db, None).await.unwrap();
     assert_eq!(stale_stamps(&app).await, Vec::<String>::new());
     assert!(!found(&app, "机器人", json!({})).await.is_empty());
-    {
-        // The full-text index, dropped while the rows were rewritten, is
-        // back as it was: without a pending list.
-        use sea_orm::ConnectionTrait;
-        let options = app
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'idx_search_documents_terms'",
-            ))
-            .await
-            .unwrap()
-            .expect("the full-text index is there")
-            .try_get_by_index::<String>(0)
-            .unwrap();
-        assert_eq!(options, "fastupdate=off");
-    }
+    // The full-text index, dropped while the rows were rewritten, is back
+    // as it was: without a pending list.
+    assert_eq!(
+        storage_options(&app, "idx_search_documents_terms").await,
+        "fastupdate=off"
+    );
+}
+
+/// A PostgreSQL table's or index's storage options, as `pg_class` lists
+/// them.
+async fn storage_options(app: &TestApp, relation: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = $1",
+            [relation.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{relation} is there"))
+        .try_get_by_index::<String>(0)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -1036,33 +1042,17 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
         "off 2500ms force_custom_plan 0",
         "each search is planned for its own words, and runs without parallel workers"
     );
-    // A table's or an index's storage options, as PostgreSQL lists them.
-    let options_of = |relation: &'static str| {
-        let db = &app.db;
-        async move {
-            db.query_one_raw(sea_orm::Statement::from_sql_and_values(
-                sea_orm::DbBackend::Postgres,
-                "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = $1",
-                [relation.into()],
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get_by_index::<String>(0)
-            .unwrap()
-        }
-    };
     // The documents' long values live out of line, so that the rows a
     // common word matches are read for their article ids alone; their
     // pages keep room for a publication's new version beside the old.
     assert_eq!(
-        options_of("search_documents").await,
+        storage_options(&app, "search_documents").await,
         "toast_tuple_target=128,fillfactor=90"
     );
     // The full-text index takes each document's words at once: a pending
     // list would be read by every search until a vacuum merged it.
     assert_eq!(
-        options_of("idx_search_documents_terms").await,
+        storage_options(&app, "idx_search_documents_terms").await,
         "fastupdate=off"
     );
     // Statements after it plan as usual, on every connection the pool

@@ -324,7 +324,7 @@ impl Search {
         shares: &WordShares,
         wanted: u64,
     ) -> Option<statements::PublishedRange> {
-        let range = on_documents(&self.filter)?;
+        let range = range_on_documents(&self.filter)?;
         (backend == sea_orm::DbBackend::Postgres && shares.read_from_documents(&self.query, wanted))
             .then_some(range)
     }
@@ -384,7 +384,7 @@ impl Search {
 
 /// The reader's filter as a search's documents can apply it themselves:
 /// when it narrows by publication time only, or not at all.
-fn on_documents(filter: &ArticleFilter) -> Option<statements::PublishedRange> {
+fn range_on_documents(filter: &ArticleFilter) -> Option<statements::PublishedRange> {
     let ArticleFilter {
         category_ids: None,
         tag_slug: None,
@@ -416,7 +416,7 @@ impl Reads<'_> {
         };
         self.cache
             .get_or_load(self.db, self.now, lookup, async {
-                let shares = self.word_shares().await;
+                let shares = self.word_shares.current(self.db).await;
                 Ok(Arc::new(
                     search
                         .page(self.db, &shares, first, after.as_ref(), self.now)
@@ -424,16 +424,6 @@ impl Reads<'_> {
                 ))
             })
             .await
-    }
-
-    /// How common the index's words are: PostgreSQL's statistics as this
-    /// server last read them; nothing on SQLite, which has no use for them.
-    async fn word_shares(&self) -> Arc<WordShares> {
-        if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
-            self.word_shares.current(self.db).await
-        } else {
-            Arc::default()
-        }
     }
 
     /// How many public articles match `search`, through the read cache.
@@ -445,7 +435,7 @@ impl Reads<'_> {
         let rows = self
             .cache
             .get_or_load(self.db, self.now, lookup, async {
-                let shares = self.word_shares().await;
+                let shares = self.word_shares.current(self.db).await;
                 search.count(self.db, &shares, self.now).await
             })
             .await?;

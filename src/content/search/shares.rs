@@ -140,8 +140,11 @@ pub struct SharesMemo {
 impl SharesMemo {
     /// The shares, read again first when they are old or were never read
     /// (a failed read keeps the old ones, or none, and is tried again on
-    /// the next search).
+    /// the next search); none on SQLite, which keeps no such statistics.
     pub async fn current(&self, db: &DatabaseConnection) -> Arc<WordShares> {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Arc::default();
+        }
         let known = self.latest.lock().ok().and_then(|latest| latest.clone());
         if let Some((read_at, shares)) = &known
             && read_at.elapsed() < READ_AGAIN_AFTER
