@@ -182,4 +182,27 @@ async fn sections_read_together_list_what_each_section_lists_alone() {
             "{section}"
         );
     }
+
+    // Two lists of different sizes read in one statement: each keeps its
+    // own size, and the shorter one still knows that more follow.
+    let sizes = app
+        .graphql(
+            "{ categories { one: articles(first: 1) { edges { node { slug } } pageInfo { hasNextPage } } four: articles(first: 4) { edges { node { slug } } pageInfo { hasNextPage } } } }",
+            json!({}),
+        )
+        .await;
+    let news = &sizes["data"]["categories"][0];
+    assert_eq!(edge_slugs(&news["one"]), ["news-1"], "{sizes:#}");
+    assert_eq!(news["one"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(
+        edge_slugs(&news["four"]),
+        ["news-1", "local-2", "world-3", "local-3"]
+    );
+    assert_eq!(news["four"]["pageInfo"]["hasNextPage"], true);
+    let sport = &sizes["data"]["categories"][1];
+    assert_eq!(edge_slugs(&sport["one"]), ["football-0"]);
+    assert_eq!(
+        edge_slugs(&sport["four"]),
+        ["football-0", "football-1", "football-2", "football-3"]
+    );
 }

@@ -16,8 +16,8 @@ use entity::{
     article_slug, article_tag, tag,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
@@ -489,9 +489,10 @@ pub struct FirstPageKey {
     pub size: u64,
 }
 
-/// The first pages of many section lists in two statements, however many
-/// sections there are: the lists' ids (one statement, see
-/// [`newest_in_sections`] and [`union_of_lists`]), then the teasers by id.
+/// The first pages of many section lists, however many sections there
+/// are: the home page's lists in one statement (see
+/// [`newest_in_sections`]), other lists' ids in one (see
+/// [`union_of_lists`]) and then their teasers by id.
 pub async fn first_pages(
     db: &DatabaseConnection,
     keys: &[FirstPageKey],
@@ -509,16 +510,21 @@ pub async fn first_pages(
     let members = if keys.iter().all(FirstPageKey::is_newest_of_sections) {
         newest_in_sections(db, keys, now).await?
     } else {
-        union_of_lists(db, keys, now).await?
+        let members = union_of_lists(db, keys, now).await?;
+        let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
+        let teasers = teasers_by_id(db, ids, Condition::all()).await?;
+        members
+            .into_iter()
+            .filter_map(|(list, id)| teasers.get(&id).map(|teaser| (list, teaser.clone())))
+            .collect()
     };
-    let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
-    let models = teasers_by_id(db, ids, Condition::all()).await?;
-    for (index, key) in keys.iter().enumerate() {
-        let mut rows: Vec<Teaser> = members
-            .iter()
-            .filter(|(list, _)| *list == index)
-            .filter_map(|(_, id)| models.get(id).cloned())
-            .collect();
+    let mut lists: Vec<Vec<Teaser>> = vec![Vec::new(); keys.len()];
+    for (list, teaser) in members {
+        if let Some(rows) = lists.get_mut(list) {
+            rows.push(teaser);
+        }
+    }
+    for (key, mut rows) in keys.iter().zip(lists) {
         rows.sort_by(|a, b| key.order.compare(&a.0, &b.0));
         pages.insert(key.clone(), Page::from_overfetch(rows, key.size));
     }
@@ -535,16 +541,17 @@ impl FirstPageKey {
     }
 }
 
-/// The ids of each list's first page and one more, as `(list's place in
-/// keys, id)`, for lists that are all sections' newest: each section of
-/// each list read on its own from the index (see
-/// [`crate::content::sql::newest_in_sections`]), then a list's sections
-/// merged newest first.
+/// The teasers of each list's first page and one more, as `(list's place
+/// in keys, teaser)`, for lists that are all sections' newest: each section
+/// of each list read on its own from the index and each list's newest kept
+/// (see [`crate::content::sql::newest_in_sections`]). A list whose sections
+/// fall in two statements gets each one's newest; the caller's sort and cut
+/// merge them.
 async fn newest_in_sections(
     db: &DatabaseConnection,
     keys: &[FirstPageKey],
     now: DateTime<Utc>,
-) -> AppResult<Vec<(usize, Uuid)>> {
+) -> AppResult<Vec<(usize, Teaser)>> {
     use crate::content::sql::newest_in_sections::{SECTIONS_PER_STATEMENT, newest};
     let sections: Vec<(usize, Uuid)> = keys
         .iter()
@@ -561,31 +568,15 @@ async fn newest_in_sections(
         return Ok(Vec::new());
     };
     let backend = db.get_database_backend();
-    let mut found: Vec<(usize, DateTime<Utc>, Uuid)> = Vec::new();
+    let mut found = Vec::new();
     for chunk in sections.chunks(SECTIONS_PER_STATEMENT) {
         for row in db.query_all_raw(newest(backend, chunk, most, now)).await? {
             let list: i64 = row.try_get("", "list")?;
-            found.push((
-                list as usize,
-                row.try_get("", "published_at")?,
-                row.try_get("", "id")?,
-            ));
+            let teaser = Teaser(article::Model::from_query_result(&row, "")?);
+            found.push((usize::try_from(list).unwrap_or(usize::MAX), teaser));
         }
     }
-    // Each list newest first (ties by id, as the list's order has it),
-    // then its first page and one more kept.
-    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
-    let mut members = Vec::new();
-    for (list, key) in keys.iter().enumerate() {
-        members.extend(
-            found
-                .iter()
-                .filter(|(of, _, _)| *of == list)
-                .take((key.size + 1) as usize)
-                .map(|(_, _, id)| (list, *id)),
-        );
-    }
-    Ok(members)
+    Ok(found)
 }
 
 /// The ids of each list's first page and one more, as `(list's place in

@@ -15,17 +15,21 @@ use entity::article::ArticleStatus;
 use sea_orm::{ActiveEnum, DbBackend, Statement};
 use uuid::Uuid;
 
-use super::{Values, plan_constant};
+use super::{Values, columns_with_text_cut, plan_constant};
 
 /// How many sections one statement reads at most: SQLite allows 500 terms
 /// in a compound `SELECT`; a site with more sections on one page takes
 /// more statements.
 pub const SECTIONS_PER_STATEMENT: usize = 250;
 
-/// The statement that reads, for each `(list, section)` of `sections`, the
-/// up to `limit` newest articles of the section public at `now`, as rows
-/// of `list` (the number given), `id` and `published_at`. Merging a list's
-/// sections, newest first, and keeping its first `limit` gives the list.
+/// The statement that reads, for each list named in `sections` (as
+/// `(list, section)`, the list being a number of the caller's), the up to
+/// `limit` newest articles public at `now` among its sections, as teaser
+/// rows (see [`columns_with_text_cut`]) with the list's number in `list`.
+/// Each section's newest are read on their own; the statement then keeps
+/// each list's newest `limit` of them and reads only those articles' rows,
+/// so a home page's lists cost one statement, not one for the ids and one
+/// for the teasers.
 pub fn newest(
     backend: DbBackend,
     sections: &[(usize, Uuid)],
@@ -42,7 +46,7 @@ pub fn newest(
             r#"SELECT "articles"."id", "articles"."published_at" FROM "articles" WHERE "articles"."category_id" = {section} AND "articles"."status" = {published} AND "articles"."published_at" <= {now} {order} LIMIT {limit}"#
         )
     };
-    let sql = match backend {
+    let found = match backend {
         // One subquery run for each section: its plan is made once, however
         // many sections there are.
         DbBackend::Postgres => {
@@ -72,6 +76,10 @@ pub fn newest(
             .collect::<Vec<_>>()
             .join(" UNION ALL "),
     };
+    let sql = format!(
+        r#"WITH "found" AS ({found}), "kept" AS (SELECT "list", "id", row_number() OVER (PARTITION BY "list" ORDER BY "published_at" DESC, "id" DESC) AS "place" FROM "found") SELECT "kept"."list", {columns} FROM "kept" JOIN "articles" ON "articles"."id" = "kept"."id" WHERE "kept"."place" <= {limit}"#,
+        columns = columns_with_text_cut(false),
+    );
     Statement::from_sql_and_values(backend, sql, values.0)
 }
 
@@ -96,6 +104,7 @@ mod tests {
                 .contains(r#""articles"."category_id" = "wanted"."category_id""#)
         );
         assert_eq!(postgres.sql.matches("LIMIT 4").count(), 1);
+        assert!(postgres.sql.ends_with(r#""kept"."place" <= 4"#));
         let sqlite = newest(DbBackend::Sqlite, &sections, 4, Utc::now());
         assert_eq!(sqlite.sql.matches(" UNION ALL ").count(), 2);
         assert_eq!(sqlite.sql.matches("LIMIT 4)").count(), 3);
@@ -103,6 +112,7 @@ mod tests {
         assert!(sqlite.sql.contains(r#""articles"."category_id" = $5"#));
         // The status and the moment are bound once and shared.
         for statement in [postgres, sqlite] {
+            assert!(statement.sql.contains(r#"'' AS "body""#));
             assert_eq!(statement.values.expect("values").0.len(), 5);
         }
     }
