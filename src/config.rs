@@ -466,9 +466,9 @@ pub struct Config {
     )]
     pub search_counted_matches: u64,
 
-    /// How long one search statement may run on PostgreSQL before it is
-    /// cancelled and the reader asked to narrow the search: it never holds
-    /// a pooled connection past its request.
+    /// How long one search statement may run before it is cancelled
+    /// (PostgreSQL) or interrupted (SQLite) and the reader asked to narrow
+    /// the search: it never holds a pooled connection past its request.
     #[arg(long, env = "NEWSROOM_SEARCH_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration, global = true)]
     pub search_timeout: std::time::Duration,
 

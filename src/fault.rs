@@ -23,8 +23,8 @@ pub enum DbFault {
     /// No pooled connection became free in time.
     PoolTimeout,
     /// A statement ran past its time limit and was cancelled (PostgreSQL's
-    /// `statement_timeout`): the database was slower than the request may
-    /// wait, now.
+    /// `statement_timeout`, or a SQLite statement interrupted by the
+    /// server): the database was slower than the request may wait, now.
     TimedOut,
     /// A unique constraint failed: two writers raced for one name.
     Unique,
@@ -84,6 +84,8 @@ impl DbFault {
             13 => Self::Full,
             8 => Self::ReadOnly,
             10 | 14 | 15 => Self::Io,
+            // SQLITE_INTERRUPT: only a time limit interrupts a statement.
+            9 => Self::TimedOut,
             _ => Self::Other,
         }
     }
@@ -139,7 +141,7 @@ mod tests {
 
     #[test]
     fn sqlite_codes_are_sorted_by_their_primary_code() {
-        let kinds: Vec<DbFault> = [5, 517, 6, 13, 8, 1032, 10, 3850, 14, 19, 11]
+        let kinds: Vec<DbFault> = [5, 517, 6, 13, 8, 1032, 10, 3850, 14, 9, 19, 11]
             .into_iter()
             .map(DbFault::of_sqlite)
             .collect();
@@ -147,7 +149,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                Busy, Busy, Busy, Full, ReadOnly, ReadOnly, Io, Io, Io, Other, Other
+                Busy, Busy, Busy, Full, ReadOnly, ReadOnly, Io, Io, Io, TimedOut, Other, Other
             ]
         );
     }

@@ -2,11 +2,13 @@
 //! limit (a search's statements). On PostgreSQL they share one transaction
 //! that carries their planner settings and `statement_timeout`, so that a
 //! search of several statements pays for one `BEGIN`, one setting of them
-//! and one `COMMIT`; SQLite runs each statement as it is.
+//! and one `COMMIT`. SQLite runs each statement on a pooled connection of
+//! its own with a progress handler that interrupts it once its time is up.
 //!
-//! Why the settings: a request the server cuts short does not stop a
-//! statement the database is running, so the timeout is what keeps one
-//! costly read from holding a pooled connection for long. The planner's
+//! Why the time limit: a request the server cuts short does not stop a
+//! statement the database is running, so the limit is what keeps one
+//! costly read from holding a pooled connection (and, on SQLite, a thread
+//! and a core) for long. Why the settings: the planner's
 //! costs do not count the work a row's large values need (a `tsvector`
 //! read back from TOAST and matched), so for a word most rows hold it
 //! would read and match every row rather than use the full-text index
@@ -19,11 +21,19 @@
 //! article, and a server's concurrent requests keep the cores busy
 //! already.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU8, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    Statement, TransactionTrait,
+    RuntimeErr, Statement, TransactionTrait,
+    error::ConnAcquireErr,
+    sqlx::{self, Sqlite, SqlitePool, pool::PoolConnection},
 };
 
 /// Statements read with the index settings (see the module's doc); past
@@ -35,18 +45,19 @@ pub struct IndexReads<'a> {
 
 /// Where the statements run.
 enum On<'a> {
-    /// SQLite: the pool, statement by statement.
-    Pool(&'a DatabaseConnection),
+    /// SQLite: the pool, statement by statement, each within the limit.
+    Pool(&'a SqlitePool, Duration),
     /// PostgreSQL: one transaction with the settings made.
     Transaction(DatabaseTransaction),
 }
 
 impl<'a> IndexReads<'a> {
-    /// Starts the reads on `db`, each statement stopped after `timeout`
-    /// (PostgreSQL).
+    /// Starts the reads on `db`, each statement stopped after `timeout`.
     pub async fn begin(db: &'a DatabaseConnection, timeout: Duration) -> Result<Self, DbErr> {
         if db.get_database_backend() != DbBackend::Postgres {
-            return Ok(Self { on: On::Pool(db) });
+            return Ok(Self {
+                on: On::Pool(db.get_sqlite_connection_pool(), timeout),
+            });
         }
         let txn = db.begin().await?;
         let timeout = timeout.as_millis().clamp(1, i32::MAX as u128);
@@ -66,7 +77,7 @@ impl<'a> IndexReads<'a> {
     /// Every row of `statement`.
     pub async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match &self.on {
-            On::Pool(db) => db.query_all_raw(statement).await,
+            On::Pool(pool, timeout) => sqlite_query_all_within(pool, &statement, *timeout).await,
             On::Transaction(txn) => txn.query_all_raw(statement).await,
         }
     }
@@ -74,7 +85,7 @@ impl<'a> IndexReads<'a> {
     /// Ends the reads (their settings end with them).
     pub async fn finish(self) -> Result<(), DbErr> {
         match self.on {
-            On::Pool(_) => Ok(()),
+            On::Pool(..) => Ok(()),
             On::Transaction(txn) => txn.commit().await,
         }
     }
@@ -90,4 +101,95 @@ pub async fn query_all_by_index_within(
     let rows = reads.query_all(statement).await?;
     reads.finish().await?;
     Ok(rows)
+}
+
+/// How many of SQLite's virtual machine steps run between two looks at the
+/// limit: a look costs tens of nanoseconds, these steps some microseconds.
+const SQLITE_STEPS_BETWEEN_LOOKS: i32 = 10_000;
+
+/// Runs `statement` on a connection of `pool` and interrupts it once it has
+/// run for `timeout`; it then fails with SQLite's `SQLITE_INTERRUPT`
+/// ([`crate::fault::DbFault::TimedOut`]). SQLite has no statement timeout
+/// of its own: without this, a search that reads every document of a large
+/// file runs on after its request is gone.
+async fn sqlite_query_all_within(
+    pool: &SqlitePool,
+    statement: &Statement,
+    timeout: Duration,
+) -> Result<Vec<QueryResult>, DbErr> {
+    let connection = pool.acquire().await.map_err(|error| match error {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
+    })?;
+    let mut limited = Limited::new(connection, Instant::now() + timeout).await?;
+    let values = sea_query_sqlx::SqlxValues(
+        statement
+            .values
+            .clone()
+            .unwrap_or(sea_orm::Values(Vec::new())),
+    );
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql.as_str()), values)
+        .fetch_all(&mut *limited.connection)
+        .await;
+    // An interrupted statement leaves its connection as good as any.
+    limited.end();
+    let rows = rows.map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))?;
+    Ok(rows.into_iter().map(QueryResult::from).collect())
+}
+
+/// A statement under a limit is running.
+const RUNNING: u8 = 0;
+/// It ended: the connection's handler lets every later statement run (the
+/// next limited statement on the connection replaces the handler).
+const ENDED: u8 = 1;
+/// Its request went away: the handler interrupts it at once.
+const ABANDONED: u8 = 2;
+
+/// A pooled SQLite connection whose statement is interrupted past a
+/// deadline, until [`Limited::end`] lifts the limit. Dropped before that
+/// (its request went away mid-statement), it interrupts the statement at
+/// once and is closed rather than pooled.
+///
+/// Lifting the limit changes the handler's state rather than removing it:
+/// removing it would take a second hand-off to the connection's worker
+/// thread for every statement, which cost about a tenth of a one-article
+/// search's throughput.
+struct Limited {
+    connection: PoolConnection<Sqlite>,
+    state: Arc<AtomicU8>,
+}
+
+impl Limited {
+    /// Puts the limit on `connection`.
+    async fn new(mut connection: PoolConnection<Sqlite>, deadline: Instant) -> Result<Self, DbErr> {
+        let state = Arc::new(AtomicU8::new(RUNNING));
+        let seen = Arc::clone(&state);
+        connection
+            .lock_handle()
+            .await
+            .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))?
+            .set_progress_handler(SQLITE_STEPS_BETWEEN_LOOKS, move || {
+                match seen.load(Ordering::Relaxed) {
+                    RUNNING => Instant::now() < deadline,
+                    ABANDONED => false,
+                    _ => true,
+                }
+            });
+        Ok(Self { connection, state })
+    }
+
+    /// Lifts the limit, so the connection goes back to the pool as good as
+    /// it came.
+    fn end(&mut self) {
+        self.state.store(ENDED, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Limited {
+    fn drop(&mut self) {
+        if self.state.load(Ordering::Relaxed) == RUNNING {
+            self.state.store(ABANDONED, Ordering::Relaxed);
+            self.connection.close_on_drop();
+        }
+    }
 }

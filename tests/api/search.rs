@@ -972,7 +972,7 @@ async fn a_count_stops_at_the_counted_matches_and_says_so() {
 /// by PostgreSQL: the reader is asked to narrow the search, and the pooled
 /// connection is free again at once. Here the statement waits for a lock
 /// another connection holds on the index; SQLite readers never wait for
-/// locks, and it has no statement timeout (see the setting's help).
+/// locks (its limit is tested below).
 #[tokio::test]
 async fn a_search_past_its_time_limit_is_cancelled_on_postgresql() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -999,6 +999,84 @@ async fn a_search_past_its_time_limit_is_cancelled_on_postgresql() {
     );
     lock.rollback().await.unwrap();
     assert_eq!(found(&app, "机器人", json!({})).await.len(), 3);
+}
+
+/// SQLite has no statement timeout of its own: a search statement runs on
+/// a connection whose progress handler interrupts it at the search's time
+/// limit. Past the limit the statement fails as timed out (which the reader
+/// sees as a request to narrow the search); the limit goes with the
+/// statement, so later statements on the same connections run as long as
+/// they need; and a statement whose request went away is interrupted at
+/// once and its connection closed, not left running.
+#[tokio::test]
+async fn a_sqlite_search_statement_is_interrupted_at_its_time_limit() {
+    use newsroom::{database::query_all_by_index_within, fault::DbFault};
+    use sea_orm::ConnectionTrait;
+    use std::time::{Duration, Instant};
+    let app = TestApp::spawn().await;
+    if app.is_postgres() {
+        return;
+    }
+    // Counting to `to` one row at a time: FOREVER takes many minutes,
+    // 200,000 a few milliseconds.
+    const FOREVER: u64 = 10_000_000_000;
+    let counting = |to: u64| {
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {to}) \
+                 SELECT count(*) FROM n"
+            ),
+        )
+    };
+    let count = |row: &sea_orm::QueryResult| row.try_get_by_index::<i64>(0).unwrap();
+    let started = Instant::now();
+    let error = query_all_by_index_within(&app.db, counting(FOREVER), Duration::from_millis(200))
+        .await
+        .expect_err("the statement runs far past its limit");
+    assert_eq!(DbFault::of(&error), DbFault::TimedOut, "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "interrupted after {:?}",
+        started.elapsed()
+    );
+
+    // Statements that end within their limit; then, with every limit
+    // passed, every pooled connection (the pool hands idle ones out in
+    // turn) still runs a statement of many steps to its end.
+    for _ in 0..3 {
+        let limit = Duration::from_millis(300);
+        let within = query_all_by_index_within(&app.db, counting(200_000), limit)
+            .await
+            .unwrap();
+        assert_eq!(count(&within[0]), 200_000);
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (open, _) = newsroom::database::pool_usage(&app.db);
+    for _ in 0..=open {
+        let row = app.db.query_one_raw(counting(200_000)).await.unwrap();
+        assert_eq!(count(&row.unwrap()), 200_000);
+    }
+
+    // A statement abandoned mid-way, with a minute of its limit left, is
+    // interrupted, and its connection closed.
+    let (before, _) = newsroom::database::pool_usage(&app.db);
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(100),
+        query_all_by_index_within(&app.db, counting(FOREVER), Duration::from_secs(60)),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the statement cannot have finished");
+    let gone = Instant::now();
+    while newsroom::database::pool_usage(&app.db).0 >= before {
+        assert!(
+            gone.elapsed() < Duration::from_secs(2),
+            "the abandoned statement's connection is still open"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let row = app.db.query_one_raw(counting(200_000)).await.unwrap();
+    assert_eq!(count(&row.unwrap()), 200_000);
 }
 
 /// PostgreSQL's planner prices reading every document below the full-text
