@@ -689,7 +689,9 @@ async fn index_for_search(db: &DatabaseConnection, database_url: &str) {
         size().await
     };
     let started = Instant::now();
-    let indexed = index::rebuild(db, |_| {}).await.unwrap();
+    let indexed = index::rebuild(db, index::WhenRefused::Fail, |_| {})
+        .await
+        .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     if database_url.starts_with("postgres") {
         db.execute_unprepared("VACUUM ANALYZE search_documents")

@@ -102,7 +102,7 @@ async fn bring_search_index_up_to_date(db: &sea_orm::DatabaseConnection) -> AppR
     }
     let articles = entity::article::Entity::find().count(db).await?;
     if articles <= REINDEX_BEFORE_SERVING {
-        index::rebuild(db, |_| {}).await?;
+        index::rebuild(db, index::WhenRefused::Fail, |_| {}).await?;
         return Ok(());
     }
     tracing::warn!(
@@ -114,26 +114,10 @@ async fn bring_search_index_up_to_date(db: &sea_orm::DatabaseConnection) -> AppR
         // A busy database (on SQLite, the statistics the server gathers as
         // it starts take the writers' turn for minutes on a large file) is
         // waited out: given up, the index would stay stale until a restart.
-        let mut pause = std::time::Duration::from_secs(1);
-        loop {
-            match index::rebuild(&db, |_| {}).await {
-                Ok(indexed) => {
-                    tracing::info!(indexed, "the search index is rebuilt");
-                    break;
-                }
-                Err(error @ error::AppError::Unavailable { .. }) => {
-                    tracing::warn!(
-                        error = %error.log_message(),
-                        retry_in = ?pause,
-                        "rebuilding the search index waits for the database"
-                    );
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(std::time::Duration::from_secs(60));
-                }
-                Err(error) => {
-                    tracing::error!(error = %error.log_message(), "rebuilding the search index failed");
-                    break;
-                }
+        match index::rebuild(&db, index::WhenRefused::Wait, |_| {}).await {
+            Ok(indexed) => tracing::info!(indexed, "the search index is rebuilt"),
+            Err(error) => {
+                tracing::error!(error = %error.log_message(), "rebuilding the search index failed");
             }
         }
     });

@@ -83,7 +83,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Reindex => {
             let db = migrated(&config).await?;
             let started = std::time::Instant::now();
-            let indexed = newsroom::content::search::index::rebuild(&db, |done| {
+            use newsroom::content::search::index::{WhenRefused, rebuild};
+            let indexed = rebuild(&db, WhenRefused::Fail, |done| {
                 if done % 10_000 == 0 {
                     tracing::info!(done, "indexed for search");
                 }

@@ -1079,6 +1079,62 @@ async fn a_sqlite_search_statement_is_interrupted_at_its_time_limit() {
     assert_eq!(count(&row.unwrap()), 200_000);
 }
 
+/// A server rebuilding a large site's index in the background waits when
+/// the writers' turn (SQLite) stays taken past a writer's patience, and goes
+/// on with the same batch once it is free: given up, it had to start again
+/// from the first article, an hour's work lost at a million. Where someone
+/// waits for the answer (`newsroom reindex`), the rebuild fails instead.
+#[tokio::test]
+async fn a_rebuild_refused_the_writers_turn_waits_and_goes_on_on_sqlite() {
+    use newsroom::{
+        content::search::index::{WhenRefused, rebuild},
+        error::AppError,
+    };
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use std::time::Duration;
+    let app = TestApp::spawn().await;
+    if app.is_postgres() {
+        return;
+    }
+    let articles = entity::article::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap() as usize;
+    let turn = newsroom::database::begin_write(&app.db).await.unwrap();
+
+    let db = app.db.clone();
+    let (reported, progress) = std::sync::mpsc::channel();
+    let waiting = tokio::spawn(async move {
+        rebuild(&db, WhenRefused::Wait, move |done| {
+            reported.send(done).ok();
+        })
+        .await
+    });
+    let refused = rebuild(&app.db, WhenRefused::Fail, |_| {}).await;
+    assert!(
+        matches!(refused, Err(AppError::Unavailable { .. })),
+        "{refused:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!waiting.is_finished(), "the rebuild waits for the turn");
+    assert_eq!(progress.try_iter().count(), 0);
+
+    drop(turn);
+    let indexed = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("the rebuild goes on once the turn is free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(indexed, articles);
+    let reported: Vec<usize> = progress.try_iter().collect();
+    assert_eq!(reported.last(), Some(&articles), "{reported:?}");
+    assert!(
+        reported.windows(2).all(|pair| pair[0] < pair[1]),
+        "{reported:?}"
+    );
+    assert_eq!(found(&app, "机器人", json!({})).await.len(), 3);
+}
+
 /// PostgreSQL's planner prices reading every document below the full-text
 /// index for a word most articles hold, not counting that each document's
 /// `tsvector` must then be read back from TOAST and matched (at 100,000

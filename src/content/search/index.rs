@@ -12,7 +12,10 @@
 //! starting on a database whose index an older build made), and tells the
 //! change feed, so every server drops the searches it cached.
 
-use std::collections::{BTreeSet, HashMap};
+use std::{
+    collections::{BTreeSet, HashMap},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -202,11 +205,36 @@ pub async fn mark_current<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
     shared_settings::set(conn, VERSION_SETTING, INDEX_VERSION).await
 }
 
+/// What a [`rebuild`] does when the database refuses it a write for now
+/// ([`AppError::Unavailable`]: on SQLite, another writer kept the turn past
+/// its patience).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenRefused {
+    /// Fail: someone is waiting for the answer (`newsroom reindex`, a
+    /// server that rebuilds before it serves).
+    Fail,
+    /// Wait, a pause doubling from a second to a minute, and go on with
+    /// the same batch: a background rebuild of a large site, which would
+    /// otherwise start again from its first article.
+    Wait,
+}
+
+/// The first pause of a [`WhenRefused::Wait`] rebuild after a refusal.
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+
+/// The longest pause of a [`WhenRefused::Wait`] rebuild.
+const LONGEST_PAUSE: Duration = Duration::from_secs(60);
+
 /// Indexes every article again, [`REBUILD_BATCH`] per transaction, oldest
 /// first, telling `progress` how many are done; returns how many there
 /// were. Searches go on meanwhile (an article not yet reached keeps its
-/// old document), and so do writes.
-pub async fn rebuild(db: &DatabaseConnection, mut progress: impl FnMut(usize)) -> AppResult<usize> {
+/// old document), and so do writes. A refused write fails the rebuild or
+/// waits, as `when_refused` says; waiting, it resumes where it stopped.
+pub async fn rebuild(
+    db: &DatabaseConnection,
+    when_refused: WhenRefused,
+    mut progress: impl FnMut(usize),
+) -> AppResult<usize> {
     let mut done = 0;
     let mut last: Option<Uuid> = None;
     loop {
@@ -220,35 +248,68 @@ pub async fn rebuild(db: &DatabaseConnection, mut progress: impl FnMut(usize)) -
         }
         let ids: Vec<Uuid> = next.into_tuple().all(db).await?;
         let Some(&newest) = ids.last() else { break };
-        let txn = crate::database::begin_write(db).await?;
-        index(&txn, &ids).await?;
-        txn.commit().await?;
+        unless_refused(when_refused, || async {
+            let txn = crate::database::begin_write(db).await?;
+            index(&txn, &ids).await?;
+            txn.commit().await
+        })
+        .await?;
         done += ids.len();
         progress(done);
         last = Some(newest);
     }
-    // Documents of articles deleted meanwhile by a build without this
-    // index leave with their articles (PostgreSQL's foreign key); on SQLite
-    // a document whose article is gone is dropped here.
-    if db.get_database_backend() != DbBackend::Postgres {
-        db.execute_unprepared(
-            r#"DELETE FROM "search_terms" WHERE rowid IN (SELECT "id" FROM "search_documents" WHERE "article_id" NOT IN (SELECT "id" FROM "articles"))"#,
+    unless_refused(when_refused, || async {
+        let txn = crate::database::begin_write(db).await?;
+        // Documents of articles deleted meanwhile by a build without this
+        // index leave with their articles (PostgreSQL's foreign key); on
+        // SQLite a document whose article is gone is dropped here.
+        if db.get_database_backend() != DbBackend::Postgres {
+            txn.execute_unprepared(
+                r#"DELETE FROM "search_terms" WHERE rowid IN (SELECT "id" FROM "search_documents" WHERE "article_id" NOT IN (SELECT "id" FROM "articles"))"#,
+            )
+            .await?;
+            txn.execute_unprepared(
+                r#"DELETE FROM "search_documents" WHERE "article_id" NOT IN (SELECT "id" FROM "articles")"#,
+            )
+            .await?;
+        }
+        // Every server drops the searches it cached from the old index.
+        mark_current(&txn).await?;
+        crate::content::writes::change::record(
+            &*txn,
+            crate::content::now(),
+            &[("search.reindexed", Uuid::nil(), vec![Key::Lists])],
         )
         .await?;
-        db.execute_unprepared(
-            r#"DELETE FROM "search_documents" WHERE "article_id" NOT IN (SELECT "id" FROM "articles")"#,
-        )
-        .await?;
-    }
-    // Every server drops the searches it cached from the old index.
-    let txn = crate::database::begin_write(db).await?;
-    mark_current(&txn).await?;
-    crate::content::writes::change::record(
-        &*txn,
-        crate::content::now(),
-        &[("search.reindexed", Uuid::nil(), vec![Key::Lists])],
-    )
+        txn.commit().await
+    })
     .await?;
-    txn.commit().await?;
     Ok(done)
+}
+
+/// Runs `write` once, or, with [`WhenRefused::Wait`], again after each
+/// refusal until it is let through (each wait logged).
+async fn unless_refused<Write, Written>(
+    when_refused: WhenRefused,
+    mut write: Write,
+) -> AppResult<()>
+where
+    Write: FnMut() -> Written,
+    Written: std::future::Future<Output = AppResult<()>>,
+{
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match write().await {
+            Err(error @ AppError::Unavailable { .. }) if when_refused == WhenRefused::Wait => {
+                tracing::warn!(
+                    error = %error.log_message(),
+                    retry_in = ?pause,
+                    "rebuilding the search index waits for the database"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+            other => return other,
+        }
+    }
 }
