@@ -162,6 +162,7 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
     for statement in statements::forget(backend, ids) {
         conn.execute_raw(statement).await?;
     }
+    let mut full_text_rows = Vec::new();
     for source in sources {
         let tag_names = tags.remove(&source.id).unwrap_or_default();
         let words = IndexedWords {
@@ -187,9 +188,11 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
                 .await?
                 .ok_or_else(|| AppError::Internal("a search document got no id".to_owned()))?
                 .try_get("", "id")?;
-            conn.execute_raw(statements::fts5_row(rowid, &words))
-                .await?;
+            full_text_rows.push((rowid, words));
         }
+    }
+    if let Some(statement) = statements::fts5_rows(&full_text_rows) {
+        conn.execute_raw(statement).await?;
     }
     Ok(())
 }

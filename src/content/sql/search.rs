@@ -516,7 +516,7 @@ pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
 /// Stores one article's document: on PostgreSQL one statement, with the
 /// time the article is public from (`None` while it is not published; a
 /// trigger keeps it as the article changes); on SQLite the document row,
-/// whose id ([`fts5_row`]'s `rowid`) it returns.
+/// whose id ([`fts5_rows`]' `rowid`) it returns.
 pub fn store(
     backend: DbBackend,
     id: Uuid,
@@ -543,20 +543,39 @@ pub fn store(
     }
 }
 
-/// SQLite: the full-text row of the document stored as `rowid`.
-pub fn fts5_row(rowid: i64, words: &IndexedWords) -> Statement {
+/// SQLite: the full-text rows of the documents stored as each `rowid`, in
+/// one statement. FTS5 writes the words it holds to disk as a new segment
+/// at the start of every statement that writes to it (a statement
+/// savepoint), and merges those segments as they pile up: a row per
+/// statement made a rebuild spend nine tenths of its time merging (see
+/// BENCHMARKS.md). `None` for no rows.
+pub fn fts5_rows(rows: &[(i64, IndexedWords)]) -> Option<Statement> {
+    if rows.is_empty() {
+        return None;
+    }
     let joined = |words: &[String]| Value::from(words.join(" "));
-    Statement::from_sql_and_values(
+    let mut values = Values::default();
+    let tuples: Vec<String> = rows
+        .iter()
+        .map(|(rowid, words)| {
+            format!(
+                "({}, {}, {}, {}, {})",
+                values.bind(*rowid),
+                values.bind(joined(&words.title)),
+                values.bind(joined(&words.summary)),
+                values.bind(joined(&words.tags)),
+                values.bind(joined(&words.body)),
+            )
+        })
+        .collect();
+    Some(Statement::from_sql_and_values(
         DbBackend::Sqlite,
-        r#"INSERT INTO "search_terms" ("rowid", "title", "summary", "tags", "body") VALUES ($1, $2, $3, $4, $5)"#,
-        [
-            Value::from(rowid),
-            joined(&words.title),
-            joined(&words.summary),
-            joined(&words.tags),
-            joined(&words.body),
-        ],
-    )
+        format!(
+            r#"INSERT INTO "search_terms" ("rowid", "title", "summary", "tags", "body") VALUES {}"#,
+            tuples.join(", ")
+        ),
+        values.0,
+    ))
 }
 
 #[cfg(test)]
@@ -565,6 +584,31 @@ mod tests {
 
     fn words(list: &[&str]) -> Vec<String> {
         list.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_batch_s_full_text_rows_are_written_in_one_statement() {
+        assert!(fts5_rows(&[]).is_none());
+        let indexed = |word: &str| IndexedWords {
+            title: words(&[word, "新闻"]),
+            summary: words(&[]),
+            tags: words(&["tag"]),
+            body: words(&["body"]),
+        };
+        let statement = fts5_rows(&[(7, indexed("one")), (9, indexed("two"))]).expect("rows");
+        assert!(
+            statement
+                .sql
+                .ends_with("VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"),
+            "{}",
+            statement.sql
+        );
+        let values = statement.values.expect("values").0;
+        assert_eq!(values[0], Value::from(7_i64));
+        assert_eq!(values[1], Value::from("one 新闻".to_owned()));
+        assert_eq!(values[2], Value::from(String::new()));
+        assert_eq!(values[5], Value::from(9_i64));
+        assert_eq!(values[6], Value::from("two 新闻".to_owned()));
     }
 
     #[test]
