@@ -477,6 +477,32 @@ async fn postgresql_documents_carry_their_article_s_publication() {
     );
 }
 
+/// Searches that find the server's word statistics unread (or old) read
+/// them once between them: the others wait for that read, not make their
+/// own (two catalog statements each).
+#[tokio::test]
+async fn postgresql_s_word_statistics_are_read_once_for_concurrent_searches() {
+    use newsroom::content::search::shares::SharesMemo;
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let memo = SharesMemo::default();
+    let (statements, shares) = app
+        .statements_during(futures::future::join_all(
+            (0..20).map(|_| memo.current(&app.db)),
+        ))
+        .await;
+    assert_eq!(shares.len(), 20);
+    assert!(
+        shares
+            .iter()
+            .all(|each| std::sync::Arc::ptr_eq(each, &shares[0])),
+        "every search got the one read"
+    );
+    assert!(statements <= 3, "{statements} statements");
+}
+
 /// PostgreSQL's statistics of the documents' words are read as the
 /// planner keeps them: after `ANALYZE`, the demo's words with their
 /// shares, a word every document holds at (almost) all of them, and the

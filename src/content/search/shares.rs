@@ -131,10 +131,13 @@ impl WordShares {
 }
 
 /// The word shares this server last read, shared by all requests, read
-/// again when older than a few minutes.
+/// again when older than a few minutes, by one request at a time: the
+/// others meanwhile go on with the shares known (or, when none are known
+/// yet, wait for that one read rather than each making its own).
 #[derive(Default)]
 pub struct SharesMemo {
     latest: Mutex<Option<(Instant, Arc<WordShares>)>>,
+    reading: tokio::sync::Mutex<()>,
 }
 
 impl SharesMemo {
@@ -145,11 +148,21 @@ impl SharesMemo {
         if db.get_database_backend() != DbBackend::Postgres {
             return Arc::default();
         }
-        let known = self.latest.lock().ok().and_then(|latest| latest.clone());
-        if let Some((read_at, shares)) = &known
-            && read_at.elapsed() < READ_AGAIN_AFTER
-        {
-            return Arc::clone(shares);
+        let known = self.fresh_or_known();
+        let known = match known {
+            Ok(fresh) => return fresh,
+            Err(known) => known,
+        };
+        let _reading = match (self.reading.try_lock(), &known) {
+            (Ok(reading), _) => reading,
+            // Another request is reading them: the known ones serve until
+            // it has.
+            (Err(_), Some(shares)) => return Arc::clone(shares),
+            (Err(_), None) => self.reading.lock().await,
+        };
+        // Read by the request this one waited for.
+        if let Ok(fresh) = self.fresh_or_known() {
+            return fresh;
         }
         match WordShares::read(db).await {
             Ok(shares) => {
@@ -161,8 +174,18 @@ impl SharesMemo {
             }
             Err(error) => {
                 tracing::warn!(%error, "could not read the search words' statistics");
-                known.map(|(_, shares)| shares).unwrap_or_default()
+                known.unwrap_or_default()
             }
+        }
+    }
+
+    /// The shares when they are fresh, else the ones known (if any).
+    fn fresh_or_known(&self) -> Result<Arc<WordShares>, Option<Arc<WordShares>>> {
+        let known = self.latest.lock().ok().and_then(|latest| latest.clone());
+        match known {
+            Some((read_at, shares)) if read_at.elapsed() < READ_AGAIN_AFTER => Ok(shares),
+            Some((_, shares)) => Err(Some(shares)),
+            None => Err(None),
         }
     }
 }
