@@ -166,6 +166,16 @@ async fn search(app: &TestApp, query: &str, variables: Value) -> Value {
     app.graphql(SEARCH, variables).await
 }
 
+/// How many articles the site holds, drafts and all.
+async fn article_count(app: &TestApp) -> usize {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let count = entity::article::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    usize::try_from(count).unwrap()
+}
+
 async fn found(app: &TestApp, query: &str, variables: Value) -> Vec<String> {
     let response = search(app, query, variables).await;
     let edges = response["data"]["search"]["edges"]
@@ -1116,16 +1126,12 @@ async fn a_rebuild_refused_the_writers_turn_waits_and_goes_on_on_sqlite() {
         content::search::index::{WhenRefused, rebuild},
         error::AppError,
     };
-    use sea_orm::{EntityTrait, PaginatorTrait};
     use std::time::Duration;
     let app = TestApp::spawn().await;
     if app.is_postgres() {
         return;
     }
-    let articles = entity::article::Entity::find()
-        .count(&app.db)
-        .await
-        .unwrap() as usize;
+    let articles = article_count(&app).await;
     let turn = newsroom::database::begin_write(&app.db).await.unwrap();
 
     let db = app.db.clone();
@@ -1169,15 +1175,11 @@ async fn a_rebuild_refused_the_writers_turn_waits_and_goes_on_on_sqlite() {
 #[tokio::test]
 async fn a_sqlite_rebuild_writes_a_batch_s_full_text_rows_in_one_statement() {
     use newsroom::content::search::index::{WhenRefused, rebuild};
-    use sea_orm::{EntityTrait, PaginatorTrait};
     let app = TestApp::spawn().await;
     if app.is_postgres() {
         return;
     }
-    let articles = entity::article::Entity::find()
-        .count(&app.db)
-        .await
-        .unwrap() as usize;
+    let articles = article_count(&app).await;
     assert!(articles >= 20, "{articles} articles");
     let (statements, indexed) = app
         .statements_during(rebuild(&app.db, WhenRefused::Fail, |_| {}))
