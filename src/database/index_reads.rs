@@ -120,9 +120,11 @@ async fn sqlite_query_all_within(
     statement: &Statement,
     timeout: Duration,
 ) -> Result<Vec<QueryResult>, DbErr> {
+    // Mapped as sea-orm maps a failed acquire (its own mapping is private).
     let connection = pool.acquire().await.map_err(|error| match error {
         sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        other => connection_error(other),
     })?;
     let mut limited = Limited::new(connection, Instant::now() + timeout).await?;
     let values = sea_query_sqlx::SqlxValues(
@@ -138,6 +140,11 @@ async fn sqlite_query_all_within(
     limited.end();
     let rows = rows.map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))?;
     Ok(rows.into_iter().map(QueryResult::from).collect())
+}
+
+/// A failure of the held connection itself, as sea-orm reports one.
+fn connection_error(error: sqlx::Error) -> DbErr {
+    DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error)))
 }
 
 /// A statement under a limit is running.
@@ -170,7 +177,7 @@ impl Limited {
         connection
             .lock_handle()
             .await
-            .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))?
+            .map_err(connection_error)?
             .set_progress_handler(SQLITE_STEPS_BETWEEN_LOOKS, move || {
                 match seen.load(Ordering::Relaxed) {
                     RUNNING => Instant::now() < deadline,

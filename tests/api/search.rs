@@ -1167,8 +1167,9 @@ async fn a_rebuild_refused_the_writers_turn_waits_and_goes_on_on_sqlite() {
     assert_eq!(found(&app, "机器人", json!({})).await.len(), 3);
 }
 
-/// FTS5 writes the words it holds as a new segment at the start of each
-/// statement that writes to it, and merges segments as they pile up. With
+/// FTS5 writes the words it holds as a new segment whenever a statement
+/// of the transaction opens a savepoint, and merges segments as they pile
+/// up. With
 /// a statement per document, a rebuild of a 200,000-article file managed
 /// five documents a second; a batch's full-text rows now go in one
 /// statement.

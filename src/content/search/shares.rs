@@ -148,8 +148,7 @@ impl SharesMemo {
         if db.get_database_backend() != DbBackend::Postgres {
             return Arc::default();
         }
-        let known = self.fresh_or_known();
-        let known = match known {
+        let known = match self.fresh_or_known() {
             Ok(fresh) => return fresh,
             Err(known) => known,
         };

@@ -545,10 +545,10 @@ pub fn store(
 
 /// SQLite: the full-text rows of the documents stored as each `rowid`, in
 /// one statement. FTS5 writes the words it holds to disk as a new segment
-/// at the start of every statement that writes to it (a statement
-/// savepoint), and merges those segments as they pile up: a row per
-/// statement made a rebuild spend nine tenths of its time merging (see
-/// BENCHMARKS.md). `None` for no rows.
+/// whenever a statement of the transaction opens a savepoint (the next
+/// document's own `INSERT` did), and merges those segments as they pile
+/// up: a row per statement made a rebuild spend nine tenths of its time
+/// merging (see BENCHMARKS.md). `None` for no rows.
 pub fn fts5_rows(rows: &[(i64, IndexedWords)]) -> Option<Statement> {
     if rows.is_empty() {
         return None;
