@@ -798,47 +798,85 @@ async fn newsroom_reindex_rebuilds_what_the_index_lost() {
 /// page and in the bound of its ranked matches alike.
 #[tokio::test]
 async fn sqlite_runs_the_full_text_match_once_per_search() {
-    use sea_orm::ConnectionTrait;
+    use newsroom::content::{
+        articles::ArticleFilter,
+        search::{SearchCursor, query::SearchQuery},
+        sql::search::{Ranking, oldest_ranked, page_split_at},
+    };
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let app = TestApp::spawn_with(Options {
         force_sqlite: true,
         ..Options::default()
     })
     .await;
-    let query = newsroom::content::search::query::SearchQuery::parse("机器人").unwrap();
-    let filter = newsroom::content::articles::ArticleFilter::default();
-    let mut statement = newsroom::content::sql::search::page(
-        sea_orm::DbBackend::Sqlite,
-        &query,
-        filter.condition(chrono::Utc::now()),
-        newsroom::content::sql::search::Ranking {
-            as_of: chrono::Utc::now(),
-            ranked: 1_000,
-            on_documents: None,
-        },
-        None,
-        11,
-    );
-    statement.sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
-    let plan: Vec<String> = app
-        .db
-        .query_all_raw(statement)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get::<String>("", "detail").unwrap())
-        .collect();
+    let plan_of = |mut statement: Statement| {
+        let app = &app;
+        async move {
+            statement.sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+            app.db
+                .query_all_raw(statement)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get::<String>("", "detail").unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let now = chrono::Utc::now();
+    let query = SearchQuery::parse("机器人").unwrap();
+    let filter = || ArticleFilter::default().condition(now);
+    let ranking = Ranking {
+        as_of: now,
+        ranked: 1_000,
+        on_documents: None,
+    };
+    // The bound walks the match in the order the full-text index lists
+    // it, newest first by key: no step sorts.
+    let bound = plan_of(oldest_ranked(DbBackend::Sqlite, &query, filter(), ranking)).await;
     assert!(
-        plan[0].starts_with("SCAN search_terms VIRTUAL TABLE"),
-        "{plan:#?}"
+        bound[0].starts_with("SCAN search_terms VIRTUAL TABLE"),
+        "{bound:#?}"
     );
-    // The bound of the ranked matches is a query of its own, which also
-    // starts from the match; no step runs the match per article.
     assert!(
-        plan.iter()
+        !bound.iter().any(|step| step.contains("TEMP B-TREE")),
+        "{bound:#?}"
+    );
+    // Each part of a page starts from the match, which never runs per
+    // article; only the ranked part and the page itself are sorted.
+    let after = SearchCursor {
+        as_of: now.timestamp_micros(),
+        score: 0,
+        published_at: now - chrono::TimeDelta::days(3),
+        id: uuid::Uuid::now_v7(),
+    };
+    for after in [None, Some(&after)] {
+        let plan = plan_of(page_split_at(
+            DbBackend::Sqlite,
+            &query,
+            filter(),
+            ranking,
+            Some(now - chrono::TimeDelta::days(1)),
+            after,
+            11,
+        ))
+        .await;
+        let matches = plan
+            .iter()
             .filter(|step| step.contains("search_terms"))
-            .all(|step| step.starts_with("SCAN search_terms VIRTUAL TABLE")),
-        "{plan:#?}"
-    );
+            .collect::<Vec<_>>();
+        assert_eq!(matches.len(), 3, "{plan:#?}");
+        assert!(
+            matches
+                .iter()
+                .all(|step| step.starts_with("SCAN search_terms VIRTUAL TABLE")),
+            "{plan:#?}"
+        );
+        let sorts = plan
+            .iter()
+            .filter(|step| step.contains("TEMP B-TREE"))
+            .count();
+        assert!(sorts <= 3, "{plan:#?}");
+    }
 }
 
 #[tokio::test]
@@ -968,6 +1006,146 @@ async fn only_the_newest_matches_are_ranked_and_older_ones_follow_by_recency() {
     let all = found(&app, "机器人", json!({ "first": 10 })).await;
     let slugs: Vec<String> = seen.into_iter().map(|(slug, _, _)| slug).collect();
     assert_eq!(all, slugs, "one page and many agree");
+}
+
+/// Articles published in the same microsecond follow one another by id,
+/// page after page, and an article published again moves to its new
+/// place at once. SQLite lists its matches by document key
+/// (publication, then a place among articles published in the same
+/// microsecond), so this checks its keys as well as the order.
+#[tokio::test]
+async fn articles_published_together_page_by_id_and_a_republished_one_moves() {
+    let app = TestApp::spawn_with(Options {
+        tweak: |config| config.search_ranked_matches = 1,
+        ..Options::default()
+    })
+    .await;
+    let editor = app.token(Role::Editor).await;
+    let technology = section_id(&app, "technology").await;
+    let publish_at = |id: Value, at: &'static str| {
+        let (app, editor) = (&app, &editor);
+        async move {
+            app.data_as(
+                editor,
+                "mutation($id: ID!, $at: DateTime) { publishArticle(id: $id, at: $at) { article { publishedAt } } }",
+                json!({ "id": id, "at": at }),
+            )
+            .await;
+        }
+    };
+    let mut ids = Vec::new();
+    for (n, at) in [
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        "2026-01-02T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        "2026-01-03T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        "2025-12-31T00:00:00Z",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = create_published(
+            &app,
+            &editor,
+            json!({
+                "title": format!("同刻 simulcast 第{n}篇"),
+                "body": "simulcast",
+                "bodyFormat": "MARKDOWN",
+                "categoryId": technology,
+            }),
+        )
+        .await;
+        ids.push((at, id.as_str().unwrap().to_owned()));
+    }
+    // Published at their moments in the reverse of their ids' order, so
+    // that SQLite's keys among the four of one moment run against it.
+    for (at, id) in ids.iter().rev() {
+        publish_at(json!(id), at).await;
+    }
+    // Newest first, and among the four of the same moment the greatest
+    // id first.
+    let expected = |ids: &[(&str, String)]| {
+        let mut sorted = ids.to_vec();
+        sorted.sort_by(|a, b| b.cmp(a));
+        sorted.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    };
+    const PAGE: &str = r#"query($after: String, $first: Int) { search(query: "simulcast", first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor } edges { node { id } } } }"#;
+    let listed = |first: u64| {
+        let app = &app;
+        async move {
+            let mut listed = Vec::new();
+            let mut after = Value::Null;
+            loop {
+                let page = app
+                    .data(PAGE, json!({ "after": after, "first": first }))
+                    .await;
+                let connection = &page["search"];
+                for edge in connection["edges"].as_array().unwrap() {
+                    listed.push(edge["node"]["id"].as_str().unwrap().to_owned());
+                }
+                if connection["pageInfo"]["hasNextPage"] == false {
+                    return listed;
+                }
+                after = connection["pageInfo"]["endCursor"].clone();
+            }
+        }
+    };
+    for first in [1, 2, 3, 10] {
+        assert_eq!(listed(first).await, expected(&ids), "pages of {first}");
+    }
+
+    // One of the four, published again later, leads; taken down, it is
+    // gone; the rest keep their order.
+    let moved = ids[3].1.clone();
+    publish_at(json!(moved), "2026-01-04T00:00:00Z").await;
+    ids[3].0 = "2026-01-04T00:00:00Z";
+    for first in [1, 3] {
+        assert_eq!(listed(first).await, expected(&ids), "pages of {first}");
+    }
+    assert_eq!(listed(2).await[0], moved);
+    set_public(&app, &editor, &json!(moved), false).await;
+    ids.remove(3);
+    assert_eq!(listed(2).await, expected(&ids));
+
+    if !app.is_postgres() {
+        use newsroom::content::sql::search::{KEYS_PER_MICROSECOND, first_key_at};
+        use sea_orm::ConnectionTrait;
+        let key_of = |id: String| {
+            let app = &app;
+            async move {
+                app.db
+                    .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                        sea_orm::DbBackend::Sqlite,
+                        r#"SELECT "search_documents"."id" FROM "search_documents" JOIN "search_terms" ON "search_terms"."rowid" = "search_documents"."id" WHERE "article_id" = ?"#,
+                        [uuid::Uuid::parse_str(&id).unwrap().into()],
+                    ))
+                    .await
+                    .unwrap()
+                    .expect("a document with its full-text row")
+                    .try_get_by_index::<i64>(0)
+                    .unwrap()
+            }
+        };
+        let moment = |at: &str| first_key_at(at.parse().unwrap());
+        let mut together = Vec::new();
+        for (at, id) in &ids {
+            let key = key_of(id.clone()).await;
+            assert!(
+                (moment(at)..moment(at) + KEYS_PER_MICROSECOND).contains(&key),
+                "{id} published {at} has key {key}"
+            );
+            if *at == "2026-01-01T00:00:00Z" {
+                together.push(key);
+            }
+        }
+        together.sort();
+        together.dedup();
+        assert_eq!(together.len(), 3, "each has a key of its own");
+        assert!(key_of(moved).await < 0, "an unpublished article's key");
+    }
 }
 
 /// A word most articles hold would be counted at every match; the server
@@ -1261,22 +1439,22 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
     }
 }
 
-/// PostgreSQL reads a page's ranked and unranked matches apart
-/// (`page_split_at`, planned with the bound as a value); SQLite, and
-/// PostgreSQL before, in one statement (`page`). Both must list the same
-/// hits with the same scores, page after page, wherever the bound falls.
+/// Searches read a page's ranked and unranked matches apart
+/// (`page_split_at`, planned with the bound as a value): PostgreSQL by
+/// publication time, SQLite by document key. The single statement
+/// (`page`), which sorts every match, is the reference: both must list
+/// the same hits with the same scores, page after page, wherever the
+/// bound falls.
 #[tokio::test]
-async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
+async fn a_split_page_lists_what_the_single_statement_lists() {
     use newsroom::content::{
         articles::ArticleFilter,
         search::{SearchCursor, query::SearchQuery},
         sql::search::{PublishedRange, Ranking, page, page_split_at},
     };
-    use sea_orm::{ConnectionTrait, DbBackend};
+    use sea_orm::ConnectionTrait;
     let app = TestApp::spawn().await;
-    if !app.is_postgres() {
-        return;
-    }
+    let backend = app.db.get_database_backend();
     let now = chrono::Utc::now();
     let read = |statement| async {
         let rows = app.db.query_all_raw(statement).await.unwrap();
@@ -1288,6 +1466,12 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
                 id: row.try_get("", "id").unwrap(),
             })
             .collect::<Vec<_>>()
+    };
+    // Only PostgreSQL's documents carry their publication.
+    let read_from_documents: &[Option<PublishedRange>] = if app.is_postgres() {
+        &[None, Some(PublishedRange::default())]
+    } else {
+        &[None]
     };
     let mut compared = 0;
     let mut bounds = 0;
@@ -1301,38 +1485,31 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
                 on_documents: None,
             };
             let bound = bound_of(&app, &query, ranking, now).await;
-            // Read from the documents alone, the bound is the same.
-            let on_documents = bound_of(
-                &app,
-                &query,
-                Ranking {
-                    on_documents: Some(PublishedRange::default()),
+            for on_documents in read_from_documents {
+                // Read from the documents alone, the bound is the same.
+                let read = Ranking {
+                    on_documents: *on_documents,
                     ..ranking
-                },
-                now,
-            )
-            .await;
-            assert_eq!(bound, on_documents, "{text:?}, {ranked} ranked");
+                };
+                assert_eq!(
+                    bound,
+                    bound_of(&app, &query, read, now).await,
+                    "{text:?}, {ranked} ranked"
+                );
+            }
             bounds += usize::from(bound.is_some());
             let mut after: Option<SearchCursor> = None;
             loop {
-                let one = read(page(
-                    DbBackend::Postgres,
-                    &query,
-                    filter(),
-                    ranking,
-                    after.as_ref(),
-                    2,
-                ))
-                .await;
-                // Split, and split with the ranked part also cut by the
-                // documents' own time.
-                for on_documents in [None, Some(PublishedRange::default())] {
+                let one = read(page(backend, &query, filter(), ranking, after.as_ref(), 2)).await;
+                // Split, and on PostgreSQL split with the ranked part also
+                // cut by the documents' own time.
+                for on_documents in read_from_documents {
                     let other = read(page_split_at(
+                        backend,
                         &query,
                         filter(),
                         Ranking {
-                            on_documents,
+                            on_documents: *on_documents,
                             ..ranking
                         },
                         bound,
@@ -1366,8 +1543,8 @@ async fn postgresql_s_split_page_lists_what_the_single_statement_lists() {
     assert!(bounds > 5, "too few searches had a bound: {bounds}");
 }
 
-/// The oldest ranked publication time, as [`oldest_ranked`] reads it on
-/// PostgreSQL.
+/// The oldest ranked publication time, as [`oldest_ranked`] reads it
+/// (from a document key on SQLite).
 ///
 /// [`oldest_ranked`]: newsroom::content::sql::search::oldest_ranked
 async fn bound_of(
@@ -1376,21 +1553,25 @@ async fn bound_of(
     ranking: newsroom::content::sql::search::Ranking,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
+    use newsroom::content::sql::search::{RANKED_KEY, moment_of_key, oldest_ranked};
     use sea_orm::ConnectionTrait;
-    app.db
-        .query_all_raw(newsroom::content::sql::search::oldest_ranked(
-            sea_orm::DbBackend::Postgres,
+    let backend = app.db.get_database_backend();
+    let rows = app
+        .db
+        .query_all_raw(oldest_ranked(
+            backend,
             query,
             newsroom::content::articles::ArticleFilter::default().condition(now),
             ranking,
         ))
         .await
-        .unwrap()
-        .first()
-        .map(|row| {
-            row.try_get::<chrono::DateTime<chrono::Utc>>("", "published_at")
-                .unwrap()
-        })
+        .unwrap();
+    let row = rows.first()?;
+    if app.is_postgres() {
+        Some(row.try_get("", "published_at").unwrap())
+    } else {
+        moment_of_key(row.try_get("", RANKED_KEY).unwrap())
+    }
 }
 
 /// A search's statements on PostgreSQL share one transaction with its

@@ -7,6 +7,9 @@
 //! PostgreSQL a document also carries when its article is public, written
 //! here and kept by a trigger as the article is published, scheduled or
 //! taken down, so the ranking's bound is found among the documents alone.
+//! On SQLite a document's key is its article's publication, so it is
+//! stored again whenever that changes (see
+//! [`crate::content::writes::Edit::commit`]).
 //!
 //! [`rebuild`] indexes everything again (`newsroom reindex`, and a server
 //! starting on a database whose index an older build made), and tells the
@@ -38,11 +41,23 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// What the index's words are made by: change it when normalising,
+/// What PostgreSQL's index is made by: change it when normalising,
 /// segmenting, the fields indexed or the way documents are stored change,
 /// and servers starting on an older index rebuild it.
-pub const INDEX_VERSION: &str =
+const POSTGRES_INDEX_VERSION: &str =
     "2: nfkc lowercase, jieba 0.11 search mode, title summary tags body; lean rows on postgresql";
+
+/// What SQLite's index is made by: the same words, with documents keyed
+/// by publication ([`statements::first_key_at`]).
+const SQLITE_INDEX_VERSION: &str = "3: nfkc lowercase, jieba 0.11 search mode, title summary tags body; documents keyed by publication";
+
+/// The version this build makes on `backend`'s index.
+pub fn index_version(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => POSTGRES_INDEX_VERSION,
+        _ => SQLITE_INDEX_VERSION,
+    }
+}
 
 /// The setting that names the version the stored index was made by.
 const VERSION_SETTING: &str = "search_index_version";
@@ -197,15 +212,21 @@ async fn index<C: ConnectionTrait>(conn: &C, ids: &[Uuid]) -> AppResult<()> {
     Ok(())
 }
 
-/// Whether the stored index was made by this build's [`INDEX_VERSION`].
+/// Whether the stored index was made by this build ([`index_version`]).
 pub async fn is_current(db: &DatabaseConnection) -> AppResult<bool> {
-    Ok(shared_settings::get(db, VERSION_SETTING).await?.as_deref() == Some(INDEX_VERSION))
+    Ok(shared_settings::get(db, VERSION_SETTING).await?.as_deref()
+        == Some(index_version(db.get_database_backend())))
 }
 
 /// Marks the index as made by this build, inside the caller's
 /// transaction (after a load that indexed everything it wrote).
 pub async fn mark_current<C: ConnectionTrait>(conn: &C) -> AppResult<()> {
-    shared_settings::set(conn, VERSION_SETTING, INDEX_VERSION).await
+    shared_settings::set(
+        conn,
+        VERSION_SETTING,
+        index_version(conn.get_database_backend()),
+    )
+    .await
 }
 
 /// What a [`rebuild`] does when the database refuses it a write for now

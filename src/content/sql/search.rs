@@ -12,6 +12,11 @@
 //! is kept as an integer (millionths), so that pages of results sort, and
 //! cursors resume, on exact values. Only the newest matches are scored
 //! (see [`Ranking`]); the rest score 0 and follow by recency.
+//!
+//! SQLite's full-text index lists a match's rows in key order only, so
+//! its documents are keyed by publication ([`first_key_at`]): the newest
+//! matches are then the first it lists, and a search for a word most
+//! articles hold reads its bound and its page without sorting them all.
 
 use std::collections::BTreeMap;
 
@@ -215,27 +220,11 @@ fn matching(
     ranking: Option<Ranking>,
 ) -> SelectStatement {
     let articles = Alias::new("articles");
-    let documents = Alias::new("search_documents");
     let mut select = matched_documents(backend, query);
     select
         .column((articles.clone(), Alias::new("id")))
         .column((articles.clone(), Alias::new("published_at")));
-    let on_document = Expr::col((articles.clone(), Alias::new("id")))
-        .equals((documents, Alias::new("article_id")));
-    match backend {
-        DbBackend::Postgres => {
-            select.inner_join(articles.clone(), on_document);
-        }
-        _ => {
-            select
-                .join(
-                    sea_orm::sea_query::JoinType::CrossJoin,
-                    articles.clone(),
-                    Condition::all(),
-                )
-                .and_where(on_document);
-        }
-    }
+    join_articles(backend, &mut select);
     select.cond_where(filter.clone());
     if let Some(ranking) = ranking {
         // No bound (fewer than `ranked` matches): a time earlier than any
@@ -259,6 +248,28 @@ fn matching(
         );
     }
     select
+}
+
+/// Joins the matched documents (see [`matched_documents`]) to their
+/// articles; on SQLite after the match, which stays the outer loop.
+fn join_articles(backend: DbBackend, select: &mut SelectStatement) {
+    let articles = Alias::new("articles");
+    let on_document = Expr::col((articles.clone(), Alias::new("id")))
+        .equals((Alias::new("search_documents"), Alias::new("article_id")));
+    match backend {
+        DbBackend::Postgres => {
+            select.inner_join(articles, on_document);
+        }
+        _ => {
+            select
+                .join(
+                    sea_orm::sea_query::JoinType::CrossJoin,
+                    articles,
+                    Condition::all(),
+                )
+                .and_where(on_document);
+        }
+    }
 }
 
 /// A reader's filter that narrows by publication time alone, or not at
@@ -324,17 +335,37 @@ fn oldest_ranked_select(
     newest
 }
 
+/// The column SQLite's [`oldest_ranked`] reads the bound's key as.
+pub const RANKED_KEY: &str = "ranked_key";
+
 /// The oldest publication time a search ranks (see [`Ranking`]), as a
-/// statement of its own: one row of `published_at`, or none when every
-/// match is ranked. PostgreSQL's page is planned with it as a value
-/// ([`page_split_at`]).
+/// statement of its own, which the page is then planned with as a value
+/// ([`page_split_at`]): one row, or none when every match is ranked.
+/// PostgreSQL's row holds `published_at`. SQLite's holds the key of that
+/// match's document ([`RANKED_KEY`], read with [`moment_of_key`]): its
+/// full-text index lists matches newest first by key, so the bound is
+/// the `ranked`-th match it lists, without sorting any.
 pub fn oldest_ranked(
     backend: DbBackend,
     query: &SearchQuery,
     filter: Condition,
     ranking: Ranking,
 ) -> Statement {
-    backend.build(&oldest_ranked_select(backend, query, &filter, ranking))
+    if backend == DbBackend::Postgres {
+        return backend.build(&oldest_ranked_select(backend, query, &filter, ranking));
+    }
+    let mut walk = matching(backend, query, filter, None);
+    walk.expr_as(document_key(), Alias::new(RANKED_KEY))
+        .and_where(document_key().lt(first_key_at(ranking.as_of) + KEYS_PER_MICROSECOND))
+        .order_by_expr(document_key(), Order::Desc)
+        .limit(1)
+        .offset(ranking.ranked.saturating_sub(1));
+    backend.build(&walk)
+}
+
+/// SQLite: a match's document key, as its full-text row holds it.
+fn document_key() -> Expr {
+    Expr::col((Alias::new("search_terms"), Alias::new("rowid")))
 }
 
 /// A match's score as of `as_of`: the engine's relevance with the recency
@@ -359,8 +390,9 @@ fn seconds_of(moment: DateTime<Utc>) -> f64 {
 
 /// One page of hits, best first: after `after` when given, at most
 /// `limit` rows of `id`, `published_at` and [`SCORE`], in one statement
-/// with the ranking's bound as a subquery. SQLite's page; PostgreSQL
-/// reads its pages with [`page_split_at`], which lists the same hits.
+/// with the ranking's bound as a subquery, which sorts every match. What
+/// a page means, and the reference the tests hold [`page_split_at`] to:
+/// searches read their pages with that, which lists the same hits.
 pub fn page(
     backend: DbBackend,
     query: &SearchQuery,
@@ -376,14 +408,19 @@ pub fn page(
     ))
 }
 
-/// As [`page`], for PostgreSQL with the oldest ranked publication time
-/// known ([`oldest_ranked`]; `None` when every match is ranked). The
-/// ranked matches (at or after it) and the unranked ones (before it,
-/// scoring 0) are read apart, each only as far as the page goes: the
-/// newest unranked matches come from the articles' publication index,
-/// and the ranked ones number about `ranked`. Read together, a word that
-/// every article holds had each of its matches joined and sorted.
+/// As [`page`], with the oldest ranked publication time known
+/// ([`oldest_ranked`]; `None` when every match is ranked). The ranked
+/// matches (at or after it) and the unranked ones (before it, scoring 0)
+/// are read apart, each only as far as the page goes, and the ranked ones
+/// number about `ranked`. Read together, a word that every article holds
+/// had each of its matches joined and sorted.
+///
+/// PostgreSQL reads the newest unranked matches from the articles'
+/// publication index. SQLite cuts by document key, and walks the
+/// unranked matches down from the bound (or the cursor) in the order its
+/// full-text index lists them ([`unranked_on_sqlite`]).
 pub fn page_split_at(
+    backend: DbBackend,
     query: &SearchQuery,
     filter: Condition,
     ranking: Ranking,
@@ -391,27 +428,33 @@ pub fn page_split_at(
     after: Option<&SearchCursor>,
     limit: u64,
 ) -> Statement {
-    let backend = DbBackend::Postgres;
     let published = || Expr::col((Alias::new("articles"), Alias::new("published_at")));
     let mut ranked = matching(backend, query, filter.clone(), None);
     ranked.expr_as(relevance(backend, query, ranking.as_of), Alias::new(SCORE));
     let Some(oldest_ranked) = oldest_ranked else {
         return backend.build(&best_first(ranked, after, limit));
     };
-    ranked.and_where(published().gte(oldest_ranked));
-    if ranking.on_documents.is_some() {
-        // The same bound on the documents' own time: the full-text
-        // index's matches are cut to the ranked ones before any is joined
-        // to its article.
-        ranked.and_where(
-            Expr::col((Alias::new("search_documents"), Alias::new("public_since")))
-                .gte(oldest_ranked),
-        );
-    }
-    let mut unranked = matching(backend, query, filter, None);
-    unranked
-        .expr_as(Expr::val(0i64), Alias::new(SCORE))
-        .and_where(published().lt(oldest_ranked));
+    let unranked = if backend == DbBackend::Postgres {
+        ranked.and_where(published().gte(oldest_ranked));
+        if ranking.on_documents.is_some() {
+            // The same bound on the documents' own time: the full-text
+            // index's matches are cut to the ranked ones before any is
+            // joined to its article.
+            ranked.and_where(
+                Expr::col((Alias::new("search_documents"), Alias::new("public_since")))
+                    .gte(oldest_ranked),
+            );
+        }
+        let mut unranked = matching(backend, query, filter, None);
+        unranked
+            .expr_as(Expr::val(0i64), Alias::new(SCORE))
+            .and_where(published().lt(oldest_ranked));
+        unranked
+    } else {
+        let cut = first_key_at(oldest_ranked);
+        ranked.and_where(document_key().gte(cut));
+        unranked_on_sqlite(query, filter, cut, after, limit)
+    };
     let mut both = Query::select();
     both.column(sea_orm::sea_query::Asterisk)
         .from_subquery(best_first(ranked, after, limit), Alias::new("ranked"))
@@ -423,6 +466,60 @@ pub fn page_split_at(
                 .to_owned(),
         );
     backend.build(&best_first(both, None, limit))
+}
+
+/// SQLite's unranked matches (keys below `cut`, scoring 0) that a page
+/// after `after` of `limit` hits can list: the `limit` newest after the
+/// cursor as the full-text index lists them, by key, and every other
+/// match published in the same microsecond as the oldest of those, so
+/// that ties are ordered by id as everywhere else.
+fn unranked_on_sqlite(
+    query: &SearchQuery,
+    filter: Condition,
+    cut: i64,
+    after: Option<&SearchCursor>,
+    limit: u64,
+) -> SelectStatement {
+    let backend = DbBackend::Sqlite;
+    let below = |select: &mut SelectStatement| {
+        select.and_where(document_key().lt(cut));
+        if let Some(after) = after {
+            select.cond_where(comes_after(
+                Expr::val(0i64),
+                Expr::col((Alias::new("articles"), Alias::new("published_at"))),
+                Expr::col((Alias::new("articles"), Alias::new("id"))),
+                after,
+            ));
+            if after.score == 0 {
+                // A match after the cursor is published no later than it.
+                select.and_where(
+                    document_key().lt(first_key_at(after.published_at) + KEYS_PER_MICROSECOND),
+                );
+            }
+        }
+    };
+    let walked = Alias::new("walked");
+    let mut walk = matched_documents(backend, query);
+    join_articles(backend, &mut walk);
+    walk.cond_where(filter.clone())
+        .expr_as(document_key(), walked.clone());
+    below(&mut walk);
+    walk.order_by_expr(document_key(), Order::Desc).limit(limit);
+    let mut oldest_walked = Query::select();
+    oldest_walked
+        .expr(Expr::cust(format!(
+            r#"min("walked"."walked") - ((min("walked"."walked") % {KEYS_PER_MICROSECOND}) + {KEYS_PER_MICROSECOND}) % {KEYS_PER_MICROSECOND}"#
+        )))
+        .from_subquery(walk, walked);
+    let mut unranked = matching(backend, query, filter, None);
+    unranked
+        .expr_as(Expr::val(0i64), Alias::new(SCORE))
+        .and_where(document_key().gte(Expr::SubQuery(
+            None,
+            Box::new(SubQueryStatement::SelectStatement(oldest_walked)),
+        )));
+    below(&mut unranked);
+    unranked
 }
 
 /// `hits` (a select of `id`, `published_at` and [`SCORE`]) best first:
@@ -446,21 +543,25 @@ fn best_first(hits: SelectStatement, after: Option<&SearchCursor>, limit: u64) -
         .order_by((name.clone(), Alias::new("id")), Order::Desc)
         .limit(limit);
     if let Some(after) = after {
-        select.cond_where(
-            Condition::any().add(score().lt(after.score)).add(
-                Condition::all().add(score().eq(after.score)).add(
-                    Condition::any()
-                        .add(published().lt(after.published_at))
-                        .add(
-                            Condition::all()
-                                .add(published().eq(after.published_at))
-                                .add(id().lt(after.id)),
-                        ),
-                ),
-            ),
-        );
+        select.cond_where(comes_after(score(), published(), id(), after));
     }
     select
+}
+
+/// Whether a hit of this `score`, publication and `id` comes after
+/// `after` in best-first order.
+fn comes_after(score: Expr, published: Expr, id: Expr, after: &SearchCursor) -> Condition {
+    Condition::any().add(score.clone().lt(after.score)).add(
+        Condition::all().add(score.eq(after.score)).add(
+            Condition::any()
+                .add(published.clone().lt(after.published_at))
+                .add(
+                    Condition::all()
+                        .add(published.eq(after.published_at))
+                        .add(id.lt(after.id)),
+                ),
+        ),
+    )
 }
 
 /// How many articles match, counting at most `most` of them: the matches
@@ -515,8 +616,10 @@ pub fn forget(backend: DbBackend, ids: &[Uuid]) -> Vec<Statement> {
 
 /// Stores one article's document: on PostgreSQL one statement, with the
 /// time the article is public from (`None` while it is not published; a
-/// trigger keeps it as the article changes); on SQLite the document row,
-/// whose id ([`fts5_rows`]' `rowid`) it returns.
+/// trigger keeps it as the article changes); on SQLite the document row
+/// under its key ([`first_key_at`]: room after the keys of any document
+/// published in the same microsecond, below every key while unpublished),
+/// which it returns as the id of the full-text row ([`fts5_rows`]).
 pub fn store(
     backend: DbBackend,
     id: Uuid,
@@ -537,10 +640,37 @@ pub fn store(
         ),
         _ => Statement::from_sql_and_values(
             backend,
-            r#"INSERT INTO "search_documents" ("article_id", "normalized") VALUES ($1, $2) RETURNING "id""#,
-            [Value::from(id), Value::from(normalized.to_owned())],
+            format!(
+                r#"INSERT INTO "search_documents" ("id", "article_id", "normalized") VALUES ((SELECT CASE WHEN $3 IS NULL THEN {below} WHEN max("id") IS NULL THEN $3 WHEN max("id") + 1 < $3 + {KEYS_PER_MICROSECOND} THEN max("id") + 1 ELSE {below} END FROM "search_documents" WHERE "id" >= $3 AND "id" < $3 + {KEYS_PER_MICROSECOND}), $1, $2) RETURNING "id""#,
+                below = r#"(SELECT min(coalesce(min("id"), 0), 0) - 1 FROM "search_documents")"#
+            ),
+            [
+                Value::from(id),
+                Value::from(normalized.to_owned()),
+                Value::from(public_since.map(first_key_at)),
+            ],
         ),
     }
+}
+
+/// SQLite keys documents by publication, so that the full-text index,
+/// which lists matches in key order, lists them newest first: a published
+/// article's key is its publication time in microseconds times this, plus
+/// its place among articles published in the same microsecond.
+pub const KEYS_PER_MICROSECOND: i64 = 1024;
+
+/// SQLite: the first key of documents published at `moment` (moments
+/// before 1970 share the first microsecond's keys).
+pub fn first_key_at(moment: DateTime<Utc>) -> i64 {
+    moment
+        .timestamp_micros()
+        .clamp(0, i64::MAX / KEYS_PER_MICROSECOND - 1)
+        * KEYS_PER_MICROSECOND
+}
+
+/// SQLite: the publication moment a document's key stands for.
+pub fn moment_of_key(key: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(key.div_euclid(KEYS_PER_MICROSECOND))
 }
 
 /// SQLite: the full-text rows of the documents stored as each `rowid`, in
@@ -723,7 +853,15 @@ mod tests {
             on_documents: None,
         };
         let oldest = Utc::now() - chrono::TimeDelta::days(3);
-        let split = page_split_at(&query, Condition::all(), ranking, Some(oldest), None, 11);
+        let split = page_split_at(
+            DbBackend::Postgres,
+            &query,
+            Condition::all(),
+            ranking,
+            Some(oldest),
+            None,
+            11,
+        );
         assert!(split.sql.contains(" UNION ALL "), "{}", split.sql);
         assert_eq!(split.sql.matches("ts_rank_cd").count(), 1, "{}", split.sql);
         assert!(split.sql.contains(r#""articles"."published_at" >= $"#));
@@ -740,6 +878,7 @@ mod tests {
             ..ranking
         };
         let cut = page_split_at(
+            DbBackend::Postgres,
             &query,
             Condition::all(),
             on_documents,
@@ -754,7 +893,15 @@ mod tests {
             cut.sql
         );
 
-        let unbounded = page_split_at(&query, Condition::all(), ranking, None, None, 11);
+        let unbounded = page_split_at(
+            DbBackend::Postgres,
+            &query,
+            Condition::all(),
+            ranking,
+            None,
+            None,
+            11,
+        );
         assert!(!unbounded.sql.contains("UNION"), "{}", unbounded.sql);
         assert!(unbounded.sql.contains("ts_rank_cd"));
         assert!(!unbounded.sql.contains("CASE"), "every match is ranked");
@@ -762,6 +909,64 @@ mod tests {
         let bound = oldest_ranked(DbBackend::Postgres, &query, Condition::all(), ranking);
         assert!(bound.sql.contains(" LIMIT $3 OFFSET $4"), "{}", bound.sql);
         assert!(bound.sql.contains(r#"JOIN "articles""#), "{}", bound.sql);
+    }
+
+    #[test]
+    fn sqlite_keys_stand_for_their_publication_microsecond() {
+        let moment: DateTime<Utc> = "2026-12-01T04:05:06.123456Z".parse().unwrap();
+        let first = first_key_at(moment);
+        assert_eq!(first % KEYS_PER_MICROSECOND, 0);
+        for key in [first, first + 1, first + KEYS_PER_MICROSECOND - 1] {
+            assert_eq!(moment_of_key(key), Some(moment));
+        }
+        assert_eq!(
+            moment_of_key(first + KEYS_PER_MICROSECOND),
+            Some(moment + chrono::TimeDelta::microseconds(1))
+        );
+        // Keys order as publication does; moments before 1970 share the
+        // first keys rather than overflow or go below zero.
+        assert!(first_key_at(moment - chrono::TimeDelta::microseconds(1)) < first);
+        let early: DateTime<Utc> = "1969-07-20T20:17:00Z".parse().unwrap();
+        assert_eq!(first_key_at(early), 0);
+        assert!(first_key_at(DateTime::<Utc>::MAX_UTC) > 0);
+    }
+
+    #[test]
+    fn sqlite_cuts_a_page_by_key_and_walks_its_unranked_matches() {
+        let query = SearchQuery::parse("数据").unwrap();
+        let now = Utc::now();
+        let ranking = Ranking {
+            as_of: now,
+            ranked: 1_000,
+            on_documents: None,
+        };
+        let bound = oldest_ranked(DbBackend::Sqlite, &query, Condition::all(), ranking);
+        assert!(
+            bound
+                .sql
+                .contains(r#"ORDER BY "search_terms"."rowid" DESC LIMIT ? OFFSET ?"#),
+            "{}",
+            bound.sql
+        );
+        let oldest = now - chrono::TimeDelta::days(3);
+        let split = page_split_at(
+            DbBackend::Sqlite,
+            &query,
+            Condition::all(),
+            ranking,
+            Some(oldest),
+            None,
+            11,
+        );
+        assert_eq!(split.sql.matches("bm25").count(), 1, "{}", split.sql);
+        assert!(
+            split.sql.contains(r#""search_terms"."rowid" >= ?"#),
+            "{}",
+            split.sql
+        );
+        assert!(!split.sql.contains("OFFSET"), "the bound is a value");
+        let values = split.values.expect("values").0;
+        assert!(values.contains(&Value::from(first_key_at(oldest))));
     }
 
     #[test]

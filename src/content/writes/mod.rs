@@ -11,7 +11,7 @@ pub mod feed;
 pub mod listeners;
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use uuid::Uuid;
 
 use crate::{
@@ -23,9 +23,7 @@ use change::Key;
 
 /// Whether an action may change the words search indexes for its subject:
 /// an article's text or tags (an update that also moves it is
-/// `article.move`), a tag's name or its articles. Publishing, scheduling
-/// and taking down change only who may find an article, which search
-/// decides when it runs.
+/// `article.move`), a tag's name or its articles.
 fn changes_words(action: &str) -> bool {
     matches!(
         action,
@@ -37,6 +35,18 @@ fn changes_words(action: &str) -> bool {
             | "article.delete"
             | "tag.update"
             | "tag.merge"
+    )
+}
+
+/// Whether an action changes when, or whether, its article is published.
+/// Who may find it is decided when searching, but SQLite keys an
+/// article's document by its publication
+/// ([`crate::content::sql::search::first_key_at`]), so there the document
+/// is stored again under its new key.
+fn changes_publication(action: &str) -> bool {
+    matches!(
+        action,
+        "article.publish" | "article.schedule" | "article.unpublish" | "article.archive"
     )
 }
 
@@ -174,7 +184,10 @@ impl<'a> Edit<'a> {
     pub async fn commit(self) -> AppResult<Vec<Subject>> {
         let mut articles = self.search_again.clone();
         let mut tags = Vec::new();
-        for done in self.done.iter().filter(|done| changes_words(done.action)) {
+        let keyed_by_publication = self.txn.get_database_backend() != DbBackend::Postgres;
+        for done in self.done.iter().filter(|done| {
+            changes_words(done.action) || (keyed_by_publication && changes_publication(done.action))
+        }) {
             match done.subject {
                 Subject::Article(id) => articles.push(id),
                 Subject::Tag(id) => tags.push(id),
