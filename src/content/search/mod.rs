@@ -229,29 +229,31 @@ impl Search {
         let reads = IndexReads::begin(db, self.settings.statement_timeout)
             .await
             .map_err(|error| self.read_error(error))?;
-        let bound = reads
-            .query_all(statements::oldest_ranked(
+        let statement = if backend == sea_orm::DbBackend::Postgres {
+            let oldest_ranked = reads
+                .query_all(statements::oldest_ranked(
+                    backend,
+                    &self.query,
+                    filter.clone(),
+                    ranking,
+                ))
+                .await
+                .map_err(|error| self.read_error(error))?
+                .first()
+                .map(|row| row.try_get::<DateTime<Utc>>("", "published_at"))
+                .transpose()?;
+            statements::page_split_at(
                 backend,
                 &self.query,
-                filter.clone(),
+                filter,
                 ranking,
-            ))
-            .await
-            .map_err(|error| self.read_error(error))?;
-        let oldest_ranked = match (bound.first(), backend) {
-            (None, _) => None,
-            (Some(row), sea_orm::DbBackend::Postgres) => Some(row.try_get("", "published_at")?),
-            (Some(row), _) => statements::moment_of_key(row.try_get("", statements::RANKED_KEY)?),
+                oldest_ranked,
+                after,
+                first + 1,
+            )
+        } else {
+            statements::page_on_sqlite(&self.query, filter, ranking, after, first + 1)
         };
-        let statement = statements::page_split_at(
-            backend,
-            &self.query,
-            filter,
-            ranking,
-            oldest_ranked,
-            after,
-            first + 1,
-        );
         let rows = reads
             .query_all(statement)
             .await

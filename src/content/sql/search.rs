@@ -23,7 +23,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     Condition, DbBackend, Statement, Value,
-    sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement, SubQueryStatement},
+    sea_query::{
+        Alias, CommonTableExpression, Expr, ExprTrait, Func, Order, Query, SelectStatement,
+        SubQueryStatement, WithClause,
+    },
 };
 use uuid::Uuid;
 
@@ -354,13 +357,19 @@ pub fn oldest_ranked(
     if backend == DbBackend::Postgres {
         return backend.build(&oldest_ranked_select(backend, query, &filter, ranking));
     }
-    let mut walk = matching(backend, query, filter, None);
+    backend.build(&oldest_ranked_walk(query, filter, ranking))
+}
+
+/// SQLite's bound: the key of the `ranked`-th match the full-text index
+/// lists newest first, published by the search's moment ([`RANKED_KEY`]).
+fn oldest_ranked_walk(query: &SearchQuery, filter: Condition, ranking: Ranking) -> SelectStatement {
+    let mut walk = matching(DbBackend::Sqlite, query, filter, None);
     walk.expr_as(document_key(), Alias::new(RANKED_KEY))
         .and_where(document_key().lt(first_key_at(ranking.as_of) + KEYS_PER_MICROSECOND))
         .order_by_expr(document_key(), Order::Desc)
         .limit(1)
         .offset(ranking.ranked.saturating_sub(1));
-    backend.build(&walk)
+    walk
 }
 
 /// SQLite: a match's document key, as its full-text row holds it.
@@ -451,10 +460,77 @@ pub fn page_split_at(
             .and_where(published().lt(oldest_ranked));
         unranked
     } else {
-        let cut = first_key_at(oldest_ranked);
-        ranked.and_where(document_key().gte(cut));
+        let cut = Expr::val(first_key_at(oldest_ranked));
+        ranked.and_where(document_key().gte(cut.clone()));
         unranked_on_sqlite(query, filter, cut, after, limit)
     };
+    backend.build(&ranked_then_unranked(ranked, unranked, after, limit))
+}
+
+/// SQLite's page: as [`page_split_at`], in one statement, with the
+/// bound's key found by a subquery that walks the match newest first as
+/// [`oldest_ranked`] does (read once; every match is ranked when there
+/// is none). One statement rather than two spares a search for a rare
+/// word, which has no bound, a second trip to the database.
+pub fn page_on_sqlite(
+    query: &SearchQuery,
+    filter: Condition,
+    ranking: Ranking,
+    after: Option<&SearchCursor>,
+    limit: u64,
+) -> Statement {
+    let backend = DbBackend::Sqlite;
+    let bound_name = Alias::new("bound");
+    let mut bound = Query::select();
+    bound
+        .expr_as(
+            Expr::cust(format!(
+                r#""walk"."{RANKED_KEY}" - (("walk"."{RANKED_KEY}" % {KEYS_PER_MICROSECOND}) + {KEYS_PER_MICROSECOND}) % {KEYS_PER_MICROSECOND}"#
+            )),
+            Alias::new("cut"),
+        )
+        .from_subquery(
+            oldest_ranked_walk(query, filter.clone(), ranking),
+            Alias::new("walk"),
+        );
+    let mut read_once = CommonTableExpression::new();
+    read_once
+        .table_name(bound_name.clone())
+        .column(Alias::new("cut"))
+        .query(bound)
+        .materialized(true);
+    let cut: Expr = Func::coalesce([
+        Expr::SubQuery(
+            None,
+            Box::new(SubQueryStatement::SelectStatement(
+                Query::select()
+                    .column((bound_name.clone(), Alias::new("cut")))
+                    .from(bound_name)
+                    .to_owned(),
+            )),
+        ),
+        Expr::val(i64::MIN),
+    ])
+    .into();
+    let mut ranked = matching(backend, query, filter.clone(), None);
+    ranked
+        .expr_as(relevance(backend, query, ranking.as_of), Alias::new(SCORE))
+        .and_where(document_key().gte(cut.clone()));
+    let unranked = unranked_on_sqlite(query, filter, cut, after, limit);
+    backend.build(
+        &ranked_then_unranked(ranked, unranked, after, limit)
+            .with(WithClause::new().cte(read_once).to_owned()),
+    )
+}
+
+/// The best `limit` hits after `after` of the ranked and the unranked
+/// matches, each read only as far as the page goes.
+fn ranked_then_unranked(
+    ranked: SelectStatement,
+    unranked: SelectStatement,
+    after: Option<&SearchCursor>,
+    limit: u64,
+) -> SelectStatement {
     let mut both = Query::select();
     both.column(sea_orm::sea_query::Asterisk)
         .from_subquery(best_first(ranked, after, limit), Alias::new("ranked"))
@@ -465,7 +541,7 @@ pub fn page_split_at(
                 .from_subquery(best_first(unranked, after, limit), Alias::new("unranked"))
                 .to_owned(),
         );
-    backend.build(&best_first(both, None, limit))
+    best_first(both, None, limit)
 }
 
 /// SQLite's unranked matches (keys below `cut`, scoring 0) that a page
@@ -476,13 +552,13 @@ pub fn page_split_at(
 fn unranked_on_sqlite(
     query: &SearchQuery,
     filter: Condition,
-    cut: i64,
+    cut: Expr,
     after: Option<&SearchCursor>,
     limit: u64,
 ) -> SelectStatement {
     let backend = DbBackend::Sqlite;
     let below = |select: &mut SelectStatement| {
-        select.and_where(document_key().lt(cut));
+        select.and_where(document_key().lt(cut.clone()));
         if let Some(after) = after {
             select.cond_where(comes_after(
                 Expr::val(0i64),
@@ -967,6 +1043,17 @@ mod tests {
         assert!(!split.sql.contains("OFFSET"), "the bound is a value");
         let values = split.values.expect("values").0;
         assert!(values.contains(&Value::from(first_key_at(oldest))));
+
+        // In one statement, the bound is walked once and read by each part.
+        let whole = page_on_sqlite(&query, Condition::all(), ranking, None, 11);
+        assert!(whole.sql.starts_with(r#"WITH "bound""#), "{}", whole.sql);
+        assert_eq!(whole.sql.matches("OFFSET").count(), 1, "{}", whole.sql);
+        assert_eq!(
+            whole.sql.matches(r#"FROM "bound""#).count(),
+            3,
+            "{}",
+            whole.sql
+        );
     }
 
     #[test]
