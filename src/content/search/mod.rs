@@ -364,12 +364,17 @@ impl Search {
         }
         let backend = db.get_database_backend();
         let most = self.settings.counted_matches.saturating_add(1);
+        // SQLite's document keys say when an article is public, so its
+        // index alone counts an unfiltered search, however common.
+        let on_documents = match backend {
+            sea_orm::DbBackend::Postgres => self.on_documents(backend, shares, most),
+            _ => range_on_documents(&self.filter),
+        };
         let statement = statements::count(
             backend,
             &self.query,
             self.filter.condition(now),
-            self.on_documents(backend, shares, most)
-                .map(|range| (range, now)),
+            on_documents.map(|range| (range, now)),
             most,
         );
         let row = query_all_by_index_within(db, statement, self.settings.statement_timeout)

@@ -309,6 +309,35 @@ fn public_documents(
     documents
 }
 
+/// SQLite: the matches whose documents are keyed as published within
+/// `range` and by `now` (a select of their keys). Unless the query holds
+/// a quoted phrase, which is looked for in the documents' text, the
+/// full-text index alone answers: no document or article is read.
+fn public_by_key(
+    query: &SearchQuery,
+    range: PublishedRange,
+    now: DateTime<Utc>,
+) -> SelectStatement {
+    let mut keys = if query.phrases.is_empty() {
+        let mut keys = Query::select();
+        keys.from(Alias::new("search_terms"))
+            .and_where(Expr::cust_with_values(
+                r#""search_terms" MATCH ?"#,
+                [fts5_expression(query)],
+            ));
+        keys
+    } else {
+        matched_documents(DbBackend::Sqlite, query)
+    };
+    keys.expr(document_key())
+        .and_where(document_key().gte(range.after.map_or(0, first_key_at)))
+        .and_where(document_key().lt(first_key_at(now) + KEYS_PER_MICROSECOND));
+    if let Some(before) = range.before {
+        keys.and_where(document_key().lt(first_key_at(before)));
+    }
+    keys
+}
+
 /// The oldest publication time still ranked: the `ranked`-th newest
 /// match published by the search's moment, so that pages of one search
 /// agree on it while articles are published. No row when fewer match.
@@ -642,7 +671,8 @@ fn comes_after(score: Expr, published: Expr, id: Expr, after: &SearchCursor) -> 
 
 /// How many articles match, counting at most `most` of them: the matches
 /// are read until that many are found. When the filter is a time range
-/// (`on_documents`) the documents alone are counted, as public at `now`.
+/// (`on_documents`) the documents alone are counted, as public at `now`:
+/// on PostgreSQL by the time they carry, on SQLite by their keys.
 pub fn count(
     backend: DbBackend,
     query: &SearchQuery,
@@ -651,6 +681,7 @@ pub fn count(
     most: u64,
 ) -> Statement {
     let mut hits = match on_documents {
+        Some((range, now)) if backend != DbBackend::Postgres => public_by_key(query, range, now),
         Some((range, now)) => {
             let mut documents = public_documents(backend, query, range);
             documents.and_where(
