@@ -874,6 +874,13 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
             .filter(|step| step.contains("TEMP B-TREE"))
             .count();
         assert_eq!(sorts, 3, "{plan:#?}");
+        // The unranked part loops over the bound's row: with none (every
+        // match ranked) its full-text scans never start.
+        let unranked = plan
+            .iter()
+            .position(|step| step == "CO-ROUTINE unranked")
+            .expect("an unranked part");
+        assert_eq!(plan[unranked + 1], "SCAN bound", "{plan:#?}");
     }
 }
 

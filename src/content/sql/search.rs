@@ -534,7 +534,7 @@ pub fn page_on_sqlite(
             Box::new(SubQueryStatement::SelectStatement(
                 Query::select()
                     .column((bound_name.clone(), Alias::new("cut")))
-                    .from(bound_name)
+                    .from(bound_name.clone())
                     .to_owned(),
             )),
         ),
@@ -545,7 +545,23 @@ pub fn page_on_sqlite(
     ranked
         .expr_as(relevance(backend, query, ranking.as_of), Alias::new(SCORE))
         .and_where(document_key().gte(cut.clone()));
-    let unranked = unranked_on_sqlite(query, filter, cut, after, limit);
+    // The unranked part is read for each row of the bound: for none (a
+    // rare word, every match ranked) its full-text scans never start.
+    let gated = Alias::new("gated");
+    let mut unranked = Query::select();
+    unranked
+        .columns([
+            (gated.clone(), Alias::new("id")),
+            (gated.clone(), Alias::new("published_at")),
+            (gated.clone(), Alias::new(SCORE)),
+        ])
+        .from(bound_name)
+        .join_subquery(
+            sea_orm::sea_query::JoinType::CrossJoin,
+            unranked_on_sqlite(query, filter, cut, after, limit),
+            gated,
+            Condition::all(),
+        );
     backend.build(
         &ranked_then_unranked(ranked, unranked, after, limit)
             .with(WithClause::new().cte(read_once).to_owned()),
@@ -1075,13 +1091,19 @@ mod tests {
         let values = split.values.expect("values").0;
         assert!(values.contains(&Value::from(first_key_at(oldest))));
 
-        // In one statement, the bound is walked once and read by each part.
+        // In one statement, the bound is walked once and read by each part,
+        // and the unranked part is read once for each of its rows.
         let whole = page_on_sqlite(&query, Condition::all(), ranking, None, 11);
         assert!(whole.sql.starts_with(r#"WITH "bound""#), "{}", whole.sql);
         assert_eq!(whole.sql.matches("OFFSET").count(), 1, "{}", whole.sql);
         assert_eq!(
             whole.sql.matches(r#"FROM "bound""#).count(),
-            3,
+            4,
+            "{}",
+            whole.sql
+        );
+        assert!(
+            whole.sql.contains(r#"FROM "bound" CROSS JOIN (SELECT"#),
             "{}",
             whole.sql
         );
