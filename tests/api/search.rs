@@ -1548,6 +1548,12 @@ async fn a_split_page_lists_what_the_single_statement_lists() {
             })
             .collect::<Vec<_>>()
     };
+    // What a page lists: its hits and their scores.
+    let listed = |hits: &[SearchCursor]| {
+        hits.iter()
+            .map(|hit| (hit.id, hit.score))
+            .collect::<Vec<_>>()
+    };
     // Only PostgreSQL's documents carry their publication.
     let read_from_documents: &[Option<PublishedRange>] = if app.is_postgres() {
         &[None, Some(PublishedRange::default())]
@@ -1587,13 +1593,8 @@ async fn a_split_page_lists_what_the_single_statement_lists() {
                     let other =
                         read(page_on_sqlite(&query, filter(), ranking, after.as_ref(), 2)).await;
                     assert_eq!(
-                        one.iter()
-                            .map(|hit| (hit.id, hit.score))
-                            .collect::<Vec<_>>(),
-                        other
-                            .iter()
-                            .map(|hit| (hit.id, hit.score))
-                            .collect::<Vec<_>>(),
+                        listed(&one),
+                        listed(&other),
                         "{text:?}, {ranked} ranked, after {after:?}, in one statement"
                     );
                 }
@@ -1614,13 +1615,8 @@ async fn a_split_page_lists_what_the_single_statement_lists() {
                     ))
                     .await;
                     assert_eq!(
-                        one.iter()
-                            .map(|hit| (hit.id, hit.score))
-                            .collect::<Vec<_>>(),
-                        other
-                            .iter()
-                            .map(|hit| (hit.id, hit.score))
-                            .collect::<Vec<_>>(),
+                        listed(&one),
+                        listed(&other),
                         "{text:?}, {ranked} ranked, after {after:?}, {on_documents:?}"
                     );
                 }

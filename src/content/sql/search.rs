@@ -429,8 +429,8 @@ fn seconds_of(moment: DateTime<Utc>) -> f64 {
 /// One page of hits, best first: after `after` when given, at most
 /// `limit` rows of `id`, `published_at` and [`SCORE`], in one statement
 /// with the ranking's bound as a subquery, which sorts every match. What
-/// a page means, and the reference the tests hold [`page_split_at`] to:
-/// searches read their pages with that, which lists the same hits.
+/// a page means: the reference the tests hold [`page_split_at`] and
+/// [`page_on_sqlite`] to, which searches read their pages with.
 pub fn page(
     backend: DbBackend,
     query: &SearchQuery,
@@ -499,8 +499,8 @@ pub fn page_split_at(
 /// SQLite's page: as [`page_split_at`], in one statement, with the
 /// bound's key found by a subquery that walks the match newest first as
 /// [`oldest_ranked`] does (read once; every match is ranked when there
-/// is none). One statement rather than two spares a search for a rare
-/// word, which has no bound, a second trip to the database.
+/// is none, and the unranked part is then never read). One statement
+/// rather than two spares every search a second trip to the database.
 pub fn page_on_sqlite(
     query: &SearchQuery,
     filter: Condition,
