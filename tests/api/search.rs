@@ -801,9 +801,9 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
     use newsroom::content::{
         articles::ArticleFilter,
         search::{SearchCursor, query::SearchQuery},
-        sql::search::{Ranking, oldest_ranked, page_on_sqlite},
+        sql::search::{Ranking, page_on_sqlite},
     };
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::{ConnectionTrait, Statement};
     let app = TestApp::spawn_with(Options {
         force_sqlite: true,
         ..Options::default()
@@ -830,17 +830,6 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
         ranked: 1_000,
         on_documents: None,
     };
-    // The bound walks the match in the order the full-text index lists
-    // it, newest first by key: no step sorts.
-    let bound = plan_of(oldest_ranked(DbBackend::Sqlite, &query, filter(), ranking)).await;
-    assert!(
-        bound[0].starts_with("SCAN search_terms VIRTUAL TABLE"),
-        "{bound:#?}"
-    );
-    assert!(
-        !bound.iter().any(|step| step.contains("TEMP B-TREE")),
-        "{bound:#?}"
-    );
     // Each part of a page starts from the match, which never runs per
     // article.
     let after = SearchCursor {
@@ -861,9 +850,10 @@ async fn sqlite_runs_the_full_text_match_once_per_search() {
                 .all(|step| step.starts_with("SCAN search_terms VIRTUAL TABLE")),
             "{plan:#?}"
         );
-        // The bound is walked once, in the index's order, and read by
-        // each part; only the ranked part, the unranked candidates and
-        // the page itself are sorted.
+        // The bound is walked once and read by each part; only the ranked
+        // part, the unranked candidates and the page itself are sorted, so
+        // neither the bound's walk nor the unranked walk sorts its matches:
+        // both follow the index's order, newest first by key.
         let read_once = plan
             .iter()
             .filter(|step| step.starts_with("MATERIALIZE bound"))
@@ -1520,12 +1510,12 @@ async fn postgresql_searches_run_with_their_own_planner_settings() {
     }
 }
 
-/// Searches read a page's ranked and unranked matches apart
-/// (`page_split_at`, planned with the bound as a value): PostgreSQL by
-/// publication time, SQLite by document key. The single statement
-/// (`page`), which sorts every match, is the reference: both must list
-/// the same hits with the same scores, page after page, wherever the
-/// bound falls.
+/// Searches read a page's ranked and unranked matches apart: PostgreSQL
+/// by publication time with the bound as a value (`page_split_at`),
+/// SQLite by document key with its bound walked in the same statement
+/// (`page_on_sqlite`). The single statement (`page`), which sorts every
+/// match, is the reference: both must list the same hits with the same
+/// scores, page after page, wherever the bound falls.
 #[tokio::test]
 async fn a_split_page_lists_what_the_single_statement_lists() {
     use newsroom::content::{
@@ -1554,11 +1544,12 @@ async fn a_split_page_lists_what_the_single_statement_lists() {
             .map(|hit| (hit.id, hit.score))
             .collect::<Vec<_>>()
     };
-    // Only PostgreSQL's documents carry their publication.
+    // PostgreSQL's split pages, read from the articles and from the
+    // documents' own publication.
     let read_from_documents: &[Option<PublishedRange>] = if app.is_postgres() {
         &[None, Some(PublishedRange::default())]
     } else {
-        &[None]
+        &[]
     };
     let mut compared = 0;
     let mut bounds = 0;
@@ -1589,20 +1580,20 @@ async fn a_split_page_lists_what_the_single_statement_lists() {
             loop {
                 let one = read(page(backend, &query, filter(), ranking, after.as_ref(), 2)).await;
                 if !app.is_postgres() {
-                    // SQLite's page, its bound walked in the same statement.
+                    // SQLite's page, cut by key, its bound walked in the
+                    // same statement.
                     let other =
                         read(page_on_sqlite(&query, filter(), ranking, after.as_ref(), 2)).await;
                     assert_eq!(
                         listed(&one),
                         listed(&other),
-                        "{text:?}, {ranked} ranked, after {after:?}, in one statement"
+                        "{text:?}, {ranked} ranked, after {after:?}"
                     );
                 }
-                // Split, and on PostgreSQL split with the ranked part also
+                // PostgreSQL's split, and split with the ranked part also
                 // cut by the documents' own time.
                 for on_documents in read_from_documents {
                     let other = read(page_split_at(
-                        backend,
                         &query,
                         filter(),
                         Ranking {
@@ -1635,8 +1626,7 @@ async fn a_split_page_lists_what_the_single_statement_lists() {
     assert!(bounds > 5, "too few searches had a bound: {bounds}");
 }
 
-/// The oldest ranked publication time, as [`oldest_ranked`] reads it
-/// (from a document key on SQLite).
+/// The oldest ranked publication time, as [`oldest_ranked`] reads it.
 ///
 /// [`oldest_ranked`]: newsroom::content::sql::search::oldest_ranked
 async fn bound_of(
@@ -1645,25 +1635,21 @@ async fn bound_of(
     ranking: newsroom::content::sql::search::Ranking,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
-    use newsroom::content::sql::search::{RANKED_KEY, moment_of_key, oldest_ranked};
     use sea_orm::ConnectionTrait;
-    let backend = app.db.get_database_backend();
-    let rows = app
-        .db
-        .query_all_raw(oldest_ranked(
-            backend,
+    app.db
+        .query_all_raw(newsroom::content::sql::search::oldest_ranked(
+            app.db.get_database_backend(),
             query,
             newsroom::content::articles::ArticleFilter::default().condition(now),
             ranking,
         ))
         .await
-        .unwrap();
-    let row = rows.first()?;
-    if app.is_postgres() {
-        Some(row.try_get("", "published_at").unwrap())
-    } else {
-        moment_of_key(row.try_get("", RANKED_KEY).unwrap())
-    }
+        .unwrap()
+        .first()
+        .map(|row| {
+            row.try_get::<chrono::DateTime<chrono::Utc>>("", "published_at")
+                .unwrap()
+        })
 }
 
 /// A search's statements on PostgreSQL share one transaction with its

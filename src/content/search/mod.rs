@@ -243,7 +243,6 @@ impl Search {
                 .map(|row| row.try_get::<DateTime<Utc>>("", "published_at"))
                 .transpose()?;
             statements::page_split_at(
-                backend,
                 &self.query,
                 filter,
                 ranking,

@@ -367,26 +367,21 @@ fn oldest_ranked_select(
     newest
 }
 
-/// The column SQLite's [`oldest_ranked`] reads the bound's key as.
-pub const RANKED_KEY: &str = "ranked_key";
+/// The column SQLite's bound walk reads a document's key as.
+const RANKED_KEY: &str = "ranked_key";
 
 /// The oldest publication time a search ranks (see [`Ranking`]), as a
-/// statement of its own, which the page is then planned with as a value
-/// ([`page_split_at`]): one row, or none when every match is ranked.
-/// PostgreSQL's row holds `published_at`. SQLite's holds the key of that
-/// match's document ([`RANKED_KEY`], read with [`moment_of_key`]): its
-/// full-text index lists matches newest first by key, so the bound is
-/// the `ranked`-th match it lists, without sorting any.
+/// statement of its own: one row of `published_at`, or none when every
+/// match is ranked. PostgreSQL's page is planned with it as a value
+/// ([`page_split_at`]); SQLite walks its bound inside the page
+/// ([`page_on_sqlite`]).
 pub fn oldest_ranked(
     backend: DbBackend,
     query: &SearchQuery,
     filter: Condition,
     ranking: Ranking,
 ) -> Statement {
-    if backend == DbBackend::Postgres {
-        return backend.build(&oldest_ranked_select(backend, query, &filter, ranking));
-    }
-    backend.build(&oldest_ranked_walk(query, filter, ranking))
+    backend.build(&oldest_ranked_select(backend, query, &filter, ranking))
 }
 
 /// SQLite's bound: the key of the `ranked`-th match the full-text index
@@ -446,19 +441,14 @@ pub fn page(
     ))
 }
 
-/// As [`page`], with the oldest ranked publication time known
-/// ([`oldest_ranked`]; `None` when every match is ranked). The ranked
-/// matches (at or after it) and the unranked ones (before it, scoring 0)
-/// are read apart, each only as far as the page goes, and the ranked ones
-/// number about `ranked`. Read together, a word that every article holds
-/// had each of its matches joined and sorted.
-///
-/// PostgreSQL reads the newest unranked matches from the articles'
-/// publication index. SQLite cuts by document key, and walks the
-/// unranked matches down from the bound (or the cursor) in the order its
-/// full-text index lists them ([`unranked_on_sqlite`]).
+/// As [`page`], for PostgreSQL with the oldest ranked publication time
+/// known ([`oldest_ranked`]; `None` when every match is ranked). The
+/// ranked matches (at or after it) and the unranked ones (before it,
+/// scoring 0) are read apart, each only as far as the page goes: the
+/// newest unranked matches come from the articles' publication index,
+/// and the ranked ones number about `ranked`. Read together, a word that
+/// every article holds had each of its matches joined and sorted.
 pub fn page_split_at(
-    backend: DbBackend,
     query: &SearchQuery,
     filter: Condition,
     ranking: Ranking,
@@ -466,40 +456,36 @@ pub fn page_split_at(
     after: Option<&SearchCursor>,
     limit: u64,
 ) -> Statement {
+    let backend = DbBackend::Postgres;
     let published = || Expr::col((Alias::new("articles"), Alias::new("published_at")));
     let mut ranked = matching(backend, query, filter.clone(), None);
     ranked.expr_as(relevance(backend, query, ranking.as_of), Alias::new(SCORE));
     let Some(oldest_ranked) = oldest_ranked else {
         return backend.build(&best_first(ranked, after, limit));
     };
-    let unranked = if backend == DbBackend::Postgres {
-        ranked.and_where(published().gte(oldest_ranked));
-        if ranking.on_documents.is_some() {
-            // The same bound on the documents' own time: the full-text
-            // index's matches are cut to the ranked ones before any is
-            // joined to its article.
-            ranked.and_where(
-                Expr::col((Alias::new("search_documents"), Alias::new("public_since")))
-                    .gte(oldest_ranked),
-            );
-        }
-        let mut unranked = matching(backend, query, filter, None);
-        unranked
-            .expr_as(Expr::val(0i64), Alias::new(SCORE))
-            .and_where(published().lt(oldest_ranked));
-        unranked
-    } else {
-        let cut = Expr::val(first_key_at(oldest_ranked));
-        ranked.and_where(document_key().gte(cut.clone()));
-        unranked_on_sqlite(query, filter, cut, after, limit)
-    };
+    ranked.and_where(published().gte(oldest_ranked));
+    if ranking.on_documents.is_some() {
+        // The same bound on the documents' own time: the full-text
+        // index's matches are cut to the ranked ones before any is joined
+        // to its article.
+        ranked.and_where(
+            Expr::col((Alias::new("search_documents"), Alias::new("public_since")))
+                .gte(oldest_ranked),
+        );
+    }
+    let mut unranked = matching(backend, query, filter, None);
+    unranked
+        .expr_as(Expr::val(0i64), Alias::new(SCORE))
+        .and_where(published().lt(oldest_ranked));
     backend.build(&ranked_then_unranked(ranked, unranked, after, limit))
 }
 
-/// SQLite's page: as [`page_split_at`], in one statement, with the
-/// bound's key found by a subquery that walks the match newest first as
-/// [`oldest_ranked`] does (read once; every match is ranked when there
-/// is none, and the unranked part is then never read). One statement
+/// SQLite's page: as [`page_split_at`], cut by document key rather than
+/// time, in one statement. The bound's key is the `ranked`-th match the
+/// full-text index lists newest first, walked once in a `WITH` (every
+/// match is ranked when there is none, and the unranked part is then
+/// never read); the unranked matches are walked down from it, or from the
+/// cursor, in the index's order ([`unranked_on_sqlite`]). One statement
 /// rather than two spares every search a second trip to the database.
 pub fn page_on_sqlite(
     query: &SearchQuery,
@@ -791,11 +777,6 @@ pub fn first_key_at(moment: DateTime<Utc>) -> i64 {
         * KEYS_PER_MICROSECOND
 }
 
-/// SQLite: the publication moment a document's key stands for.
-pub fn moment_of_key(key: i64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(key.div_euclid(KEYS_PER_MICROSECOND))
-}
-
 /// SQLite: the full-text rows of the documents stored as each `rowid`, in
 /// one statement. FTS5 writes the words it holds to disk as a new segment
 /// whenever a statement of the transaction opens a savepoint (the next
@@ -976,15 +957,7 @@ mod tests {
             on_documents: None,
         };
         let oldest = Utc::now() - chrono::TimeDelta::days(3);
-        let split = page_split_at(
-            DbBackend::Postgres,
-            &query,
-            Condition::all(),
-            ranking,
-            Some(oldest),
-            None,
-            11,
-        );
+        let split = page_split_at(&query, Condition::all(), ranking, Some(oldest), None, 11);
         assert!(split.sql.contains(" UNION ALL "), "{}", split.sql);
         assert_eq!(split.sql.matches("ts_rank_cd").count(), 1, "{}", split.sql);
         assert!(split.sql.contains(r#""articles"."published_at" >= $"#));
@@ -1001,7 +974,6 @@ mod tests {
             ..ranking
         };
         let cut = page_split_at(
-            DbBackend::Postgres,
             &query,
             Condition::all(),
             on_documents,
@@ -1016,15 +988,7 @@ mod tests {
             cut.sql
         );
 
-        let unbounded = page_split_at(
-            DbBackend::Postgres,
-            &query,
-            Condition::all(),
-            ranking,
-            None,
-            None,
-            11,
-        );
+        let unbounded = page_split_at(&query, Condition::all(), ranking, None, None, 11);
         assert!(!unbounded.sql.contains("UNION"), "{}", unbounded.sql);
         assert!(unbounded.sql.contains("ts_rank_cd"));
         assert!(!unbounded.sql.contains("CASE"), "every match is ranked");
@@ -1039,73 +1003,56 @@ mod tests {
         let moment: DateTime<Utc> = "2026-12-01T04:05:06.123456Z".parse().unwrap();
         let first = first_key_at(moment);
         assert_eq!(first % KEYS_PER_MICROSECOND, 0);
-        for key in [first, first + 1, first + KEYS_PER_MICROSECOND - 1] {
-            assert_eq!(moment_of_key(key), Some(moment));
-        }
+        assert_eq!(first / KEYS_PER_MICROSECOND, moment.timestamp_micros());
         assert_eq!(
-            moment_of_key(first + KEYS_PER_MICROSECOND),
-            Some(moment + chrono::TimeDelta::microseconds(1))
+            first_key_at(moment + chrono::TimeDelta::microseconds(1)),
+            first + KEYS_PER_MICROSECOND
         );
-        // Keys order as publication does; moments before 1970 share the
-        // first keys rather than overflow or go below zero.
-        assert!(first_key_at(moment - chrono::TimeDelta::microseconds(1)) < first);
+        // Moments before 1970 share the first keys rather than go below
+        // zero, and the last moment chrono knows does not overflow.
         let early: DateTime<Utc> = "1969-07-20T20:17:00Z".parse().unwrap();
         assert_eq!(first_key_at(early), 0);
-        assert!(first_key_at(DateTime::<Utc>::MAX_UTC) > 0);
+        assert!(first_key_at(DateTime::<Utc>::MAX_UTC) > first);
     }
 
     #[test]
-    fn sqlite_cuts_a_page_by_key_and_walks_its_unranked_matches() {
+    fn sqlite_walks_its_bound_once_and_cuts_its_page_by_key() {
         let query = SearchQuery::parse("数据").unwrap();
-        let now = Utc::now();
         let ranking = Ranking {
-            as_of: now,
+            as_of: Utc::now(),
             ranked: 1_000,
             on_documents: None,
         };
-        let bound = oldest_ranked(DbBackend::Sqlite, &query, Condition::all(), ranking);
+        let page = page_on_sqlite(&query, Condition::all(), ranking, None, 11);
+        assert!(page.sql.starts_with(r#"WITH "bound""#), "{}", page.sql);
+        // The bound is the thousandth match the index lists newest first.
         assert!(
-            bound
-                .sql
+            page.sql
                 .contains(r#"ORDER BY "search_terms"."rowid" DESC LIMIT ? OFFSET ?"#),
             "{}",
-            bound.sql
+            page.sql
         );
-        let oldest = now - chrono::TimeDelta::days(3);
-        let split = page_split_at(
-            DbBackend::Sqlite,
-            &query,
-            Condition::all(),
-            ranking,
-            Some(oldest),
-            None,
-            11,
-        );
-        assert_eq!(split.sql.matches("bm25").count(), 1, "{}", split.sql);
+        assert_eq!(page.sql.matches("OFFSET").count(), 1, "{}", page.sql);
+        assert_eq!(page.sql.matches("bm25").count(), 1, "{}", page.sql);
         assert!(
-            split.sql.contains(r#""search_terms"."rowid" >= ?"#),
+            page.sql.contains(
+                r#""search_terms"."rowid" >= COALESCE((SELECT "bound"."cut" FROM "bound"), ?)"#
+            ),
             "{}",
-            split.sql
+            page.sql
         );
-        assert!(!split.sql.contains("OFFSET"), "the bound is a value");
-        let values = split.values.expect("values").0;
-        assert!(values.contains(&Value::from(first_key_at(oldest))));
-
-        // In one statement, the bound is walked once and read by each part,
-        // and the unranked part is read once for each of its rows.
-        let whole = page_on_sqlite(&query, Condition::all(), ranking, None, 11);
-        assert!(whole.sql.starts_with(r#"WITH "bound""#), "{}", whole.sql);
-        assert_eq!(whole.sql.matches("OFFSET").count(), 1, "{}", whole.sql);
+        // Read by each part, and the unranked part once for each of its
+        // rows.
         assert_eq!(
-            whole.sql.matches(r#"FROM "bound""#).count(),
+            page.sql.matches(r#"FROM "bound""#).count(),
             4,
             "{}",
-            whole.sql
+            page.sql
         );
         assert!(
-            whole.sql.contains(r#"FROM "bound" CROSS JOIN (SELECT"#),
+            page.sql.contains(r#"FROM "bound" CROSS JOIN (SELECT"#),
             "{}",
-            whole.sql
+            page.sql
         );
     }
 
