@@ -44,22 +44,40 @@ pub enum Dep {
 /// How much longer than entries stamps are kept: more than any load takes.
 const STAMP_MARGIN: Duration = Duration::from_secs(60);
 
+/// How many stamps are kept at most. Past it they are all dropped at once
+/// (and the floor below which everything is stale raised): a bounded cache that evicted one stamp
+/// at a time would make the entries that depend on it look fresh.
+const MOST_STAMPS: u64 = 500_000;
+
 /// The stamps of recent changes.
 pub struct Stamps {
     /// The number of the last change applied.
     counter: AtomicU64,
+    /// Entries loaded before it are stale: the counter when the stamps
+    /// were last dropped for being too many.
+    floor: AtomicU64,
     stamped: moka::sync::Cache<Dep, u64>,
+    most: u64,
 }
 
 impl Stamps {
     /// Stamps kept while entries living `time_to_live` may still be read.
     pub fn new(time_to_live: Duration) -> Self {
+        Self::keeping(time_to_live, MOST_STAMPS)
+    }
+
+    /// Stamps kept for `time_to_live`, at most `most` of them.
+    fn keeping(time_to_live: Duration, most: u64) -> Self {
         Self {
             counter: AtomicU64::new(0),
+            floor: AtomicU64::new(0),
+            // Room beyond `most`, so that none is evicted before all are
+            // dropped.
             stamped: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(time_to_live + STAMP_MARGIN)
+                .max_capacity(most.saturating_mul(2))
+                .time_to_live(time_to_live.saturating_add(STAMP_MARGIN))
                 .build(),
+            most,
         }
     }
 
@@ -71,6 +89,13 @@ impl Stamps {
     /// Stamps `deps` as changed now.
     pub fn stamp(&self, deps: impl IntoIterator<Item = Dep>) {
         let at = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.stamped.entry_count() >= self.most {
+            // Too many to keep: everything loaded before now is stale, so
+            // the stamps dropped are not needed.
+            self.stamped.invalidate_all();
+            self.floor
+                .fetch_max(self.counter.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
         for dep in deps {
             self.stamped.insert(dep, at);
         }
@@ -81,6 +106,9 @@ impl Stamps {
     pub fn is_fresh(&self, lookup: &Lookup, value: &Cached, loaded_at: u64) -> bool {
         if loaded_at >= self.now() {
             return true;
+        }
+        if loaded_at < self.floor.load(Ordering::SeqCst) {
+            return false;
         }
         let changed_since = |dep: Dep| self.stamped.get(&dep).is_some_and(|at| at > loaded_at);
         !depends_on(lookup, value, changed_since)
@@ -194,6 +222,27 @@ mod tests {
         assert!(stamps.is_fresh(&comments(other), &empty, before));
         assert!(stamps.is_fresh(&comments(one), &empty, stamps.now()));
         assert!(stamps.is_fresh(&Lookup::Sections, &empty, before));
+    }
+
+    #[test]
+    fn too_many_changes_make_everything_loaded_before_them_stale() {
+        let stamps = Stamps::keeping(Duration::from_secs(3600), 10);
+        let untouched = Lookup::Comments {
+            article: Uuid::now_v7(),
+            window: crate::content::cursor::Window::first(10),
+        };
+        let empty = Cached::Count(0);
+        let before = stamps.now();
+        for _ in 0..30 {
+            stamps.stamp([Dep::Article(Uuid::now_v7())]);
+            stamps.stamped.run_pending_tasks();
+        }
+        assert!(
+            !stamps.is_fresh(&untouched, &empty, before),
+            "its stamp may have been among those dropped"
+        );
+        assert!(stamps.is_fresh(&untouched, &empty, stamps.now()));
+        assert!(stamps.stamped.entry_count() <= 20);
     }
 
     #[test]
