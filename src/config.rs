@@ -472,10 +472,20 @@ pub struct Config {
     #[arg(long, env = "NEWSROOM_SEARCH_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration, global = true)]
     pub search_timeout: std::time::Duration,
 
-    /// How long a read cache entry lives at most: how long a write made
-    /// through another server process on the same database goes unseen.
-    #[arg(long, env = "NEWSROOM_READ_CACHE_TTL", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    /// How long a read cache entry, or a kept answer, lives at most. Writes
+    /// through any newsroom process reach every process's caches through
+    /// the change feed, so this bounds only memory and how long a change
+    /// made behind newsroom's back (SQL by hand) goes unseen. Short lives
+    /// make a warm site read the database again for pages nobody changed.
+    #[arg(long, env = "NEWSROOM_READ_CACHE_TTL", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
     pub read_cache_ttl: std::time::Duration,
+
+    /// How long a ranking by period (`mostViewed`), and a kept answer that
+    /// shows one, is served before it is counted again: written views move
+    /// it without a change in the feed, and counting a month of daily
+    /// views is the costliest read there is.
+    #[arg(long, env = "NEWSROOM_RANKING_TTL", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub ranking_ttl: std::time::Duration,
 }
 
 /// How log lines are written.
@@ -518,6 +528,7 @@ impl Config {
             read_cache_bytes: self.read_cache_mb.saturating_mul(1024 * 1024),
             response_cache_bytes: self.response_cache_mb.saturating_mul(1024 * 1024),
             read_cache_ttl: self.read_cache_ttl,
+            ranking_ttl: self.ranking_ttl,
             view_flush_interval: self.view_flush_interval,
             view_window: self.view_window,
             comments_per_client_per_minute: self.comments_per_client_per_minute,

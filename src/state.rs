@@ -146,8 +146,10 @@ pub struct Settings {
     pub read_cache_bytes: u64,
     /// The response cache's memory bound, in bytes (0: off).
     pub response_cache_bytes: u64,
-    /// How long a read cache entry lives at most.
+    /// How long a read cache entry, or a kept answer, lives at most.
     pub read_cache_ttl: std::time::Duration,
+    /// How long a ranking by period, or a kept answer showing one, lives.
+    pub ranking_ttl: std::time::Duration,
     /// How often buffered views are written (0: at once).
     pub view_flush_interval: std::time::Duration,
     /// A client's repeated views within it count once (0: every view).
@@ -189,6 +191,7 @@ impl AppState {
             read_cache_bytes,
             response_cache_bytes,
             read_cache_ttl,
+            ranking_ttl,
             view_flush_interval,
             view_window,
             comments_per_client_per_minute,
@@ -199,12 +202,17 @@ impl AppState {
             live_backlog,
             search,
         } = settings;
-        let cache = Arc::new(ReadCache::new(read_cache_bytes, read_cache_ttl));
+        let cache = Arc::new(ReadCache::new(
+            read_cache_bytes,
+            read_cache_ttl,
+            ranking_ttl,
+        ));
         let listeners = ChangeListeners::with_room(live_backlog);
         listeners.start_at(feed_start.applied);
         let responses = Arc::new(ResponseCache::new(
             response_cache_bytes,
             read_cache_ttl,
+            ranking_ttl,
             view_flush_interval,
         ));
         let views = Arc::new(ViewCounter::new(

@@ -209,6 +209,8 @@ pub struct Outcome {
     pub cache_keys: Vec<String>,
     /// Where an anonymous query's answer shows view counts.
     pub counts: Vec<shown::CountAt>,
+    /// What in an anonymous query's answer written views move.
+    pub moves_with_views: crate::content::cache::responses::MovesWithViews,
 }
 
 /// Runs one GraphQL request for a client: finds its document (cached, or by
@@ -238,6 +240,7 @@ pub async fn execute(
             operation_name,
             cache_keys: Vec::new(),
             counts: Vec::new(),
+            moves_with_views: Default::default(),
         });
     }
     match prepare(schema, &mut request) {
@@ -248,6 +251,7 @@ pub async fn execute(
                 operation_name: request.operation_name.clone(),
                 cache_keys: Vec::new(),
                 counts: Vec::new(),
+                moves_with_views: Default::default(),
             });
         }
         Ok(Some(Prepared {
@@ -316,9 +320,13 @@ pub async fn execute(
         .iter_mut()
         .for_each(execution::codes::classify);
     let read_only = operation == Some(OperationType::Query);
-    let (cache_keys, counts) = match &shown {
-        Some(shown) if read_only => (shown.header_keys(), shown.counts()),
-        _ => (Vec::new(), Vec::new()),
+    let (cache_keys, counts, moves_with_views) = match &shown {
+        Some(shown) if read_only => (
+            shown.header_keys(),
+            shown.counts(),
+            shown.moves_with_views(),
+        ),
+        _ => (Vec::new(), Vec::new(), Default::default()),
     };
     Some(Outcome {
         response,
@@ -326,6 +334,7 @@ pub async fn execute(
         operation_name,
         cache_keys,
         counts,
+        moves_with_views,
     })
 }
 

@@ -18,7 +18,10 @@ use std::{
 use async_graphql::{Context, Guard};
 use uuid::Uuid;
 
-use crate::content::{cache::surrogate, writes::change::Key};
+use crate::content::{
+    cache::{responses::MovesWithViews, surrogate},
+    writes::change::Key,
+};
 
 /// The keys one request's response shows; in an anonymous request's data
 /// only (an editor's answers are never cached by anyone).
@@ -33,6 +36,8 @@ pub struct Shown {
     /// Whether it holds a list ordered by views, whose order the counts
     /// written in later would contradict.
     ordered_by_views: AtomicBool,
+    /// Whether it shows a ranking by period, which written views move.
+    period_ranking: AtomicBool,
 }
 
 /// A view count in a response: its path (response keys and list indexes)
@@ -75,6 +80,14 @@ impl Shown {
             .lock()
             .map(|counts| counts.clone())
             .unwrap_or_default()
+    }
+
+    /// What in the response written views move.
+    pub fn moves_with_views(&self) -> MovesWithViews {
+        MovesWithViews {
+            order: self.ordered_by_views.load(Ordering::Relaxed),
+            period_ranking: self.period_ranking.load(Ordering::Relaxed),
+        }
     }
 
     /// The response's cache tags, within a header's budget
@@ -154,6 +167,14 @@ pub fn with_placeholders(
 pub fn note_ordered_by_views(ctx: &Context<'_>) {
     if let Some(shown) = ctx.data_opt::<std::sync::Arc<Shown>>() {
         shown.ordered_by_views.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Notes a ranking by period (`mostViewed`): a kept copy lives no longer
+/// than the ranking does in the read cache.
+pub fn note_period_ranking(ctx: &Context<'_>) {
+    if let Some(shown) = ctx.data_opt::<std::sync::Arc<Shown>>() {
+        shown.period_ranking.store(true, Ordering::Relaxed);
     }
 }
 

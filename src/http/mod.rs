@@ -547,6 +547,7 @@ async fn run(
                 lives,
             ),
         };
+        let lives = responses.capped(lives, outcome.moves_with_views);
         let answer = crate::content::cache::responses::KeptResponse {
             body,
             media: media.as_str(),

@@ -339,3 +339,35 @@ async fn a_change_to_one_article_leaves_the_other_warm_pages_cached() {
     assert!(listed.to_string().contains("夜班公交再延长"), "{listed}");
     assert_eq!(page(changed).await["article"]["title"], "夜班公交再延长");
 }
+
+/// How long a ranking by period lives in the test below.
+const RANKING_TTL: std::time::Duration = std::time::Duration::from_millis(300);
+
+#[tokio::test]
+async fn a_warm_page_outlives_the_rankings_that_views_move() {
+    let app = TestApp::spawn_with(Options {
+        tweak: |config| config.ranking_ttl = RANKING_TTL,
+        ..Options::default()
+    })
+    .await;
+    let ranking = || async {
+        app.graphql(
+            "{ mostViewed(period: WEEK, first: 3) { views article { id } } }",
+            json!({}),
+        )
+        .await
+    };
+    let first = article_page(&app).await;
+    ranking().await;
+    let (warm_ranking, _) = app.statements_during(ranking()).await;
+    assert_eq!(warm_ranking, 0, "the ranking is cached");
+    tokio::time::sleep(RANKING_TTL * 3).await;
+    // Nothing changed: the page's entries live the read cache's time (an
+    // hour by default), whatever rankings do. Only the view totals may be
+    // read again.
+    let (warm, second) = app.statements_during(article_page(&app)).await;
+    assert!(warm <= 1, "a warm page ran {warm} statements");
+    assert_eq!(first, second);
+    let (recounted, _) = app.statements_during(ranking()).await;
+    assert!(recounted >= 1, "the ranking is counted again");
+}

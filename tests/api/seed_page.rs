@@ -196,7 +196,7 @@ async fn most_viewed_ranks_by_the_views_of_the_period_asked_for() {
     let app = TestApp::spawn_with(common::Options {
         demo: false,
         view_window: std::time::Duration::ZERO,
-        tweak: |config| config.read_cache_ttl = RANKING_TTL,
+        tweak: |config| config.ranking_ttl = RANKING_TTL,
         ..common::Options::default()
     })
     .await;

@@ -239,6 +239,50 @@ pub struct ReadCache {
     cleared_at: AtomicI64,
 }
 
+/// How long entries live. Every change made through newsroom reaches them
+/// through the change feed, so `longest` bounds only memory and changes
+/// made behind newsroom's back. A ranking by period is the exception:
+/// written views move it without a change in the feed, so it is counted
+/// again after `ranking`.
+#[derive(Debug, Clone, Copy)]
+struct Lives {
+    longest: Duration,
+    ranking: Duration,
+}
+
+impl Lives {
+    /// How long the entry read by `key` lives from when it is stored.
+    fn of(&self, key: &Key) -> Duration {
+        match key.lookup {
+            Lookup::MostViewed { .. } => self.ranking,
+            _ => self.longest,
+        }
+    }
+}
+
+impl moka::Expiry<Key, Stamped> for Lives {
+    fn expire_after_create(
+        &self,
+        key: &Key,
+        _: &Stamped,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(self.of(key))
+    }
+
+    /// A value loaded again replaces a stale one and lives as long as a
+    /// new entry.
+    fn expire_after_update(
+        &self,
+        key: &Key,
+        _: &Stamped,
+        _: std::time::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(self.of(key))
+    }
+}
+
 /// The approximate memory of an article held in the cache.
 fn article_weight(article: &article::Model) -> usize {
     256 + article.slug.len()
@@ -310,14 +354,18 @@ fn weight(key: &Key, stamped: &Stamped) -> u32 {
 
 impl ReadCache {
     /// A cache holding about `max_bytes` of entries, each for at most
-    /// `time_to_live` (which bounds how long a write made through another
-    /// process goes unseen); `max_bytes` zero switches it off.
-    pub fn new(max_bytes: u64, time_to_live: Duration) -> Self {
+    /// `time_to_live`, and a ranking by period for `ranking_ttl` (the two
+    /// lives of [`Lives`]); `max_bytes` zero switches it off.
+    pub fn new(max_bytes: u64, time_to_live: Duration, ranking_ttl: Duration) -> Self {
+        let lives = Lives {
+            longest: time_to_live,
+            ranking: ranking_ttl.min(time_to_live),
+        };
         let entries = (max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(weight)
-                .time_to_live(time_to_live)
+                .expire_after(lives)
                 .support_invalidation_closures()
                 .build()
         });
@@ -705,7 +753,7 @@ mod tests {
     #[tokio::test]
     async fn a_value_is_loaded_once_until_invalidated() {
         let db = database().await;
-        let cache = ReadCache::new(1 << 20, Duration::from_secs(60));
+        let cache = ReadCache::new(1 << 20, Duration::from_secs(60), Duration::from_secs(10));
         let loads = AtomicUsize::new(0);
         let load = || async { Ok(loads.fetch_add(1, Ordering::SeqCst) as u64) };
         let now = Utc::now();
@@ -727,9 +775,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_ranking_by_period_is_counted_again_long_before_other_entries_expire() {
+        let db = database().await;
+        let cache = ReadCache::new(1 << 20, Duration::from_secs(60), Duration::from_millis(100));
+        let rankings = AtomicUsize::new(0);
+        let counts = AtomicUsize::new(0);
+        let now = Utc::now();
+        let ranking = || Lookup::MostViewed {
+            period: ViewPeriod::Week,
+            category_ids: None,
+            size: 10,
+        };
+        let count = || Lookup::Count(ArticleFilter::default());
+        for _ in 0..2 {
+            let ranked = cache
+                .get_or_load(&db, now, ranking(), async {
+                    rankings.fetch_add(1, Ordering::SeqCst);
+                    Ok(Arc::new(Vec::<(Arc<LoadedArticle>, i64)>::new()))
+                })
+                .await;
+            assert!(ranked.is_ok());
+            let counted = cache
+                .get_or_load(&db, now, count(), async {
+                    Ok(counts.fetch_add(1, Ordering::SeqCst) as u64)
+                })
+                .await;
+            assert!(counted.is_ok());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert_eq!(rankings.load(Ordering::SeqCst), 2, "the ranking expired");
+        assert_eq!(
+            counts.load(Ordering::SeqCst),
+            1,
+            "the count is still cached"
+        );
+    }
+
+    #[tokio::test]
     async fn switched_off_it_always_loads() {
         let db = database().await;
-        let cache = ReadCache::new(0, Duration::from_secs(60));
+        let cache = ReadCache::new(0, Duration::from_secs(60), Duration::from_secs(10));
         let loads = AtomicUsize::new(0);
         let now = Utc::now();
         for _ in 0..3 {
@@ -749,7 +834,7 @@ mod tests {
     async fn memory_stays_within_its_bound() {
         let db = database().await;
         let bound = 1 << 20;
-        let cache = ReadCache::new(bound, Duration::from_secs(60));
+        let cache = ReadCache::new(bound, Duration::from_secs(60), Duration::from_secs(10));
         let now = Utc::now();
         // 400 articles of 16 KB: about 6.5 MB offered to a 1 MB cache.
         for _ in 0..400 {
@@ -773,7 +858,7 @@ mod tests {
     #[tokio::test]
     async fn a_scheduled_article_coming_due_starts_a_new_generation() {
         let db = database().await;
-        let cache = ReadCache::new(1 << 20, Duration::from_secs(60));
+        let cache = ReadCache::new(1 << 20, Duration::from_secs(60), Duration::from_secs(10));
         let now = Utc::now();
         let due = now + chrono::Duration::seconds(60);
         // A section, then an article scheduled a minute ahead.

@@ -143,14 +143,28 @@ pub fn fill_counts(
     Some(body)
 }
 
+/// What in an answer written views move, though no change in the feed
+/// says so: it lives no longer than what it shows is kept for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MovesWithViews {
+    /// A list ordered by all-time views, read again after every flush of
+    /// the view counter.
+    pub order: bool,
+    /// A ranking by period (`mostViewed`), counted again after the ranking
+    /// time to live.
+    pub period_ranking: bool,
+}
+
 /// Answers of anonymous queries; off when made with no memory.
 pub struct ResponseCache {
     entries: Option<Cache<String, Arc<KeptResponse>>>,
     /// Moves on every clear, so an answer worked out across one is dropped.
     generation: AtomicU64,
-    /// The longest an answer lives (the read cache's: it bounds how long a
-    /// ranking by period goes uncounted).
+    /// The longest an answer lives (the read cache's: changes reach both
+    /// through the feed, so it bounds only changes behind newsroom's back).
     longest: Duration,
+    /// The longest an answer showing a ranking by period lives.
+    ranking: Duration,
     /// The longest an answer that may show a view count lives: the view
     /// flush interval.
     with_counts: Duration,
@@ -168,12 +182,24 @@ impl moka::Expiry<String, Arc<KeptResponse>> for Lives {
     ) -> Option<Duration> {
         Some(value.lives)
     }
+
+    /// An answer worked out again replaces the kept one for its own life.
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &Arc<KeptResponse>,
+        _updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.lives)
+    }
 }
 
 impl ResponseCache {
     /// A cache holding at most `bytes` of answers (0: off), each for at most
-    /// `longest`, and `with_counts` when it may show a view count.
-    pub fn new(bytes: u64, longest: Duration, with_counts: Duration) -> Self {
+    /// `longest`, `ranking` when it shows a ranking by period, and
+    /// `with_counts` when it may show a view count.
+    pub fn new(bytes: u64, longest: Duration, ranking: Duration, with_counts: Duration) -> Self {
         let entries = (bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(bytes)
@@ -189,8 +215,23 @@ impl ResponseCache {
             entries,
             generation: AtomicU64::new(0),
             longest,
+            ranking: ranking.min(longest),
             with_counts: with_counts.min(longest),
         }
+    }
+
+    /// `lives`, shortened for an answer that written views `moves`: one
+    /// ordered by views lives one flush interval, one showing a ranking by
+    /// period the ranking's time to live.
+    pub fn capped(&self, lives: Duration, moves: MovesWithViews) -> Duration {
+        let mut lives = lives;
+        if moves.order {
+            lives = lives.min(self.with_counts);
+        }
+        if moves.period_ranking {
+            lives = lives.min(self.ranking);
+        }
+        lives
     }
 
     /// How long the answer to `query` (its text; empty for a persisted
@@ -294,8 +335,12 @@ mod tests {
 
     #[test]
     fn a_purge_drops_the_answers_tagged_with_its_keys_and_untagged_ones() {
-        let cache =
-            ResponseCache::new(1024 * 1024, Duration::from_secs(10), Duration::from_secs(1));
+        let cache = ResponseCache::new(
+            1024 * 1024,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        );
         let generation = cache.generation();
         keep_tagged(&cache, "home", generation, &["lists", "article:a"]);
         keep_tagged(&cache, "page-b", generation, &["article:b"]);
@@ -311,8 +356,12 @@ mod tests {
 
     #[test]
     fn an_answer_worked_out_across_a_clear_is_not_kept() {
-        let cache =
-            ResponseCache::new(1024 * 1024, Duration::from_secs(10), Duration::from_secs(1));
+        let cache = ResponseCache::new(
+            1024 * 1024,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        );
         let before = cache.generation();
         keep(&cache, "a", before);
         assert!(cache.get("a").is_some());
@@ -326,13 +375,34 @@ mod tests {
 
     #[test]
     fn answers_that_may_show_view_counts_live_one_flush_interval() {
-        let cache = ResponseCache::new(1024, Duration::from_secs(10), Duration::from_millis(250));
+        let cache = ResponseCache::new(
+            1024,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_millis(250),
+        );
         assert_eq!(cache.lives_for("{ a { title } }"), Duration::from_secs(10));
         assert_eq!(
             cache.lives_for("{ a { viewCount } }"),
             Duration::from_millis(250)
         );
         assert_eq!(cache.lives_for(""), Duration::from_millis(250));
+        // Written views move a list ordered by them, and a ranking by
+        // period, without a change in the feed.
+        let long = Duration::from_secs(10);
+        let moves = |order, period_ranking| MovesWithViews {
+            order,
+            period_ranking,
+        };
+        assert_eq!(cache.capped(long, moves(false, false)), long);
+        assert_eq!(
+            cache.capped(long, moves(true, false)),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            cache.capped(long, moves(false, true)),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]
@@ -372,7 +442,12 @@ mod tests {
 
     #[test]
     fn off_keeps_nothing() {
-        let cache = ResponseCache::new(0, Duration::from_secs(10), Duration::from_secs(1));
+        let cache = ResponseCache::new(
+            0,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        );
         keep(&cache, "a", cache.generation());
         assert!(cache.get("a").is_none());
         assert!(!cache.is_on());

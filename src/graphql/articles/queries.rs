@@ -60,8 +60,8 @@ impl ArticleQuery {
     /// 热门 that changes from day to day, where `orderBy: MOST_VIEWED` is
     /// all-time. `first` (10 unless asked otherwise, at most 100); only
     /// the section with slug `category` and its sub-sections, when given.
-    /// Recounted when the read cache's entry expires (10 s by default) or
-    /// content changes, not on every written view.
+    /// Recounted when the ranking's time to live runs out (10 s by
+    /// default) or content changes, not on every written view.
     async fn most_viewed(
         &self,
         ctx: &Context<'_>,
@@ -73,6 +73,7 @@ impl ArticleQuery {
             let (state, request) = scope(ctx)?;
             let size = content::page_size(first.unwrap_or(DEFAULT_MOST_VIEWED_FIRST))?;
             shown::note_list(ctx);
+            shown::note_period_ranking(ctx);
             let category_ids = match &category {
                 Some(slug) => Some(request.section_and_below(state, slug).await?),
                 None => None,
