@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{Options, TestApp};
-use entity::{api_token::Role, article::ArticleStatus};
+use entity::api_token::Role;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -237,14 +237,7 @@ async fn written_views_reorder_a_warm_most_viewed_list() {
         ..Options::default()
     })
     .await;
-    let arrange = app.arrange();
-    let section = arrange.category("news", None, 0).await;
-    let first = arrange
-        .article("first", section, ArticleStatus::Published, common::past(2))
-        .await;
-    arrange
-        .article("second", section, ArticleStatus::Published, common::past(1))
-        .await;
+    let first = app.arrange().first_and_second().await;
     let most_viewed = || async {
         app.graphql(
             "{ articles(first: 1, orderBy: MOST_VIEWED) { edges { node { slug } } } }",

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use entity::{api_token::Role, article::ArticleStatus};
+use entity::api_token::Role;
 use serde_json::{Value, json};
 
 use crate::common::{self, TestApp};
@@ -174,14 +174,7 @@ async fn written_views_reorder_a_kept_list_ordered_by_views() {
         ..common::Options::default()
     })
     .await;
-    let arrange = app.arrange();
-    let section = arrange.category("news", None, 0).await;
-    let first = arrange
-        .article("first", section, ArticleStatus::Published, common::past(2))
-        .await;
-    arrange
-        .article("second", section, ArticleStatus::Published, common::past(1))
-        .await;
+    let first = app.arrange().first_and_second().await;
     // No `viewCount` in it: nothing to write in as it is served.
     let list = "{ articles(first: 1, orderBy: MOST_VIEWED) { edges { node { id slug } } } }";
     let top = |answer: &Value| answer["data"]["articles"]["edges"][0]["node"]["slug"].clone();

@@ -495,6 +495,19 @@ impl Arrange<'_> {
         id
     }
 
+    /// Two published articles in one section, `first` published before
+    /// `second`: tied at no views, a list by views puts `second` (the
+    /// higher id) first. `first`'s id.
+    pub async fn first_and_second(&self) -> Uuid {
+        let section = self.category("news", None, 0).await;
+        let first = self
+            .article("first", section, ArticleStatus::Published, past(2))
+            .await;
+        self.article("second", section, ArticleStatus::Published, past(1))
+            .await;
+        first
+    }
+
     /// A tag.
     pub async fn tag(&self, slug: &str) -> Uuid {
         let id = Uuid::now_v7();
