@@ -192,14 +192,16 @@ const SQLITE_REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// How many stored counts one refreshing statement reads.
 const REFRESH_CHUNK: usize = 1_000;
 
-/// Keeps a remembered count while it is asked for: reading it extends its
-/// life, refreshing it does not, so the counts refreshed are those of
-/// articles read lately.
-struct AskedForLately;
+/// Keeps a remembered count for its idle time after it was last asked
+/// for: reading it extends its life, refreshing it does not, so the counts
+/// refreshed are those of articles read lately. (Raising a count through
+/// moka's `and_compute_with` reads it, so a refresh raises only the counts
+/// that grew.)
+struct AskedForLately(Duration);
 
 impl moka::Expiry<Uuid, i64> for AskedForLately {
     fn expire_after_create(&self, _: &Uuid, _: &i64, _: Instant) -> Option<Duration> {
-        Some(STORED_COUNT_IDLE)
+        Some(self.0)
     }
 
     fn expire_after_read(
@@ -210,7 +212,7 @@ impl moka::Expiry<Uuid, i64> for AskedForLately {
         _: Option<Duration>,
         _: Instant,
     ) -> Option<Duration> {
-        Some(STORED_COUNT_IDLE)
+        Some(self.0)
     }
 }
 
@@ -228,6 +230,18 @@ impl ViewCounter {
         view_window: Duration,
         read_cache: std::sync::Arc<ReadCache>,
     ) -> Self {
+        Self::remembering(db, interval, view_window, read_cache, STORED_COUNT_IDLE)
+    }
+
+    /// [`Self::new`], remembering a stored count for `idle` after it was
+    /// last asked for.
+    fn remembering(
+        db: DatabaseConnection,
+        interval: Duration,
+        view_window: Duration,
+        read_cache: std::sync::Arc<ReadCache>,
+        idle: Duration,
+    ) -> Self {
         let shared_window = (db.get_database_backend() == DbBackend::Postgres
             && !view_window.is_zero())
         .then_some(view_window);
@@ -241,7 +255,7 @@ impl ViewCounter {
             unstored: Mutex::new(Unstored::default()),
             stored: Cache::builder()
                 .max_capacity(STORED_COUNTS_HELD)
-                .expire_after(AskedForLately)
+                .expire_after(AskedForLately(idle))
                 .build(),
             read_cache,
             flush_turn: tokio::sync::Mutex::new(()),
@@ -709,24 +723,33 @@ impl ViewCounter {
         if !self.buffered {
             return Ok(());
         }
-        let remembered: Vec<Uuid> = self.stored.iter().map(|(id, _)| *id).collect();
+        // Iterating is not a read: it leaves each count's idle time running.
+        let remembered: Vec<(Uuid, i64)> =
+            self.stored.iter().map(|(id, count)| (*id, count)).collect();
         for chunk in remembered.chunks(REFRESH_CHUNK) {
             let steady = self.steady();
+            let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
             let statement = view_counts::stored_again(
                 self.db.get_database_backend(),
-                chunk,
+                &ids,
                 crate::content::now(),
             );
-            let read: HashMap<Uuid, i64> = self
+            let mut read: HashMap<Uuid, i64> = self
                 .db
                 .query_all_raw(statement)
                 .await?
                 .iter()
                 .map(view_counts::stored_of_row)
                 .collect::<Result<_, sea_orm::DbErr>>()?;
-            for id in chunk {
-                if !read.contains_key(id) {
-                    self.stored.invalidate(id);
+            for (id, remembered) in chunk {
+                match read.get(id) {
+                    None => self.stored.invalidate(id),
+                    // Raising reads the count, which would keep it
+                    // remembered though nobody asks for it.
+                    Some(stored) if stored <= remembered => {
+                        read.remove(id);
+                    }
+                    Some(_) => {}
                 }
             }
             self.relearn(steady, read);
@@ -767,5 +790,65 @@ impl ViewCounter {
     /// [`Self::learn`] for counts already remembered only.
     fn relearn(&self, steady: Option<Steady>, counts: HashMap<Uuid, i64>) {
         self.while_steady(steady, || self.take_in_larger(counts));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_refreshed_count_nobody_asks_for_is_forgotten() {
+        let db = sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite");
+        crate::database::migrate(&db).await.expect("migrations");
+        let now = crate::content::now();
+        let section = Uuid::now_v7();
+        sea_orm::ActiveModelTrait::insert(
+            entity::category::ActiveModel {
+                id: sea_orm::Set(section),
+                slug: sea_orm::Set("s".to_owned()),
+                name: sea_orm::Set("s".to_owned()),
+                description: sea_orm::Set(String::new()),
+                parent_id: sea_orm::Set(None),
+                position: sea_orm::Set(0),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+            },
+            &db,
+        )
+        .await
+        .expect("a section");
+        let article = entity::article::Model {
+            category_id: section,
+            published_at: Some(now - chrono::Duration::hours(1)),
+            view_count: 5,
+            ..crate::content::sample_article()
+        };
+        let id = article.id;
+        sea_orm::ActiveModelTrait::insert(entity::article::ActiveModel::from(article), &db)
+            .await
+            .expect("an article");
+        let cache = std::sync::Arc::new(ReadCache::new(
+            0,
+            Duration::from_secs(60),
+            Duration::from_secs(10),
+        ));
+        let idle = Duration::from_millis(300);
+        let counter =
+            ViewCounter::remembering(db, Duration::from_millis(250), Duration::ZERO, cache, idle);
+        counter.learn(counter.steady(), [(id, 5)]);
+        assert!(counter.stored.contains_key(&id));
+        // Refreshed more often than its idle time, and never asked for.
+        for _ in 0..6 {
+            tokio::time::sleep(idle / 3).await;
+            assert!(counter.refresh_stored().await.is_ok());
+        }
+        counter.stored.run_pending_tasks();
+        assert!(
+            !counter.stored.contains_key(&id),
+            "refreshing kept a count nobody asked for"
+        );
     }
 }
