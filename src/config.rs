@@ -632,6 +632,15 @@ mod tests {
     }
 
     #[test]
+    fn cached_pages_live_an_hour_and_rankings_by_period_ten_seconds() {
+        // Writes reach the caches through the change feed: a short life
+        // would only make a warm site read pages nobody changed again.
+        let config = Config::for_database("sqlite://data/x.db");
+        assert_eq!(config.read_cache_ttl, std::time::Duration::from_secs(3600));
+        assert_eq!(config.ranking_ttl, std::time::Duration::from_secs(10));
+    }
+
+    #[test]
     fn sqlite_gets_twice_the_cores_between_four_and_sixteen() {
         let pools: Vec<u32> = [1, 2, 3, 4, 8, 9, 64, usize::MAX]
             .into_iter()

@@ -45,8 +45,9 @@ pub enum Dep {
 const STAMP_MARGIN: Duration = Duration::from_secs(60);
 
 /// How many stamps are kept at most. Past it they are all dropped at once
-/// (and the floor below which everything is stale raised): a bounded cache that evicted one stamp
-/// at a time would make the entries that depend on it look fresh.
+/// and everything loaded before counts as stale: a bounded cache evicting
+/// one stamp at a time would make the entries that depend on it look
+/// fresh.
 const MOST_STAMPS: u64 = 500_000;
 
 /// The stamps of recent changes.
