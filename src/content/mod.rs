@@ -159,6 +159,40 @@ pub fn time_from_micros(micros: i64) -> AppResult<DateTime<Utc>> {
         .ok_or_else(|| AppError::bad_input("after", "the cursor is not valid for this list"))
 }
 
+/// An empty, migrated in-memory SQLite database for unit tests.
+#[cfg(test)]
+pub(crate) async fn test_database() -> sea_orm::DatabaseConnection {
+    let db = sea_orm::Database::connect("sqlite::memory:")
+        .await
+        .expect("an in-memory SQLite");
+    crate::database::migrate(&db).await.expect("migrations");
+    db
+}
+
+/// A top-level section stored in `db`, for unit tests' articles to be
+/// filed in; its id.
+#[cfg(test)]
+pub(crate) async fn insert_sample_section(db: &sea_orm::DatabaseConnection) -> uuid::Uuid {
+    let id = uuid::Uuid::now_v7();
+    let now = Utc::now();
+    sea_orm::ActiveModelTrait::insert(
+        entity::category::ActiveModel {
+            id: sea_orm::Set(id),
+            slug: sea_orm::Set("s".to_owned()),
+            name: sea_orm::Set("s".to_owned()),
+            description: sea_orm::Set(String::new()),
+            parent_id: sea_orm::Set(None),
+            position: sea_orm::Set(0),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+        },
+        db,
+    )
+    .await
+    .expect("a section");
+    id
+}
+
 /// A public article row for unit tests, to adjust with `..sample_article()`.
 #[cfg(test)]
 pub(crate) fn sample_article() -> entity::article::Model {

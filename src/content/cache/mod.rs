@@ -735,14 +735,6 @@ mod tests {
 
     use super::*;
 
-    async fn database() -> DatabaseConnection {
-        let db = sea_orm::Database::connect("sqlite::memory:")
-            .await
-            .expect("an in-memory SQLite");
-        crate::database::migrate(&db).await.expect("migrations");
-        db
-    }
-
     fn article(body_bytes: usize) -> article::Model {
         article::Model {
             body: "x".repeat(body_bytes),
@@ -752,7 +744,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_value_is_loaded_once_until_invalidated() {
-        let db = database().await;
+        let db = crate::content::test_database().await;
         let cache = ReadCache::new(1 << 20, Duration::from_secs(60), Duration::from_secs(10));
         let loads = AtomicUsize::new(0);
         let load = || async { Ok(loads.fetch_add(1, Ordering::SeqCst) as u64) };
@@ -776,7 +768,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_ranking_by_period_is_counted_again_long_before_other_entries_expire() {
-        let db = database().await;
+        let db = crate::content::test_database().await;
         let cache = ReadCache::new(1 << 20, Duration::from_secs(60), Duration::from_millis(100));
         let rankings = AtomicUsize::new(0);
         let counts = AtomicUsize::new(0);
@@ -813,7 +805,7 @@ mod tests {
 
     #[tokio::test]
     async fn switched_off_it_always_loads() {
-        let db = database().await;
+        let db = crate::content::test_database().await;
         let cache = ReadCache::new(0, Duration::from_secs(60), Duration::from_secs(10));
         let loads = AtomicUsize::new(0);
         let now = Utc::now();
@@ -832,7 +824,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_stays_within_its_bound() {
-        let db = database().await;
+        let db = crate::content::test_database().await;
         let bound = 1 << 20;
         let cache = ReadCache::new(bound, Duration::from_secs(60), Duration::from_secs(10));
         let now = Utc::now();
@@ -857,27 +849,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_scheduled_article_coming_due_starts_a_new_generation() {
-        let db = database().await;
+        let db = crate::content::test_database().await;
         let cache = ReadCache::new(1 << 20, Duration::from_secs(60), Duration::from_secs(10));
         let now = Utc::now();
         let due = now + chrono::Duration::seconds(60);
         // A section, then an article scheduled a minute ahead.
-        let section = Uuid::now_v7();
-        sea_orm::ActiveModelTrait::insert(
-            entity::category::ActiveModel {
-                id: sea_orm::Set(section),
-                slug: sea_orm::Set("s".to_owned()),
-                name: sea_orm::Set("s".to_owned()),
-                description: sea_orm::Set(String::new()),
-                parent_id: sea_orm::Set(None),
-                position: sea_orm::Set(0),
-                created_at: sea_orm::Set(now),
-                updated_at: sea_orm::Set(now),
-            },
-            &db,
-        )
-        .await
-        .expect("a section");
+        let section = crate::content::insert_sample_section(&db).await;
         let mut scheduled = article(10);
         scheduled.category_id = section;
         scheduled.published_at = Some(due);

@@ -799,27 +799,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_refreshed_count_nobody_asks_for_is_forgotten() {
-        let db = sea_orm::Database::connect("sqlite::memory:")
-            .await
-            .expect("an in-memory SQLite");
-        crate::database::migrate(&db).await.expect("migrations");
+        let db = crate::content::test_database().await;
         let now = crate::content::now();
-        let section = Uuid::now_v7();
-        sea_orm::ActiveModelTrait::insert(
-            entity::category::ActiveModel {
-                id: sea_orm::Set(section),
-                slug: sea_orm::Set("s".to_owned()),
-                name: sea_orm::Set("s".to_owned()),
-                description: sea_orm::Set(String::new()),
-                parent_id: sea_orm::Set(None),
-                position: sea_orm::Set(0),
-                created_at: sea_orm::Set(now),
-                updated_at: sea_orm::Set(now),
-            },
-            &db,
-        )
-        .await
-        .expect("a section");
+        let section = crate::content::insert_sample_section(&db).await;
         let article = entity::article::Model {
             category_id: section,
             published_at: Some(now - chrono::Duration::hours(1)),
