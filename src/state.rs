@@ -32,7 +32,8 @@ pub struct AppState {
     /// Whether a new comment waits for a moderator or is published at once.
     pub comment_policy: CommentPolicy,
     /// Mixed into the hash of a commenter's address so it cannot be reversed.
-    fingerprint_secret: String,
+    /// Shared, not copied: the state is cloned several times per request.
+    fingerprint_secret: Arc<str>,
     /// Rate limits and view windows for readers' mutations.
     pub abuse: Arc<AbuseGuard>,
     /// Views counted in memory until the next flush.
@@ -224,7 +225,7 @@ impl AppState {
         Self {
             db: db.clone(),
             comment_policy,
-            fingerprint_secret,
+            fingerprint_secret: fingerprint_secret.into(),
             abuse: Arc::new(AbuseGuard::new(
                 comments_per_client_per_minute,
                 comments_per_article_per_minute,

@@ -17,6 +17,7 @@ pub use listener::ConnectionLimits;
 use std::{
     future::Future,
     net::{IpAddr, SocketAddr},
+    sync::Arc,
     time::Duration,
 };
 
@@ -104,8 +105,9 @@ impl From<&Config> for ConnectionLimits {
     }
 }
 
-/// What the handlers share.
-#[derive(Clone)]
+/// What the handlers share, behind one `Arc`: axum clones the router's
+/// state for every request, and this holds the schema and the app state
+/// twice (once for live connections), each many reference counts.
 struct Api {
     schema: AppSchema,
     state: AppState,
@@ -126,7 +128,7 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
             schema: schema.clone(),
             state: state.clone(),
             limits: settings.live,
-            connections: std::sync::Arc::default(),
+            connections: Arc::default(),
         },
         schema,
         state,
@@ -185,7 +187,7 @@ pub fn router(schema: AppSchema, state: AppState, settings: &HttpSettings) -> Ro
         .layer(protections)
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(axum::middleware::map_response(one_vary))
-        .with_state(api)
+        .with_state(Arc::new(api))
 }
 
 /// Request headers the GraphQL clients in use send from a browser: the
@@ -328,7 +330,7 @@ pub fn metrics_router(
 }
 
 /// GET /readyz: 200 while the database answers, 503 while it does not.
-async fn readyz(State(api): State<Api>) -> Response {
+async fn readyz(State(api): State<Arc<Api>>) -> Response {
     if api.state.is_ready().await {
         (StatusCode::OK, "ready").into_response()
     } else {
@@ -399,7 +401,7 @@ fn request_context(api: &Api, headers: &HeaderMap, peer: SocketAddr) -> RequestC
 /// `operationName`, `extensions`), read by async-graphql-axum's extractor;
 /// the media type and status code of the answer follow GraphQL over HTTP.
 async fn graphql_post(
-    State(api): State<Api>,
+    State(api): State<Arc<Api>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     raw: axum::extract::Request,
 ) -> Response {
@@ -583,7 +585,7 @@ fn kept_key(request: &async_graphql::Request, media: negotiation::MediaType) -> 
 /// then opens in its editor); for any other client, a query (never a
 /// mutation) from the URL's parameters.
 async fn graphql_get(
-    State(api): State<Api>,
+    State(api): State<Arc<Api>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: axum::http::Uri,
