@@ -24,16 +24,28 @@ use crate::content::{
     writes::listeners::ChangeListeners,
 };
 
-/// The server's shared state, cheap to clone.
+/// The server's shared state: one allocation behind an `Arc`, so that the
+/// clones a request makes (its loaders, a view's spawned count) cost one
+/// reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     /// The connection pool; cheap to clone, held by value.
     pub db: DatabaseConnection,
     /// Whether a new comment waits for a moderator or is published at once.
     pub comment_policy: CommentPolicy,
     /// Mixed into the hash of a commenter's address so it cannot be reversed.
-    /// Shared, not copied: the state is cloned several times per request.
-    fingerprint_secret: Arc<str>,
+    fingerprint_secret: String,
     /// Rate limits and view windows for readers' mutations.
     pub abuse: Arc<AbuseGuard>,
     /// Views counted in memory until the next flush.
@@ -59,7 +71,7 @@ pub struct AppState {
     pub search: SearchSettings,
     /// Set when a request failed on the database; `/readyz` then proves a
     /// write before it says ready again.
-    writes_suspect: Arc<AtomicBool>,
+    writes_suspect: AtomicBool,
     /// Told when the server stops taking requests; holds the count of
     /// long-lived connections the stop waits for.
     pub stopping: Arc<Stopping>,
@@ -222,10 +234,10 @@ impl AppState {
             view_window,
             Arc::clone(&cache),
         ));
-        Self {
+        Self(Arc::new(Shared {
             db: db.clone(),
             comment_policy,
-            fingerprint_secret: fingerprint_secret.into(),
+            fingerprint_secret,
             abuse: Arc::new(AbuseGuard::new(
                 comments_per_client_per_minute,
                 comments_per_article_per_minute,
@@ -245,9 +257,9 @@ impl AppState {
             word_shares: Arc::default(),
             webhooks,
             search,
-            writes_suspect: Arc::default(),
+            writes_suspect: AtomicBool::new(false),
             stopping: Arc::default(),
-        }
+        }))
     }
 
     /// Called after every write that may change what readers see: clears
