@@ -169,3 +169,44 @@ async fn hidden_articles_cannot_be_viewed_or_commented() {
         .await;
     assert_eq!(common::error_code(&comment), "NOT_FOUND");
 }
+
+/// A tag's count is read from its links' copy of when each article is
+/// public: it must follow what the articles' own rows say, through a
+/// takedown, a draft, a schedule and a section narrowing the list.
+#[tokio::test]
+async fn a_tags_count_follows_takedowns_drafts_and_schedules() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let section = arrange.category("s", None, 0).await;
+    let other = arrange.category("o", None, 1).await;
+    let tag = arrange.tag("t").await;
+    let soon = Utc::now() + Duration::seconds(3);
+    let articles = [
+        ("public", section, ArticleStatus::Published, past(2)),
+        ("elsewhere", other, ArticleStatus::Published, past(3)),
+        ("draft", section, ArticleStatus::Draft, past(1)),
+        ("soon", section, ArticleStatus::Published, soon),
+        ("gone", section, ArticleStatus::Published, past(4)),
+    ];
+    for (slug, section, status, at) in articles {
+        let id = arrange.article(slug, section, status, at).await;
+        arrange.tag_article(id, tag).await;
+    }
+    arrange.take_down(app.article_id("gone").await).await;
+
+    let lists = r#"{
+        all: articles(first: 50, filter: { tag: "t" }) { totalCount edges { node { slug } } }
+        inSection: articles(first: 50, filter: { tag: "t", category: "s" }) { totalCount edges { node { slug } } }
+    }"#;
+    let before = app.data(lists, json!({})).await;
+    assert_eq!(edge_slugs(&before["all"]), ["public", "elsewhere"]);
+    assert_eq!(before["all"]["totalCount"], 2);
+    assert_eq!(edge_slugs(&before["inSection"]), ["public"]);
+    assert_eq!(before["inSection"]["totalCount"], 1);
+
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    let after = app.data(lists, json!({})).await;
+    assert_eq!(edge_slugs(&after["all"]), ["soon", "public", "elsewhere"]);
+    assert_eq!(after["all"]["totalCount"], 3);
+    assert_eq!(after["inSection"]["totalCount"], 2);
+}
