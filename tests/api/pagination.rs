@@ -432,3 +432,38 @@ async fn mixed_directions_and_foreign_cursors_are_refused_by_name() {
         assert_eq!(count as u64, total.min(20), "{query}");
     }
 }
+
+/// A tag's list in publication order is read from the tag's links (their
+/// copy of each article's public time): paged either way, through ties, it
+/// holds what the whole list holds of the tag's articles, in its order.
+#[tokio::test]
+async fn a_tags_list_pages_as_the_whole_list_orders_it() {
+    let app = TestApp::spawn_empty().await;
+    let slugs = arrange_ties(&app).await;
+    let arrange = app.arrange();
+    let tag = arrange.tag("t").await;
+    let tagged: Vec<&String> = slugs.iter().filter(|slug| !slug.ends_with('1')).collect();
+    for slug in &tagged {
+        arrange.tag_article(app.article_id(slug).await, tag).await;
+    }
+    let section = app.arrange().category("hidden", None, 1).await;
+    let draft = arrange
+        .article("draft", section, ArticleStatus::Draft, past(0))
+        .await;
+    arrange.tag_article(draft, tag).await;
+
+    for order in ["NEWEST", "OLDEST"] {
+        let whole = walk(&app, order, 100, |_| async {}).await;
+        let expected: Vec<String> = whole
+            .into_iter()
+            .filter(|slug| tagged.contains(&slug))
+            .collect();
+        assert_eq!(expected.len(), 10, "{order}");
+        // The list's arguments follow `orderBy` in the helpers' queries.
+        let tag_list = format!(r#"{order}, filter: {{ tag: "t" }}"#);
+        let forward = walk(&app, &tag_list, 3, |_| async {}).await;
+        assert_eq!(forward, expected, "{order} forward");
+        let (backward, _) = walk_backward(&app, &tag_list, 3, |_| async {}).await;
+        assert_eq!(backward, expected, "{order} backward");
+    }
+}

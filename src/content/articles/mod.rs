@@ -374,7 +374,18 @@ pub async fn list(
     if window.size == 0 {
         return Ok(Page::default());
     }
-    let mut select = article::Entity::find().filter(filter.condition(now));
+    let mut select = match filter.tag_only() {
+        Some(slug) if matches!(order, ArticleOrder::Newest | ArticleOrder::Oldest) => {
+            let untagged = ArticleFilter {
+                tag_slug: None,
+                ..filter.clone()
+            };
+            article::Entity::find()
+                .filter(untagged.condition(now))
+                .filter(article::Column::Id.in_subquery(tag_window(slug, order, window, now)?))
+        }
+        _ => article::Entity::find().filter(filter.condition(now)),
+    };
     if let Some(cursor) = &window.cursor {
         select = select.filter(order.beyond(cursor, window.backward)?);
     }
@@ -382,6 +393,59 @@ pub async fn list(
         .sort_in(select, window.backward)
         .limit(window.size + 1);
     Ok(Page::for_window(teasers(db, select).await?, window))
+}
+
+/// The ids of the articles on `window` of the tag `slug`'s list in
+/// publication order, read from the tag's links alone: each carries its
+/// article's public time (`public_since`, see [`count_tagged`]), so the
+/// window is one range of the index on `(tag_id, public_since,
+/// article_id)`. Without it, PostgreSQL walked the articles newest first
+/// and probed each one's tags, expecting a tag's articles to come soon: for
+/// a tag whose articles are few or old, it probed the whole site
+/// (BENCHMARKS.md).
+fn tag_window(
+    slug: &str,
+    order: ArticleOrder,
+    window: &Window,
+    now: DateTime<Utc>,
+) -> AppResult<SelectStatement> {
+    let since = || Expr::col((article_tag::Entity, Alias::new("public_since")));
+    let link = || Expr::col((article_tag::Entity, article_tag::Column::ArticleId));
+    let descending = (order != ArticleOrder::Oldest) != window.backward;
+    let mut query = Query::select()
+        .column((article_tag::Entity, article_tag::Column::ArticleId))
+        .from(article_tag::Entity)
+        .inner_join(
+            tag::Entity,
+            Expr::col((tag::Entity, tag::Column::Id))
+                .equals((article_tag::Entity, article_tag::Column::TagId)),
+        )
+        .and_where(Expr::col((tag::Entity, tag::Column::Slug)).eq(slug))
+        .and_where(since().lte(now))
+        .to_owned();
+    if let Some(cursor) = &window.cursor {
+        let key = time_from_micros(cursor.key)?;
+        let (beyond, tie_beyond) = if descending {
+            (since().lt(key), link().lt(cursor.id))
+        } else {
+            (since().gt(key), link().gt(cursor.id))
+        };
+        query.cond_where(
+            Condition::any()
+                .add(beyond)
+                .add(Condition::all().add(since().eq(key)).add(tie_beyond)),
+        );
+    }
+    let direction = if descending {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    Ok(query
+        .order_by_expr(since(), direction.clone())
+        .order_by_expr(link(), direction)
+        .limit(window.size + 1)
+        .to_owned())
 }
 
 /// The public article filed in the same section as `article` that comes
@@ -665,8 +729,7 @@ pub async fn count(
 /// (`public_since`, kept by triggers: the publication time of a published
 /// article, else `NULL`), so the count is one range of the index on
 /// `(tag_id, public_since)`. Counting through `articles` visited every
-/// tagged article to check it: 80 ms for a tag on 15,000 of a million
-/// articles, against 3 ms this way (BENCHMARKS.md).
+/// tagged article to check it, which grew with the tag (BENCHMARKS.md).
 async fn count_tagged(db: &DatabaseConnection, slug: &str, now: DateTime<Utc>) -> AppResult<u64> {
     let links = Query::select()
         .expr_as(
