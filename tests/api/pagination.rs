@@ -466,4 +466,32 @@ async fn a_tags_list_pages_as_the_whole_list_orders_it() {
         let (backward, _) = walk_backward(&app, &tag_list, 3, |_| async {}).await;
         assert_eq!(backward, expected, "{order} backward");
     }
+
+    // Two tags' first pages in one request are read in one batch.
+    let other = arrange.tag("u").await;
+    for slug in ["tie-00", "tie-01", "tie-05", "tie-09"] {
+        arrange.tag_article(app.article_id(slug).await, other).await;
+    }
+    let newest = walk(&app, "NEWEST", 100, |_| async {}).await;
+    let first_three = |tag_slugs: &[&str]| -> Vec<String> {
+        newest
+            .iter()
+            .filter(|slug| tag_slugs.contains(&slug.as_str()))
+            .take(3)
+            .cloned()
+            .collect()
+    };
+    let both = app
+        .data(
+            r#"{ t: tag(slug: "t") { articles(first: 3) { edges { node { slug } } } }
+                 u: tag(slug: "u") { articles(first: 3) { edges { node { slug } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let tagged_t: Vec<&str> = tagged.iter().map(|slug| slug.as_str()).collect();
+    assert_eq!(edge_slugs(&both["t"]["articles"]), first_three(&tagged_t));
+    assert_eq!(
+        edge_slugs(&both["u"]["articles"]),
+        first_three(&["tie-00", "tie-01", "tie-05", "tie-09"])
+    );
 }

@@ -374,6 +374,22 @@ pub async fn list(
     if window.size == 0 {
         return Ok(Page::default());
     }
+    let select = order
+        .sort_in(on_window(filter, order, window, now)?, window.backward)
+        .limit(window.size + 1);
+    Ok(Page::for_window(teasers(db, select).await?, window))
+}
+
+/// The public articles matching `filter` beyond `window`'s cursor in
+/// `order`, neither sorted nor cut: what [`list`] and the batched first
+/// pages ([`union_of_lists`]) read. A tag's list in publication order is
+/// narrowed to its window by the tag's links first ([`tag_window`]).
+fn on_window(
+    filter: &ArticleFilter,
+    order: ArticleOrder,
+    window: &Window,
+    now: DateTime<Utc>,
+) -> AppResult<sea_orm::Select<article::Entity>> {
     let mut select = match filter.tag_only() {
         Some(slug) if matches!(order, ArticleOrder::Newest | ArticleOrder::Oldest) => {
             let untagged = ArticleFilter {
@@ -389,10 +405,7 @@ pub async fn list(
     if let Some(cursor) = &window.cursor {
         select = select.filter(order.beyond(cursor, window.backward)?);
     }
-    let select = order
-        .sort_in(select, window.backward)
-        .limit(window.size + 1);
-    Ok(Page::for_window(teasers(db, select).await?, window))
+    Ok(select)
 }
 
 /// The ids of the articles on `window` of the tag `slug`'s list in
@@ -669,14 +682,13 @@ async fn union_of_lists(
 ) -> AppResult<Vec<(usize, Uuid)>> {
     let mut union: Option<SelectStatement> = None;
     for (index, key) in keys.iter().enumerate() {
-        let filter = &key.filter;
+        let window = Window::first(key.size);
         let inner = key
             .order
             .sort(
-                article::Entity::find()
+                on_window(&key.filter, key.order, &window, now)?
                     .select_only()
-                    .column(article::Column::Id)
-                    .filter(filter.condition(now)),
+                    .column(article::Column::Id),
             )
             .limit(key.size + 1)
             .into_query();
