@@ -3,7 +3,10 @@
 //! in between (keyset pagination, never OFFSET).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sea_orm::{ColumnTrait, Condition, Value};
+use sea_orm::{
+    ColumnTrait, Condition, Value,
+    sea_query::{Expr, ExprTrait},
+};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -137,10 +140,28 @@ where
     K: ColumnTrait,
     I: ColumnTrait,
 {
+    keyset_after_exprs(
+        Expr::col((key.entity_name(), key)),
+        key_value,
+        Expr::col((id.entity_name(), id)),
+        cursor_id,
+        descending,
+    )
+}
+
+/// [`keyset_after`] over any two expressions, for a list sorted by columns
+/// no entity declares (a tag's links by their copy of the public time).
+pub fn keyset_after_exprs(
+    key: Expr,
+    key_value: impl Into<Value> + Clone,
+    id: Expr,
+    cursor_id: Uuid,
+    descending: bool,
+) -> Condition {
     let (beyond, tie_beyond) = if descending {
-        (key.lt(key_value.clone()), id.lt(cursor_id))
+        (key.clone().lt(key_value.clone()), id.lt(cursor_id))
     } else {
-        (key.gt(key_value.clone()), id.gt(cursor_id))
+        (key.clone().gt(key_value.clone()), id.gt(cursor_id))
     };
     Condition::any()
         .add(beyond)

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::content::{
     Page,
-    cursor::{self, Cursor, Window, keyset_after},
+    cursor::{self, Cursor, Window, keyset_after, keyset_after_exprs},
     time_from_micros,
 };
 use crate::error::AppResult;
@@ -80,11 +80,20 @@ impl ArticleOrder {
         cursor::parse_after(text, self.cursor_list())
     }
 
+    /// The direction rows are read in: this order's, or its reverse when
+    /// `backward` (before a cursor in an order is after it in the reverse).
+    fn direction(self, backward: bool) -> sea_orm::Order {
+        if (self == Self::Oldest) != backward {
+            sea_orm::Order::Asc
+        } else {
+            sea_orm::Order::Desc
+        }
+    }
+
     /// Rows strictly after `cursor` in this order, or strictly before it
     /// when `backward`.
     fn beyond(self, cursor: &Cursor, backward: bool) -> AppResult<Condition> {
-        // Before a cursor in an order is after it in the reverse order.
-        let descending = (self != Self::Oldest) != backward;
+        let descending = self.direction(backward) == sea_orm::Order::Desc;
         let key: sea_orm::Value = match self {
             Self::Newest | Self::Oldest | Self::RecentlyUpdated => {
                 time_from_micros(cursor.key)?.into()
@@ -132,11 +141,7 @@ impl ArticleOrder {
         backward: bool,
     ) -> sea_orm::Select<article::Entity> {
         let key = self.key_column();
-        let direction = if (self == Self::Oldest) != backward {
-            sea_orm::Order::Asc
-        } else {
-            sea_orm::Order::Desc
-        };
+        let direction = self.direction(backward);
         select
             .order_by(key, direction.clone())
             .order_by(article::Column::Id, direction)
@@ -202,15 +207,8 @@ impl ArticleFilter {
             condition = condition.add(article::Column::CategoryId.is_in(ids.iter().copied()));
         }
         if let Some(slug) = &self.tag_slug {
-            let tagged = Query::select()
+            let tagged = links_of_tag(slug)
                 .column((article_tag::Entity, article_tag::Column::ArticleId))
-                .from(article_tag::Entity)
-                .inner_join(
-                    tag::Entity,
-                    Expr::col((tag::Entity, tag::Column::Id))
-                        .equals((article_tag::Entity, article_tag::Column::TagId)),
-                )
-                .and_where(Expr::col((tag::Entity, tag::Column::Slug)).eq(slug.as_str()))
                 .to_owned();
             condition = condition.add(article::Column::Id.in_subquery(tagged));
         }
@@ -422,40 +420,23 @@ fn tag_window(
     window: &Window,
     now: DateTime<Utc>,
 ) -> AppResult<SelectStatement> {
-    let since = || Expr::col((article_tag::Entity, Alias::new("public_since")));
     let link = || Expr::col((article_tag::Entity, article_tag::Column::ArticleId));
-    let descending = (order != ArticleOrder::Oldest) != window.backward;
-    let mut query = Query::select()
+    let direction = order.direction(window.backward);
+    let mut query = links_of_tag(slug)
         .column((article_tag::Entity, article_tag::Column::ArticleId))
-        .from(article_tag::Entity)
-        .inner_join(
-            tag::Entity,
-            Expr::col((tag::Entity, tag::Column::Id))
-                .equals((article_tag::Entity, article_tag::Column::TagId)),
-        )
-        .and_where(Expr::col((tag::Entity, tag::Column::Slug)).eq(slug))
-        .and_where(since().lte(now))
+        .and_where(public_since().lte(now))
         .to_owned();
     if let Some(cursor) = &window.cursor {
-        let key = time_from_micros(cursor.key)?;
-        let (beyond, tie_beyond) = if descending {
-            (since().lt(key), link().lt(cursor.id))
-        } else {
-            (since().gt(key), link().gt(cursor.id))
-        };
-        query.cond_where(
-            Condition::any()
-                .add(beyond)
-                .add(Condition::all().add(since().eq(key)).add(tie_beyond)),
-        );
+        query.cond_where(keyset_after_exprs(
+            public_since(),
+            time_from_micros(cursor.key)?,
+            link(),
+            cursor.id,
+            direction == sea_orm::Order::Desc,
+        ));
     }
-    let direction = if descending {
-        sea_orm::Order::Desc
-    } else {
-        sea_orm::Order::Asc
-    };
     Ok(query
-        .order_by_expr(since(), direction.clone())
+        .order_by_expr(public_since(), direction.clone())
         .order_by_expr(link(), direction)
         .limit(window.size + 1)
         .to_owned())
@@ -736,18 +717,10 @@ pub async fn count(
         .await?)
 }
 
-/// How many articles carrying the tag `slug` are public at `now`, counted
-/// from the tag's links alone. Each link carries its article's public time
-/// (`public_since`, kept by triggers: the publication time of a published
-/// article, else `NULL`), so the count is one range of the index on
-/// `(tag_id, public_since)`. Counting through `articles` visited every
-/// tagged article to check it, which grew with the tag (BENCHMARKS.md).
-async fn count_tagged(db: &DatabaseConnection, slug: &str, now: DateTime<Utc>) -> AppResult<u64> {
-    let links = Query::select()
-        .expr_as(
-            Expr::col((article_tag::Entity, article_tag::Column::ArticleId)).count(),
-            Alias::new("tagged"),
-        )
+/// The links of the tag named by `slug` (`article_tags` joined to `tags`),
+/// selecting nothing yet: what a tag's list, window and count start from.
+fn links_of_tag(slug: &str) -> SelectStatement {
+    Query::select()
         .from(article_tag::Entity)
         .inner_join(
             tag::Entity,
@@ -755,7 +728,29 @@ async fn count_tagged(db: &DatabaseConnection, slug: &str, now: DateTime<Utc>) -
                 .equals((article_tag::Entity, article_tag::Column::TagId)),
         )
         .and_where(Expr::col((tag::Entity, tag::Column::Slug)).eq(slug))
-        .and_where(Expr::col((article_tag::Entity, Alias::new("public_since"))).lte(now))
+        .to_owned()
+}
+
+/// A link's copy of when its article became public (`NULL` while it is
+/// not): kept by the database's triggers, and not declared in the
+/// `article_tag` entity, whose writers leave it to them.
+fn public_since() -> Expr {
+    Expr::col((article_tag::Entity, Alias::new("public_since")))
+}
+
+/// How many articles carrying the tag `slug` are public at `now`, counted
+/// from the tag's links alone. Each link carries its article's public time
+/// (`public_since`, kept by triggers: the publication time of a published
+/// article, else `NULL`), so the count is one range of the index on
+/// `(tag_id, public_since)`. Counting through `articles` visited every
+/// tagged article to check it, which grew with the tag (BENCHMARKS.md).
+async fn count_tagged(db: &DatabaseConnection, slug: &str, now: DateTime<Utc>) -> AppResult<u64> {
+    let links = links_of_tag(slug)
+        .expr_as(
+            Expr::col((article_tag::Entity, article_tag::Column::ArticleId)).count(),
+            Alias::new("tagged"),
+        )
+        .and_where(public_since().lte(now))
         .to_owned();
     let backend = db.get_database_backend();
     let tagged: i64 = match db.query_one_raw(backend.build(&links)).await? {
