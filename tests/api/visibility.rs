@@ -6,7 +6,9 @@ use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{TestApp, edge_slugs, past};
-use entity::article::ArticleStatus;
+use entity::api_token::Role;
+use entity::article::{self, ArticleStatus};
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
 
 const HIDDEN: [&str; 3] = [
@@ -209,4 +211,97 @@ async fn a_tags_count_follows_takedowns_drafts_and_schedules() {
     assert_eq!(edge_slugs(&after["all"]), ["soon", "public", "elsewhere"]);
     assert_eq!(after["all"]["totalCount"], 3);
     assert_eq!(after["inSection"]["totalCount"], 2);
+}
+
+/// A section's `totalCount` comes from counts the database keeps per
+/// section (scheduled articles included, the ones still to come taken
+/// off at read time): it must follow every kind of write, by the API or
+/// behind its back, and agree with the list it counts.
+#[tokio::test]
+async fn a_sections_count_follows_every_write_and_schedule() {
+    let app = TestApp::spawn_empty().await;
+    let arrange = app.arrange();
+    let top = arrange.category("s", None, 0).await;
+    let sub = arrange.category("s-sub", Some(top), 0).await;
+    let other = arrange.category("o", None, 1).await;
+    let soon = Utc::now() + Duration::seconds(3);
+    let articles = [
+        ("public", top, ArticleStatus::Published, past(2)),
+        ("below", sub, ArticleStatus::Published, past(3)),
+        ("draft", top, ArticleStatus::Draft, past(1)),
+        ("soon", sub, ArticleStatus::Published, soon),
+        ("gone", top, ArticleStatus::Published, past(4)),
+        ("deleted", top, ArticleStatus::Published, past(5)),
+        ("mover", other, ArticleStatus::Published, past(6)),
+    ];
+    for (slug, section, status, at) in articles {
+        arrange.article(slug, section, status, at).await;
+    }
+
+    let pages = r#"{
+        s: category(slug: "s") { articles(first: 50) { totalCount edges { node { slug } } } }
+        o: category(slug: "o") { articles(first: 50) { totalCount edges { node { slug } } } }
+        filtered: articles(first: 50, filter: { category: "s" }) { totalCount edges { node { slug } } }
+    }"#;
+    let counted = |data: &serde_json::Value, section: &str| {
+        let list = if section == "filtered" {
+            &data[section]
+        } else {
+            &data[section]["articles"]
+        };
+        let slugs = edge_slugs(list);
+        assert_eq!(list["totalCount"], slugs.len(), "{section}: {list:#}");
+        slugs
+    };
+    let before = app.data(pages, json!({})).await;
+    assert_eq!(
+        counted(&before, "s"),
+        ["public", "below", "gone", "deleted"]
+    );
+    assert_eq!(counted(&before, "filtered"), counted(&before, "s"));
+    assert_eq!(counted(&before, "o"), ["mover"]);
+
+    // Behind the API's back: a takedown, a move to a sub-section, the
+    // draft published; through the API: a deletion.
+    arrange.take_down(app.article_id("gone").await).await;
+    article::ActiveModel {
+        id: Set(app.article_id("mover").await),
+        category_id: Set(sub),
+        ..Default::default()
+    }
+    .update(&app.db)
+    .await
+    .unwrap();
+    article::ActiveModel {
+        id: Set(app.article_id("draft").await),
+        status: Set(ArticleStatus::Published),
+        ..Default::default()
+    }
+    .update(&app.db)
+    .await
+    .unwrap();
+    app.state.content_changed();
+    let editor = app.token(Role::Editor).await;
+    let deleted = app
+        .data(r#"{ article(slug: "deleted") { id } }"#, json!({}))
+        .await;
+    app.data_as(
+        &editor,
+        "mutation($id: ID!) { deleteArticle(id: $id) { deletedId } }",
+        json!({ "id": deleted["article"]["id"] }),
+    )
+    .await;
+
+    let after = app.data(pages, json!({})).await;
+    assert_eq!(counted(&after, "s"), ["draft", "public", "below", "mover"]);
+    assert_eq!(counted(&after, "filtered"), counted(&after, "s"));
+    assert!(counted(&after, "o").is_empty());
+
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    let later = app.data(pages, json!({})).await;
+    assert_eq!(
+        counted(&later, "s"),
+        ["soon", "draft", "public", "below", "mover"]
+    );
+    assert_eq!(counted(&later, "filtered"), counted(&later, "s"));
 }

@@ -18,7 +18,9 @@ use entity::{
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
     Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
+    sea_query::{
+        Alias, Expr, ExprTrait, Func, Query, SelectStatement, SubQueryStatement, UnionType,
+    },
 };
 use uuid::Uuid;
 
@@ -186,6 +188,22 @@ impl ArticleFilter {
                 published_before: None,
                 updated_since: None,
             } => Some(slug),
+            _ => None,
+        }
+    }
+
+    /// The sections when the list is a section tree's and nothing else
+    /// narrows it: such a list is counted from the counts the database
+    /// keeps per section ([`count_in_sections`]).
+    fn sections_only(&self) -> Option<&[Uuid]> {
+        match self {
+            Self {
+                category_ids: Some(sections),
+                tag_slug: None,
+                published_after: None,
+                published_before: None,
+                updated_since: None,
+            } => Some(sections),
             _ => None,
         }
     }
@@ -711,6 +729,9 @@ pub async fn count(
     if let Some(slug) = filter.tag_only() {
         return count_tagged(db, slug, now).await;
     }
+    if let Some(sections) = filter.sections_only() {
+        return count_in_sections(db, sections, now).await;
+    }
     Ok(article::Entity::find()
         .filter(filter.condition(now))
         .count(db)
@@ -758,6 +779,53 @@ async fn count_tagged(db: &DatabaseConnection, slug: &str, now: DateTime<Utc>) -
         None => 0,
     };
     Ok(u64::try_from(tagged).unwrap_or(0))
+}
+
+/// How many articles filed in `sections` are public at `now`. The
+/// database keeps each section's count of published articles, scheduled
+/// ones included (`section_counts`, kept by triggers on `articles`); the
+/// ones scheduled for after `now` are one short range of the index on
+/// `(category_id, status, published_at)`. Counting the public articles
+/// themselves read every one of a large section's index entries
+/// (BENCHMARKS.md).
+async fn count_in_sections(
+    db: &DatabaseConnection,
+    sections: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    if sections.is_empty() {
+        return Ok(0);
+    }
+    let scheduled = Query::select()
+        .expr(Expr::col((article::Entity, article::Column::Id)).count())
+        .from(article::Entity)
+        .cond_where(
+            Condition::all()
+                .add(article::Column::CategoryId.is_in(sections.iter().copied()))
+                .add(article::Column::Status.eq(ArticleStatus::Published))
+                .add(article::Column::PublishedAt.gt(now)),
+        )
+        .to_owned();
+    let counts = Alias::new("section_counts");
+    let kept = Func::coalesce([
+        Func::sum(Expr::col((counts.clone(), Alias::new("published")))).into(),
+        Expr::val(0i64),
+    ]);
+    let public = Expr::from(kept).sub(Expr::SubQuery(
+        None,
+        Box::new(SubQueryStatement::SelectStatement(scheduled)),
+    ));
+    let select = Query::select()
+        .expr_as(Func::cast_as(public, "BIGINT"), Alias::new("public"))
+        .from(counts.clone())
+        .and_where(Expr::col((counts, Alias::new("category_id"))).is_in(sections.iter().copied()))
+        .to_owned();
+    let backend = db.get_database_backend();
+    let public: i64 = match db.query_one_raw(backend.build(&select)).await? {
+        Some(row) => row.try_get("", "public")?,
+        None => 0,
+    };
+    Ok(u64::try_from(public).unwrap_or(0))
 }
 
 /// How many of each tag's newest public articles (besides the article
