@@ -1682,3 +1682,44 @@ async fn postgresql_index_reads_share_one_transaction_and_its_settings() {
     assert!(first.ends_with(" off"), "{first}");
     assert_eq!(first, second, "both statements ran in one transaction");
 }
+
+/// A rebuilt index is analysed at once on PostgreSQL: the word shares
+/// that choose how a search finds its ranking's bound come from that
+/// `ANALYZE`, and autovacuum (off on some servers) may take its time.
+#[tokio::test]
+async fn postgresql_counts_the_words_of_a_rebuilt_index() {
+    use newsroom::content::search::{
+        index::{WhenRefused, rebuild},
+        query::SearchQuery,
+        shares::WordShares,
+    };
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let last_analyzed = || async {
+        app.db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'search_documents'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<Option<chrono::DateTime<chrono::Utc>>>("", "last_analyze")
+            .unwrap()
+    };
+    let before = last_analyzed().await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    rebuild(&app.db, WhenRefused::Fail, |_| {}).await.unwrap();
+    let after = last_analyzed().await;
+    assert!(after.is_some() && after > before, "{before:?} then {after:?}");
+    let shares = WordShares::read(&app.db).await.unwrap();
+    assert!(
+        shares
+            .matches_at_most(&SearchQuery::parse("机器人").unwrap())
+            .is_some(),
+        "{shares:?}"
+    );
+}

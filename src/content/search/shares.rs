@@ -27,6 +27,11 @@ use crate::content::search::query::SearchQuery;
 /// How long the statistics read are used before they are read again.
 const READ_AGAIN_AFTER: Duration = Duration::from_secs(300);
 
+/// How long finding no statistics at all is believed: a table not yet
+/// analysed (a new site, a rebuild just ending) gets them soon, and
+/// searches meanwhile leave every choice to the planner.
+const READ_AGAIN_WHILE_UNKNOWN_AFTER: Duration = Duration::from_secs(10);
+
 /// What trying one article's words costs, in units of what reading one
 /// match from the index and sorting it costs: trying reads the article's
 /// whole `tsvector` back, a match read from the index only its lean row
@@ -90,12 +95,26 @@ impl WordShares {
         Ok(Self::new(documents, listed))
     }
 
+    /// Whether PostgreSQL had counted anything when these were read.
+    fn is_known(&self) -> bool {
+        self.documents > 0.0 && !self.shares.is_empty()
+    }
+
+    /// How long these shares are used before they are read again.
+    fn lifetime(&self) -> Duration {
+        if self.is_known() {
+            READ_AGAIN_AFTER
+        } else {
+            READ_AGAIN_WHILE_UNKNOWN_AFTER
+        }
+    }
+
     /// At most how many documents `query` matches, as far as the shares
     /// tell: each required word is the word itself or all the words inside
     /// it, and all of them must match, so the rarest bounds the rest.
     /// `None` when the statistics know nothing yet.
     pub fn matches_at_most(&self, query: &SearchQuery) -> Option<f64> {
-        if self.documents <= 0.0 || self.shares.is_empty() {
+        if !self.is_known() {
             return None;
         }
         let share_of = |word: &str| self.shares.get(word).copied().unwrap_or(self.rarest_listed);
@@ -179,10 +198,11 @@ impl SharesMemo {
     }
 
     /// The shares when they are fresh, else the ones known (if any).
+    /// Shares that knew nothing stay fresh only briefly.
     fn fresh_or_known(&self) -> Result<Arc<WordShares>, Option<Arc<WordShares>>> {
         let known = self.latest.lock().ok().and_then(|latest| latest.clone());
         match known {
-            Some((read_at, shares)) if read_at.elapsed() < READ_AGAIN_AFTER => Ok(shares),
+            Some((read_at, shares)) if read_at.elapsed() < shares.lifetime() => Ok(shares),
             Some((_, shares)) => Err(Some(shares)),
             None => Err(None),
         }
@@ -234,6 +254,20 @@ mod tests {
         // Fewer matches than are ranked: a walk would try every article.
         let small = WordShares::new(500.0, [("数据".to_owned(), 1.0)]);
         assert!(small.read_from_documents(&SearchQuery::parse("数据").unwrap(), 1_000));
+    }
+
+    #[test]
+    fn shares_that_knew_nothing_are_read_again_soon() {
+        let read_at = |age: Duration, shares: WordShares| {
+            let memo = SharesMemo::default();
+            *memo.latest.lock().unwrap() = Some((Instant::now() - age, Arc::new(shares)));
+            memo.fresh_or_known().is_ok()
+        };
+        let a_while = Duration::from_secs(30);
+        assert!(read_at(a_while, shares()));
+        assert!(!read_at(a_while, WordShares::default()));
+        assert!(read_at(Duration::ZERO, WordShares::default()));
+        assert!(!read_at(READ_AGAIN_AFTER, shares()));
     }
 
     #[test]
