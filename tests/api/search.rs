@@ -1714,7 +1714,10 @@ async fn postgresql_counts_the_words_of_a_rebuilt_index() {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     rebuild(&app.db, WhenRefused::Fail, |_| {}).await.unwrap();
     let after = last_analyzed().await;
-    assert!(after.is_some() && after > before, "{before:?} then {after:?}");
+    assert!(
+        after.is_some() && after > before,
+        "{before:?} then {after:?}"
+    );
     let shares = WordShares::read(&app.db).await.unwrap();
     assert!(
         shares
