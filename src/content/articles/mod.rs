@@ -405,26 +405,63 @@ pub async fn list(
     if window.size == 0 {
         return Ok(Page::default());
     }
-    let few = match filter.tag_only() {
-        Some(slug) if !order.is_by_publication() => few_public_of_tag(db, slug, now).await?,
-        _ => None,
-    };
-    let on_window = match few {
-        Some(ids) => {
-            let mut select = article::Entity::find()
-                .filter(filter.without_tag().condition(now))
-                .filter(article::Column::Id.is_in(ids));
-            if let Some(cursor) = &window.cursor {
-                select = select.filter(order.beyond(cursor, window.backward)?);
-            }
-            select
+    if let Some(slug) = filter.tag_only().filter(|_| !order.is_by_publication()) {
+        if let Some(ids) = few_public_of_tag(db, slug, now).await? {
+            let rows = window_among(db, filter, ids, order, window, now).await?;
+            return Ok(Page::for_window(rows, window));
         }
-        None => on_window(filter, order, window, now)?,
-    };
+    }
     let select = order
-        .sort_in(on_window, window.backward)
+        .sort_in(on_window(filter, order, window, now)?, window.backward)
         .limit(window.size + 1);
     Ok(Page::for_window(teasers(db, select).await?, window))
+}
+
+/// The teasers on `window` among the articles `ids` (a small tag's
+/// public ones) that `filter` holds, in `order`. Their sort keys are read
+/// by id in a subquery of their own (its `LIMIT`, which cuts nothing, keeps
+/// either planner from merging it with the sort), then sorted and cut;
+/// then the page's teasers are read by id. Given the page's
+/// order and limit with the ids, PostgreSQL still chose to walk the order's
+/// index and test each article against the list of ids.
+async fn window_among(
+    db: &DatabaseConnection,
+    filter: &ArticleFilter,
+    ids: Vec<Uuid>,
+    order: ArticleOrder,
+    window: &Window,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Teaser>> {
+    let mut keys = article::Entity::find()
+        .select_only()
+        .column(article::Column::Id)
+        .column(order.key_column())
+        .filter(filter.without_tag().condition(now))
+        .filter(article::Column::Id.is_in(ids));
+    if let Some(cursor) = &window.cursor {
+        keys = keys.filter(order.beyond(cursor, window.backward)?);
+    }
+    let fenced = Alias::new("fenced");
+    let direction = order.direction(window.backward);
+    let page = Query::select()
+        .column((fenced.clone(), article::Column::Id))
+        .from_subquery(keys.limit(FEW_TAGGED).into_query(), fenced.clone())
+        .order_by((fenced.clone(), order.key_column()), direction.clone())
+        .order_by((fenced, article::Column::Id), direction)
+        .limit(window.size + 1)
+        .to_owned();
+    let backend = db.get_database_backend();
+    let page_ids = db
+        .query_all_raw(backend.build(&page))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .collect::<Result<Vec<Uuid>, _>>()?;
+    let mut teasers = teasers_by_id(db, page_ids.clone(), visible(now)).await?;
+    Ok(page_ids
+        .iter()
+        .filter_map(|id| teasers.remove(id))
+        .collect())
 }
 
 /// At most how many public articles a tag may have for [`list`] to read
