@@ -405,11 +405,11 @@ pub async fn list(
     if window.size == 0 {
         return Ok(Page::default());
     }
-    if let Some(slug) = filter.tag_only().filter(|_| !order.is_by_publication()) {
-        if let Some(ids) = few_public_of_tag(db, slug, now).await? {
-            let rows = window_among(db, filter, ids, order, window, now).await?;
-            return Ok(Page::for_window(rows, window));
-        }
+    if let Some(slug) = filter.tag_only().filter(|_| !order.is_by_publication())
+        && let Some(ids) = few_public_of_tag(db, slug, now).await?
+    {
+        let rows = window_among(db, filter, ids, order, window, now).await?;
+        return Ok(Page::for_window(rows, window));
     }
     let select = order
         .sort_in(on_window(filter, order, window, now)?, window.backward)
