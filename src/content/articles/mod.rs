@@ -394,7 +394,8 @@ async fn teasers(
 }
 
 /// The page `window` asks for of the public articles matching `filter`, in
-/// `order`.
+/// `order`. A small tag's list in an order its links do not carry is read
+/// among its articles by id ([`few_public_of_tag`], [`window_among`]).
 pub async fn list(
     db: &DatabaseConnection,
     filter: &ArticleFilter,
@@ -483,9 +484,8 @@ async fn few_public_of_tag(
     slug: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Vec<Uuid>>> {
-    let links = links_of_tag(slug)
+    let links = public_links_of_tag(slug, now)
         .column((article_tag::Entity, article_tag::Column::ArticleId))
-        .and_where(public_since().lte(now))
         .limit(FEW_TAGGED + 1)
         .to_owned();
     let backend = db.get_database_backend();
@@ -536,9 +536,8 @@ fn tag_window(
 ) -> AppResult<SelectStatement> {
     let link = || Expr::col((article_tag::Entity, article_tag::Column::ArticleId));
     let direction = order.direction(window.backward);
-    let mut query = links_of_tag(slug)
+    let mut query = public_links_of_tag(slug, now)
         .column((article_tag::Entity, article_tag::Column::ArticleId))
-        .and_where(public_since().lte(now))
         .to_owned();
     if let Some(cursor) = &window.cursor {
         query.cond_where(keyset_after_exprs(
@@ -855,6 +854,15 @@ fn public_since() -> Expr {
     Expr::col((article_tag::Entity, Alias::new("public_since")))
 }
 
+/// The links of the tag `slug` whose articles are public at `now`,
+/// selecting nothing yet: one range of the index on `(tag_id,
+/// public_since, article_id)`.
+fn public_links_of_tag(slug: &str, now: DateTime<Utc>) -> SelectStatement {
+    links_of_tag(slug)
+        .and_where(public_since().lte(now))
+        .to_owned()
+}
+
 /// How many articles carrying the tag `slug` are public at `now`, counted
 /// from the tag's links alone. Each link carries its article's public time
 /// (`public_since`, kept by triggers: the publication time of a published
@@ -862,12 +870,11 @@ fn public_since() -> Expr {
 /// `(tag_id, public_since)`. Counting through `articles` visited every
 /// tagged article to check it, which grew with the tag (BENCHMARKS.md).
 async fn count_tagged(db: &DatabaseConnection, slug: &str, now: DateTime<Utc>) -> AppResult<u64> {
-    let links = links_of_tag(slug)
+    let links = public_links_of_tag(slug, now)
         .expr_as(
             Expr::col((article_tag::Entity, article_tag::Column::ArticleId)).count(),
             Alias::new("tagged"),
         )
-        .and_where(public_since().lte(now))
         .to_owned();
     let backend = db.get_database_backend();
     let tagged: i64 = match db.query_one_raw(backend.build(&links)).await? {
