@@ -468,7 +468,7 @@ async fn window_among(
 /// At most how many public articles a tag may have for [`list`] to read
 /// them all by id when the list is in an order the tag's links do not
 /// carry (views, comments, updates).
-const FEW_TAGGED: u64 = 5_000;
+const FEW_TAGGED: u64 = 20_000;
 
 /// The ids of the tag `slug`'s public articles when it has at most
 /// [`FEW_TAGGED`] (one range of its links' index), else `None`. A list of
