@@ -176,8 +176,12 @@ impl ArticleFilter {
     /// Whether the list is a section's or a tag's, with no time range: such
     /// first pages are read in batches ([`first_pages`]).
     pub fn is_by_section_or_tag(&self) -> bool {
-        (self.category_ids.is_some() || self.tag_slug.is_some())
-            && self.published_after.is_none()
+        (self.category_ids.is_some() || self.tag_slug.is_some()) && self.has_no_time_range()
+    }
+
+    /// Whether no publication or update time narrows the list.
+    fn has_no_time_range(&self) -> bool {
+        self.published_after.is_none()
             && self.published_before.is_none()
             && self.updated_since.is_none()
     }
@@ -186,16 +190,8 @@ impl ArticleFilter {
     /// it: such a list can be counted from the tag's links alone
     /// ([`count_tagged`]).
     fn tag_only(&self) -> Option<&str> {
-        match self {
-            Self {
-                category_ids: None,
-                tag_slug: Some(slug),
-                published_after: None,
-                published_before: None,
-                updated_since: None,
-            } => Some(slug),
-            _ => None,
-        }
+        let untimed_and_unfiled = self.has_no_time_range() && self.category_ids.is_none();
+        self.tag_slug.as_deref().filter(|_| untimed_and_unfiled)
     }
 
     /// The same filter without its tag: what a list read through the tag's
@@ -211,16 +207,10 @@ impl ArticleFilter {
     /// narrows it: such a list is counted from the counts the database
     /// keeps per section ([`count_in_sections`]).
     fn sections_only(&self) -> Option<&[Uuid]> {
-        match self {
-            Self {
-                category_ids: Some(sections),
-                tag_slug: None,
-                published_after: None,
-                published_before: None,
-                updated_since: None,
-            } => Some(sections),
-            _ => None,
-        }
+        let untimed_and_untagged = self.has_no_time_range() && self.tag_slug.is_none();
+        self.category_ids
+            .as_deref()
+            .filter(|_| untimed_and_untagged)
     }
 
     /// The condition on `articles` that holds the list's articles public
