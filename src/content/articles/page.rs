@@ -10,8 +10,9 @@
 //! JSON arrays, since one row cannot hold lists otherwise. Related teasers
 //! come from the article's kept ranking when it can be trusted
 //! ([`crate::content::articles::kept_related`]), which the statement looks
-//! up; on SQLite they are then read by id, or ranked, in a second statement
-//! (see [`AlsoRead::on`]). The lists that are not read here still come from
+//! up and, on PostgreSQL, reads along; when none is kept, or on SQLite,
+//! they are read by id, or ranked, in a second statement (see
+//! [`AlsoRead::on`]). The lists that are not read here still come from
 //! [`crate::content::articles::related`] and
 //! [`crate::content::comments::list_approved`], which rank and order them the same.
 
@@ -75,9 +76,10 @@ pub struct ArticleRead {
     /// The first page of approved comments, when asked for. Rows read for
     /// the public carry no email and no fingerprint: they are empty here.
     pub comments: Option<Page<comment::Model>>,
-    /// The best related teasers, when asked for: at most as many as asked,
-    /// perhaps fewer (see [`AlsoRead::related`]). Ranked by shared tags
-    /// only: topped up by the caller.
+    /// The article's kept related teasers, when asked for and a trusted
+    /// ranking was kept (PostgreSQL): at most as many as asked, perhaps
+    /// fewer (see [`AlsoRead::related`]). Ranked by shared tags only:
+    /// topped up by the caller, who ranks (and keeps) when this is `None`.
     pub related: Option<Vec<Teaser>>,
     /// When related teasers were asked for: the article's kept ranking, if
     /// it could be trusted, and the feed's number the statement read.
@@ -110,10 +112,11 @@ pub async fn find(
 }
 
 impl AlsoRead {
-    /// What of this can be read along on `backend`. SQLite has no LATERAL
-    /// join, and its best other form of the ranking (a correlated `IN` list
-    /// per tag) took longer than the ranking on its own plus the statement
-    /// it saved: there the teasers are read on their own.
+    /// What of this can be read along on `backend`: on PostgreSQL a kept
+    /// ranking's teasers. On SQLite the teasers are read in a statement of
+    /// their own: the ranking had no good form inside the page's statement
+    /// there (no LATERAL join), and reading a kept ranking along has not
+    /// been tried.
     pub(crate) fn on(self, backend: DbBackend) -> Self {
         match backend {
             DbBackend::Postgres => self,
@@ -206,7 +209,7 @@ impl Reads<'_> {
 struct Related {
     /// The article's tags.
     tag_ids: Vec<Uuid>,
-    /// The teasers it read, ranked by shared tags (PostgreSQL).
+    /// The kept ranking's teasers it read (PostgreSQL, when one was kept).
     read: Option<Vec<Teaser>>,
     /// The article's kept ranking, if trusted, and the feed's number.
     kept: KeptLookup,
@@ -214,9 +217,9 @@ struct Related {
 
 /// The comments page and related teasers read along with `row`, under the
 /// lookups their fields make, for those `also` asked for. Related teasers
-/// the statement did not read (SQLite) come from the kept ranking or are
-/// ranked here; a ranking the statement made afresh is kept. They are
-/// topped up when too few share a tag.
+/// the statement did not read (SQLite, or no trusted ranking kept) come
+/// from the kept ranking or are ranked and kept here. They are topped up
+/// when too few share a tag.
 async fn along_values(
     db: &DatabaseConnection,
     row: &article::Model,
@@ -241,12 +244,7 @@ async fn along_values(
             kept,
         } = related;
         let ranked = match read {
-            Some(teasers) => {
-                if kept.ids.is_none() && !tag_ids.is_empty() {
-                    kept_related::keep(db, row.id, kept.feed_seq, size, &teasers, now).await;
-                }
-                teasers
-            }
+            Some(kept_teasers) => kept_teasers,
             None => kept_related::kept_or_ranked(db, row, &tag_ids, size, now, kept).await?,
         };
         let teasers = top_up_related(db, row, ranked, size, now).await?;

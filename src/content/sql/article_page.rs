@@ -3,9 +3,10 @@
 //! its approved comments and its related teasers, with the decoders of its
 //! row. Comments, teasers and tags travel as JSON arrays, since one row
 //! cannot hold lists otherwise; SQLite keeps ids as 16-byte blobs, which
-//! travel as hex there. Related teasers are the article's kept ranking when
-//! it can be trusted, else ranked in place (PostgreSQL); either way the row
-//! says whether a kept one was found and the feed's number it read.
+//! travel as hex there. Related teasers are read along only from the
+//! article's kept ranking, when it can be trusted (PostgreSQL); either way
+//! the row says whether a kept one was found and the feed's number it read,
+//! so the caller ranks and keeps when none was.
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -21,7 +22,7 @@ use super::{SECTIONS_VERSION, Values, columns_with_text_cut, json_id, json_rows,
 use crate::content::{
     Page,
     articles::{
-        Audience, RELATED_CANDIDATES_PER_TAG, Teaser,
+        Audience, Teaser,
         kept_related::{self, KeptLookup, TrustedSince},
         page::{AlsoRead, ArticleKey, ArticleRead},
     },
@@ -60,8 +61,8 @@ pub async fn read(
     };
     let related = match also.related {
         Some(_) => {
-            let json: String = row.try_get("", "related")?;
-            Some(teasers_from_json(&json)?)
+            let json: Option<String> = row.try_get("", "related")?;
+            json.as_deref().map(teasers_from_json).transpose()?
         }
         None => None,
     };
@@ -136,12 +137,11 @@ fn statement(
         ));
     }
     if let Some(size) = also.related {
-        let limit = plan_constant(size);
-        let window = plan_constant(RELATED_CANDIDATES_PER_TAG);
+        // Only the kept ranking's teasers: ranking here too, for the reads
+        // that find none kept, made every read set up the ranking's plan
+        // nodes before running one branch (BENCHMARKS.md).
         sql.push_str(", CASE WHEN \"kept\".\"ids\" IS NOT NULL THEN ");
-        sql.push_str(&kept_column(&now, &published, &limit));
-        sql.push_str(" ELSE ");
-        sql.push_str(&related_column(&now, &published, &limit, &window));
+        sql.push_str(&kept_column(&now, &published, &plan_constant(size)));
         sql.push_str(r#" END AS "related""#);
     }
     sql.push_str(r#" FROM "articles""#);
@@ -175,31 +175,10 @@ fn comments_column(backend: DbBackend, limit: &str, approved: &str) -> String {
     )
 }
 
-/// The row's related teasers, best first, ranked as
-/// [`crate::content::articles::related`] ranks them: among the newest `window` public
-/// articles of each of the row's tags, most shared tags, then same section,
-/// then newest. Each teaser is an array of the columns of `articles` in
-/// [`TEASER_FIELDS`]'s order, its text cut (read by [`teasers_from_json`]).
-/// PostgreSQL only (see [`AlsoRead::on`]).
-fn related_column(now: &str, published: &str, limit: &str, window: &str) -> String {
-    // Each tag's window is one backward range of `idx_article_tags_recent`,
-    // run per tag as a LATERAL join.
-    let candidates = format!(
-        r#"(SELECT o.article_id, o.category_id, o.public_since FROM article_tags mine CROSS JOIN LATERAL (SELECT t.article_id, t.category_id, t.public_since FROM article_tags t WHERE t.tag_id = mine.tag_id AND t.public_since <= {now} AND t.article_id <> "articles"."id" ORDER BY t.public_since DESC, t.article_id DESC LIMIT {window}) AS o WHERE mine.article_id = "articles"."id")"#
-    );
-    json_rows(
-        DbBackend::Postgres,
-        &teaser_fields(),
-        "r.shared DESC, r.same_section DESC, r.since DESC, x.id DESC",
-        &format!(
-            r#"(SELECT w.article_id, COUNT(*) AS shared, MAX(CASE WHEN w.category_id = "articles"."category_id" THEN 1 ELSE 0 END) AS same_section, MAX(w.public_since) AS since FROM {candidates} AS w GROUP BY w.article_id ORDER BY shared DESC, same_section DESC, since DESC, w.article_id DESC LIMIT {limit}) AS r JOIN articles x ON x.id = r.article_id WHERE x.status = {published} AND x.published_at <= {now}"#
-        ),
-    )
-}
-
 /// The row's kept related teasers (see [`kept_related`]), the first
-/// `limit` of those still public, in their kept order, as
-/// [`related_column`] gives its teasers. PostgreSQL only.
+/// `limit` of those still public, in their kept order, each an array of
+/// the columns of `articles` in [`TEASER_FIELDS`]'s order, its text cut
+/// (read by [`teasers_from_json`]). PostgreSQL only.
 fn kept_column(now: &str, published: &str, limit: &str) -> String {
     json_rows(
         DbBackend::Postgres,
@@ -342,7 +321,7 @@ fn comments_from_json(json: &str, article_id: Uuid) -> AppResult<Vec<comment::Mo
         .collect()
 }
 
-/// The teasers made by [`related_column`].
+/// The teasers made by [`kept_column`].
 fn teasers_from_json(json: &str) -> AppResult<Vec<Teaser>> {
     rows(json)?
         .iter()
