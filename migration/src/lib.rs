@@ -21,6 +21,7 @@ mod m20261130_000013_lean_search_documents;
 mod m20261130_000014_search_index_without_pending_list;
 mod m20261130_000015_search_documents_publication;
 mod m20261202_000016_section_counts;
+mod m20261202_000017_section_counts_lock_order;
 
 pub use m20261129_000006_teaser_text::TEASER_TEXT_CHARS;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_search_index_without_pending_list::Migration),
             Box::new(m20261130_000015_search_documents_publication::Migration),
             Box::new(m20261202_000016_section_counts::Migration),
+            Box::new(m20261202_000017_section_counts_lock_order::Migration),
         ]
     }
 }

@@ -62,7 +62,7 @@ const SQLITE_TRIGGERS: &[&str] = &[
 ];
 
 /// PostgreSQL: one trigger function for every kind of write.
-const POSTGRES_TRIGGERS: &[&str] = &[
+pub(crate) const POSTGRES_TRIGGERS: &[&str] = &[
     "CREATE FUNCTION section_counts_follow_articles() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
          IF TG_OP IN ('UPDATE', 'DELETE')

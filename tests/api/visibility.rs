@@ -305,3 +305,97 @@ async fn a_sections_count_follows_every_write_and_schedule() {
     );
     assert_eq!(counted(&later, "filtered"), counted(&later, "s"));
 }
+
+/// Two writers moving published articles between the same two sections in
+/// opposite directions at once both commit (PostgreSQL): the count rows
+/// they change are locked in one order, so neither holds the row the other
+/// waits for. A third transaction holds both rows while the two movers
+/// start, so both are waiting when it lets go; locked in the order of each
+/// move, each then took its first row and waited for the other's
+/// (PostgreSQL failed one of them as a deadlock). SQLite runs one writer
+/// at a time.
+#[tokio::test]
+async fn opposite_moves_between_two_sections_both_commit() {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let app = TestApp::spawn_empty().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let arrange = app.arrange();
+    let (east, west) = (
+        arrange.category("east", None, 0).await,
+        arrange.category("west", None, 1).await,
+    );
+    let leaving_east = arrange
+        .article("leaving-east", east, ArticleStatus::Published, past(1))
+        .await;
+    let leaving_west = arrange
+        .article("leaving-west", west, ArticleStatus::Published, past(2))
+        .await;
+    let statement = |sql: &str, values: Vec<sea_orm::Value>| {
+        Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values)
+    };
+
+    let holder = app.db.begin().await.unwrap();
+    holder
+        .execute_raw(statement(
+            "SELECT 1 FROM section_counts WHERE category_id IN ($1, $2) FOR UPDATE",
+            vec![east.into(), west.into()],
+        ))
+        .await
+        .unwrap();
+    let mover = |article: uuid::Uuid, to: uuid::Uuid| {
+        let db = app.db.clone();
+        tokio::spawn(async move {
+            let txn = db.begin().await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "UPDATE articles SET category_id = $1 WHERE id = $2",
+                [to.into(), article.into()],
+            ))
+            .await?;
+            txn.commit().await
+        })
+    };
+    let moves = [mover(leaving_east, west), mover(leaving_west, east)];
+    let waiting = || async {
+        app.db
+            .query_one_raw(statement(
+                "SELECT COUNT(*) AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                vec![],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "waiting")
+            .unwrap()
+    };
+    let mut waited = 0;
+    while waiting().await < 2 {
+        waited += 1;
+        assert!(waited < 500, "the movers never waited for the held rows");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    holder.commit().await.unwrap();
+    for moved in moves {
+        moved
+            .await
+            .unwrap()
+            .unwrap_or_else(|error| panic!("a move failed: {error}"));
+    }
+
+    let pages = app
+        .data(
+            r#"{
+                east: category(slug: "east") { articles(first: 5) { totalCount edges { node { slug } } } }
+                west: category(slug: "west") { articles(first: 5) { totalCount edges { node { slug } } } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    for (section, slug) in [("east", "leaving-west"), ("west", "leaving-east")] {
+        let list = &pages[section]["articles"];
+        assert_eq!(edge_slugs(list), [slug], "{section}");
+        assert_eq!(list["totalCount"], 1, "{section}");
+    }
+}
