@@ -575,7 +575,31 @@ async fn postgresql_documents_indexed_before_get_their_article_s_publication() {
     if !app.is_postgres() {
         return;
     }
-    migration::Migrator::down(&app.db, Some(1)).await.unwrap();
+    // Back to before that migration, however many came after it.
+    let names: Vec<String> = migration::Migrator::migrations()
+        .iter()
+        .map(|step| step.name().to_owned())
+        .collect();
+    let adding_publication = names
+        .iter()
+        .position(|name| name == "m20261130_000015_search_documents_publication")
+        .expect("the migration is listed");
+    let steps = u32::try_from(names.len() - adding_publication).unwrap();
+    migration::Migrator::down(&app.db, Some(steps))
+        .await
+        .unwrap();
+    let has_publication = || async {
+        use sea_orm::ConnectionTrait;
+        app.db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT 1 FROM information_schema.columns WHERE table_name = 'search_documents' AND column_name = 'public_since'",
+            ))
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(!has_publication().await, "the migration was undone");
     migration::Migrator::up(&app.db, None).await.unwrap();
     assert_eq!(stale_stamps(&app).await, Vec::<String>::new());
     assert!(!found(&app, "机器人", json!({})).await.is_empty());
