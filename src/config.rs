@@ -377,8 +377,9 @@ pub struct Config {
 
     /// How often this process looks at the change feed for writes made by
     /// other processes on the same database, besides PostgreSQL's
-    /// notifications: the longest a lost notification delays a change.
-    #[arg(long, env = "NEWSROOM_CHANGE_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    /// notifications: the longest a lost notification delays a change, and
+    /// on SQLite how soon another process's write is heard.
+    #[arg(long, env = "NEWSROOM_CHANGE_POLL_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration, global = true)]
     pub change_poll_interval: std::time::Duration,
 
     /// How long the change feed keeps a change (the audit log keeps the

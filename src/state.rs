@@ -293,9 +293,11 @@ impl AppState {
 /// What following the feed does here: a change readers can see makes stale
 /// what it touched in the read cache, and forgets the remembered view counts
 /// of the articles it names (which also stand for "this article is
-/// public"). An import may have touched anything: everything goes. Whole
-/// answers kept for anonymous queries go when tagged with a key the change
-/// purges. Then the process's listeners hear every change, public or not.
+/// public"). An import may have touched anything: everything goes. Then
+/// whole answers kept for anonymous queries go when tagged with a key the
+/// change purges: in that order, since an answer worked out between the two
+/// would be kept, and built from the read cache as it was. Then the
+/// process's listeners hear every change, public or not.
 fn forget_then_tell(
     cache: &Arc<ReadCache>,
     responses: &Arc<ResponseCache>,
@@ -308,24 +310,27 @@ fn forget_then_tell(
     let listeners = listeners.clone();
     Arc::new(move |changes: &[Change]| {
         for change in changes.iter().filter(|change| change.is_public()) {
+            // The read cache first: an answer worked out after the purge
+            // below may be kept, so it must not be built from entries
+            // this change makes stale.
+            if change.kind == "site.imported" {
+                cache.invalidate();
+                views.forget_stored();
+            } else {
+                let deps = staleness::deps_of_change(&change.kind, &change.keys);
+                for dep in &deps {
+                    if let Dep::Article(id) = dep {
+                        views.forget(*id);
+                    }
+                }
+                cache.forget(deps);
+            }
             let purged = surrogate::purge_keys(&change.keys);
             if change.kind == "site.imported" || purged.is_empty() {
                 responses.clear();
             } else {
                 responses.purge(&purged);
             }
-            if change.kind == "site.imported" {
-                cache.invalidate();
-                views.forget_stored();
-                continue;
-            }
-            let deps = staleness::deps_of_change(&change.kind, &change.keys);
-            for dep in &deps {
-                if let Dep::Article(id) = dep {
-                    views.forget(*id);
-                }
-            }
-            cache.forget(deps);
         }
         listeners.tell(changes);
     })
