@@ -474,8 +474,13 @@ mod tests {
             TrustedSince::at(now, 0),
         );
         // Comments read one more than shown, to know whether more follow;
-        // five related teasers among the newest 100 of each tag.
-        for limit in ["LIMIT 21)", "LIMIT 5)", "LIMIT 100)", "LIMIT 1"] {
+        // the kept ranking's first five, asked for at least five.
+        for limit in [
+            "LIMIT 21)",
+            "s.pos <= 5 ",
+            r#""kept"."asked" >= 5 "#,
+            "LIMIT 1",
+        ] {
             assert!(
                 statement.sql.contains(limit),
                 "{limit} in {}",
@@ -483,6 +488,8 @@ mod tests {
             );
         }
         assert!(!statement.sql.contains("LIMIT $"), "{}", statement.sql);
+        // The ranking itself is made in a statement of its own.
+        assert!(!statement.sql.contains("LATERAL"), "{}", statement.sql);
     }
 
     #[test]
