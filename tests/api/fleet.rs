@@ -1,8 +1,9 @@
 //! Several server processes on one database behave as one server: a write
 //! through one is served by the others within two seconds (they follow the
 //! change feed: PostgreSQL's notifications, or a look at the table every
-//! quarter of a second on SQLite), a cut listening connection loses nothing, and a
-//! pending comment leaves every read cache as it was.
+//! quarter of a second on SQLite), also while readers keep them busy; a cut
+//! listening connection loses nothing, and a pending comment leaves every
+//! read cache as it was.
 
 use std::time::{Duration, Instant};
 
