@@ -8,7 +8,7 @@ pub mod loaded;
 pub mod page;
 pub mod reads;
 
-use std::{collections::HashMap, fmt::Write as _};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -18,7 +18,9 @@ use entity::{
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
     Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement, SubQueryStatement},
+    sea_query::{
+        Alias, Expr, ExprTrait, Func, Query, SelectStatement, SubQueryStatement, UnionType,
+    },
 };
 use uuid::Uuid;
 
@@ -780,69 +782,55 @@ async fn union_of_lists(
     lists: &[&FirstPageKey],
     now: DateTime<Utc>,
 ) -> AppResult<Vec<(usize, Teaser)>> {
-    if lists.is_empty() {
-        return Ok(Vec::new());
-    }
-    let backend = db.get_database_backend();
-    // One writer for every branch, so the placeholders number on across
-    // them; each limit is written into the text, as the other page
-    // statements' are (see [`crate::content::sql::plan_constant`]).
-    let mut members = match backend {
-        sea_orm::DbBackend::Postgres => sea_orm::sea_query::SqlWriterValues::new("$", true),
-        _ => sea_orm::sea_query::SqlWriterValues::new("?", false),
-    };
+    let mut union: Option<SelectStatement> = None;
     for (list, key) in lists.iter().enumerate() {
         let window = Window::first(key.size);
-        let ids = key
+        let inner = key
             .order
             .sort(
                 on_window(&key.filter, key.order, &window, now)?
                     .select_only()
                     .column(article::Column::Id),
             )
+            .limit(key.size + 1)
             .into_query();
-        if list > 0 {
-            members.write_str(" UNION ALL ").map_err(unwritable)?;
-        }
-        let list_number = crate::content::sql::plan_constant(list as u64);
-        write!(
-            members,
-            r#"SELECT CAST({list_number} AS BIGINT) AS "list", "list{list_number}"."id" FROM ("#
-        )
-        .map_err(unwritable)?;
-        match backend {
-            sea_orm::DbBackend::Postgres => {
-                ids.build_collect_into(sea_orm::sea_query::PostgresQueryBuilder, &mut members)
+        let table = Alias::new(format!("list{list}"));
+        let branch = Query::select()
+            .expr_as(
+                Expr::cust(format!(
+                    "CAST({} AS BIGINT)",
+                    crate::content::sql::plan_constant(list as u64)
+                )),
+                Alias::new("list"),
+            )
+            .expr_as(
+                Expr::col((table.clone(), article::Column::Id)),
+                Alias::new("id"),
+            )
+            .from_subquery(inner, table)
+            .to_owned();
+        match &mut union {
+            None => union = Some(branch),
+            Some(union) => {
+                union.union(UnionType::All, branch);
             }
-            _ => ids.build_collect_into(sea_orm::sea_query::SqliteQueryBuilder, &mut members),
         }
-        write!(
-            members,
-            r#" LIMIT {limit}) AS "list{list_number}""#,
-            limit = crate::content::sql::plan_constant(key.size + 1),
-        )
-        .map_err(unwritable)?;
     }
-    let (members, values) = members.into_parts();
-    let statement = sea_orm::Statement::from_sql_and_values(
-        backend,
-        format!(
-            r#"WITH "members" AS ({members}) SELECT "members"."list", {columns} FROM "members" JOIN "articles" ON "articles"."id" = "members"."id""#,
-            columns = crate::content::sql::columns_with_text_cut(false),
-        ),
-        values.0,
+    let Some(union) = union else {
+        return Ok(Vec::new());
+    };
+    let backend = db.get_database_backend();
+    let mut statement = backend.build(&union);
+    statement.sql = format!(
+        r#"WITH "members" AS ({members}) SELECT "members"."list", {columns} FROM "members" JOIN "articles" ON "articles"."id" = "members"."id""#,
+        members = statement.sql,
+        columns = crate::content::sql::columns_with_text_cut(false),
     );
     let mut found = Vec::new();
     for row in db.query_all_raw(statement).await? {
         found.push(list_and_teaser(&row)?);
     }
     Ok(found)
-}
-
-/// Writing a statement's text into memory failed (it does not: the
-/// writer only appends to a string).
-fn unwritable(_: std::fmt::Error) -> crate::error::AppError {
-    crate::error::AppError::Internal("a statement's text could not be written".to_owned())
 }
 
 /// A row of [`newest_in_sections`] or [`union_of_lists`]: the list's place
