@@ -173,11 +173,10 @@ pub struct ArticleFilter {
 }
 
 impl ArticleFilter {
-    /// Whether the list's first page is read in a batch with the page's
-    /// other lists ([`first_pages`]): a section's, a tag's or the whole
-    /// site's, with no time range.
-    pub fn is_read_in_batches(&self) -> bool {
-        self.has_no_time_range()
+    /// Whether the list is a section's or a tag's, with no time range: such
+    /// first pages are read in batches ([`first_pages`]).
+    pub fn is_by_section_or_tag(&self) -> bool {
+        (self.category_ids.is_some() || self.tag_slug.is_some()) && self.has_no_time_range()
     }
 
     /// Whether no publication or update time narrows the list.
@@ -658,8 +657,8 @@ pub async fn most_viewed(
 /// cloud asks for several.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FirstPageKey {
-    /// The list: a section and its sub-sections, a tag or the whole site
-    /// (never a time range, see [`ArticleFilter::is_read_in_batches`]).
+    /// The list: a section and its sub-sections, or a tag (never a time
+    /// range, see [`ArticleFilter::is_by_section_or_tag`]).
     pub filter: ArticleFilter,
     /// The list's order.
     pub order: ArticleOrder,
@@ -667,18 +666,17 @@ pub struct FirstPageKey {
     pub size: u64,
 }
 
-/// The first pages of many lists, however many there are: the sections'
-/// newest (a home page's lists) in one statement (see
-/// [`newest_in_sections`]), every other list in one more (see
-/// [`union_of_lists`]), so a home page's `latest` and `popular` cost one
-/// statement between them.
+/// The first pages of many section lists, however many sections there
+/// are: the home page's lists in one statement (see
+/// [`newest_in_sections`]), other lists' ids in one (see
+/// [`union_of_lists`]) and then their teasers by id.
 pub async fn first_pages(
     db: &DatabaseConnection,
     keys: &[FirstPageKey],
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<FirstPageKey, Page<Teaser>>> {
     if let [key] = keys {
-        // One list alone: a plain query, with no union around it.
+        // One list alone: a plain query is one statement, not two.
         let page = list(db, &key.filter, key.order, &Window::first(key.size), now).await?;
         return Ok(HashMap::from([(key.clone(), page)]));
     }
@@ -686,27 +684,24 @@ pub async fn first_pages(
     if keys.is_empty() {
         return Ok(pages);
     }
-    // A loader's batch comes in any order, and a statement's text names
-    // its lists by their place: in a fixed order, the same page is the
-    // same text, planned once.
-    let mut sorted: Vec<&FirstPageKey> = keys.iter().collect();
-    sorted.sort_by_cached_key(|key| key.statement_shape());
-    let (sections, others): (Vec<&FirstPageKey>, Vec<&FirstPageKey>) = sorted
-        .into_iter()
-        .partition(|key| key.is_newest_of_sections());
-    let mut lists: HashMap<&FirstPageKey, Vec<Teaser>> = HashMap::new();
-    for (list, teaser) in newest_in_sections(db, &sections, now).await? {
-        if let Some(key) = sections.get(list) {
-            lists.entry(*key).or_default().push(teaser);
+    let members = if keys.iter().all(FirstPageKey::is_newest_of_sections) {
+        newest_in_sections(db, keys, now).await?
+    } else {
+        let members = union_of_lists(db, keys, now).await?;
+        let ids: Vec<Uuid> = members.iter().map(|(_, id)| *id).collect();
+        let teasers = teasers_by_id(db, ids, Condition::all()).await?;
+        members
+            .into_iter()
+            .filter_map(|(list, id)| teasers.get(&id).map(|teaser| (list, teaser.clone())))
+            .collect()
+    };
+    let mut lists: Vec<Vec<Teaser>> = vec![Vec::new(); keys.len()];
+    for (list, teaser) in members {
+        if let Some(rows) = lists.get_mut(list) {
+            rows.push(teaser);
         }
     }
-    for (list, teaser) in union_of_lists(db, &others, now).await? {
-        if let Some(key) = others.get(list) {
-            lists.entry(*key).or_default().push(teaser);
-        }
-    }
-    for key in keys {
-        let mut rows = lists.remove(key).unwrap_or_default();
+    for (key, mut rows) in keys.iter().zip(lists) {
         rows.sort_by(|a, b| key.order.compare(&a.0, &b.0));
         pages.insert(key.clone(), Page::from_overfetch(rows, key.size));
     }
@@ -714,20 +709,6 @@ pub async fn first_pages(
 }
 
 impl FirstPageKey {
-    /// What a batch's statement writes of this list into its text (its
-    /// kind, order and size, not its sections' or tag's values), first:
-    /// sorted by it, batches of the same lists are the same text.
-    fn statement_shape(&self) -> (bool, char, u64, bool, usize, String) {
-        (
-            !self.is_newest_of_sections(),
-            self.order.cursor_list(),
-            self.size,
-            self.filter.tag_slug.is_some(),
-            self.filter.category_ids.as_ref().map_or(0, Vec::len),
-            format!("{self:?}"),
-        )
-    }
-
     /// Whether the list is a section's (with its sub-sections), newest
     /// first: the home page's lists, read section by section.
     fn is_newest_of_sections(&self) -> bool {
@@ -738,18 +719,18 @@ impl FirstPageKey {
 }
 
 /// The teasers of each list's first page and one more, as `(list's place
-/// in lists, teaser)`, for lists that are all sections' newest: each section of each list read on its own
-/// from the index and each list's newest kept (see
-/// [`crate::content::sql::newest_in_sections`]). A list whose sections
+/// in keys, teaser)`, for lists that are all sections' newest: each section
+/// of each list read on its own from the index and each list's newest kept
+/// (see [`crate::content::sql::newest_in_sections`]). A list whose sections
 /// fall in two statements gets each one's newest; the caller's sort and cut
-/// merge them. No statement when there are no lists.
+/// merge them.
 async fn newest_in_sections(
     db: &DatabaseConnection,
-    lists: &[&FirstPageKey],
+    keys: &[FirstPageKey],
     now: DateTime<Utc>,
 ) -> AppResult<Vec<(usize, Teaser)>> {
     use crate::content::sql::newest_in_sections::{SECTIONS_PER_STATEMENT, newest};
-    let sections: Vec<(usize, Uuid)> = lists
+    let sections: Vec<(usize, Uuid)> = keys
         .iter()
         .enumerate()
         .flat_map(|(list, key)| {
@@ -760,30 +741,31 @@ async fn newest_in_sections(
                 .map(move |section| (list, *section))
         })
         .collect();
-    let Some(most) = lists.iter().map(|key| key.size + 1).max() else {
+    let Some(most) = keys.iter().map(|key| key.size + 1).max() else {
         return Ok(Vec::new());
     };
     let backend = db.get_database_backend();
     let mut found = Vec::new();
     for chunk in sections.chunks(SECTIONS_PER_STATEMENT) {
         for row in db.query_all_raw(newest(backend, chunk, most, now)).await? {
-            found.push(list_and_teaser(&row)?);
+            let list: i64 = row.try_get("", "list")?;
+            let teaser = Teaser(article::Model::from_query_result(&row, "")?);
+            found.push((usize::try_from(list).unwrap_or(usize::MAX), teaser));
         }
     }
     Ok(found)
 }
 
-/// The teasers of each list's first page and one more, as `(list's place
-/// in lists, teaser)`, for lists of any filter and order: one statement, a `UNION ALL` of per-list id
-/// queries joined to the rows they name. No statement when there are no
-/// lists.
+/// The ids of each list's first page and one more, as `(list's place in
+/// keys, id)`: one `UNION ALL` of per-list id queries, for lists of any
+/// filter and order.
 async fn union_of_lists(
     db: &DatabaseConnection,
-    lists: &[&FirstPageKey],
+    keys: &[FirstPageKey],
     now: DateTime<Utc>,
-) -> AppResult<Vec<(usize, Teaser)>> {
+) -> AppResult<Vec<(usize, Uuid)>> {
     let mut union: Option<SelectStatement> = None;
-    for (list, key) in lists.iter().enumerate() {
+    for (index, key) in keys.iter().enumerate() {
         let window = Window::first(key.size);
         let inner = key
             .order
@@ -794,15 +776,9 @@ async fn union_of_lists(
             )
             .limit(key.size + 1)
             .into_query();
-        let table = Alias::new(format!("list{list}"));
+        let table = Alias::new(format!("list{index}"));
         let branch = Query::select()
-            .expr_as(
-                Expr::cust(format!(
-                    "CAST({} AS BIGINT)",
-                    crate::content::sql::plan_constant(list as u64)
-                )),
-                Alias::new("list"),
-            )
+            .expr_as(Expr::val(index as i64), Alias::new("list"))
             .expr_as(
                 Expr::col((table.clone(), article::Column::Id)),
                 Alias::new("id"),
@@ -820,25 +796,13 @@ async fn union_of_lists(
         return Ok(Vec::new());
     };
     let backend = db.get_database_backend();
-    let mut statement = backend.build(&union);
-    statement.sql = format!(
-        r#"WITH "members" AS ({members}) SELECT "members"."list", {columns} FROM "members" JOIN "articles" ON "articles"."id" = "members"."id""#,
-        members = statement.sql,
-        columns = crate::content::sql::columns_with_text_cut(false),
-    );
-    let mut found = Vec::new();
-    for row in db.query_all_raw(statement).await? {
-        found.push(list_and_teaser(&row)?);
+    let mut members: Vec<(usize, Uuid)> = Vec::new();
+    for row in db.query_all_raw(backend.build(&union)).await? {
+        let list: i64 = row.try_get("", "list")?;
+        let id: Uuid = row.try_get("", "id")?;
+        members.push((list as usize, id));
     }
-    Ok(found)
-}
-
-/// A row of [`newest_in_sections`] or [`union_of_lists`]: the list's place
-/// in their lists and the teaser.
-fn list_and_teaser(row: &sea_orm::QueryResult) -> AppResult<(usize, Teaser)> {
-    let list: i64 = row.try_get("", "list")?;
-    let teaser = Teaser(article::Model::from_query_result(row, "")?);
-    Ok((usize::try_from(list).unwrap_or(usize::MAX), teaser))
+    Ok(members)
 }
 
 /// How many public articles match `filter`.

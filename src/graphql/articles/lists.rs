@@ -207,11 +207,10 @@ impl ArticleConnection {
             shown::note_every_article(ctx);
         }
         let window = arguments.window(DEFAULT_ARTICLES_FIRST, order.cursor_list())?;
-        // A first page: batched with every other list's on the page, so a
-        // home page of forty sections, or forty tags with their articles,
-        // costs what one does, and its `latest` and `popular` cost one
-        // statement between them.
-        let batched = window.is_first_page() && window.size > 0 && filter.is_read_in_batches();
+        // A section's or a tag's first page: batched with every other
+        // list's on the page, so a home page of forty sections, or forty
+        // tags with their articles, costs what one does.
+        let batched = window.is_first_page() && window.size > 0 && filter.is_by_section_or_tag();
         let page = if batched {
             let key = FirstPageKey {
                 filter: filter.clone(),
